@@ -1,0 +1,3 @@
+from contato.cli import main
+
+main()

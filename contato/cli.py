@@ -1,0 +1,194 @@
+"""The `contato` command: serve, migrate, seed, create-user, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from contato.settings import Settings, SettingsError
+
+DEFAULT_SCHEMA_PATH = Path("schema.graphql")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as error:
+        sys.stderr.write(f"contato: configuration error: {error}\n")
+        raise SystemExit(2) from None
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from contato.db import migrate
+
+    settings = _settings()
+    asyncio.run(migrate(settings))
+    print("Database is up to date.")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from contato.db import database, migrate
+    from contato.seed import seed_demo, seed_size
+
+    settings = _settings()
+
+    async def run() -> None:
+        await migrate(settings)
+        async with database(settings):
+            logins = await seed_demo(settings)
+            print(f"Demo data ready ({len(logins)} demo logins).")
+            if args.size:
+                created = await seed_size(args.size)
+                print(f"Generated {created} persons (target {args.size}).")
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from contato.db import database, migrate
+    from models.user import Role
+    from resolvers.context import Context
+    from resolvers.errors import UserError
+    from resolvers.user import UserInput, create_user
+    from models.user import User
+
+    settings = _settings()
+    password = os.environ.get("CONTATO_NEW_USER_PASSWORD") or getpass.getpass("Password: ")
+
+    async def run() -> int:
+        await migrate(settings)
+        async with database(settings):
+            # The command line acts as an admin of its own: whoever runs it owns the database.
+            acting = User(id=0, name="cli", email="cli@localhost", role=Role.ADMIN, password_hash="")
+            ctx = Context(settings=settings, user=acting)
+            try:
+                user = await create_user(
+                    ctx,
+                    UserInput(
+                        name=args.name,
+                        email=args.email,
+                        password=password,
+                        role=Role(args.role),
+                        company_id=args.company_id,
+                    ),
+                )
+            except UserError as error:
+                sys.stderr.write(f"contato: {error.code.value}: {error.message}\n")
+                return 1
+            print(f"Created user {user.pk} <{user.email}> ({user.role.value}).")
+            return 0
+
+    return asyncio.run(run())
+
+
+def cmd_export_schema(args: argparse.Namespace) -> int:
+    from schema import build_schema
+
+    sdl = build_schema(Settings()).as_str() + "\n"
+    if args.output == "-":
+        sys.stdout.write(sdl)
+    else:
+        Path(args.output).write_text(sdl, encoding="utf-8")
+        print(f"Wrote {args.output}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from contato.db import database, migrate
+    from contato.seed import DEMO_PASSWORD, seed_demo
+
+    settings = _settings()
+    if args.workers > 1 and settings.effective_database_url.startswith("sqlite"):
+        sys.stderr.write("contato: several workers need PostgreSQL (DATABASE_URL) and Redis (BROADCAST_URL)\n")
+        return 2
+    if args.workers > 1 and settings.broadcast_url.startswith("memory"):
+        sys.stderr.write("contato: several workers need BROADCAST_URL=redis://… to share events\n")
+        return 2
+
+    async def prepare() -> list[object]:
+        await migrate(settings)
+        if not args.demo:
+            return []
+        async with database(settings):
+            return list(await seed_demo(settings))
+
+    logins = asyncio.run(prepare())
+    host_for_url = "localhost" if args.host in ("0.0.0.0", "127.0.0.1", "::") else args.host
+    print(f"Contato is starting on http://{host_for_url}:{args.port}")
+    if settings.graphiql:
+        print(f"  GraphiQL: http://{host_for_url}:{args.port}/graphql")
+    if logins:
+        print(f"  Demo logins (password {DEMO_PASSWORD!r}):")
+        for login in logins:
+            company = f" of {login.company}" if login.company else ""  # type: ignore[attr-defined]
+            print(f"    {login.email:<26} {login.role.value}{company}")  # type: ignore[attr-defined]
+    sys.stdout.flush()
+    uvicorn.run(
+        "contato.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        ws_max_size=1024 * 1024,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contato",
+        description="Contato: GraphQL backend of a contact center. Configured by environment variables (see README).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="apply migrations and run the server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
+    serve.add_argument("--demo", action="store_true", help="load the demo data (idempotent) before starting")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(handler=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply the committed database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    seed = commands.add_parser("seed", help="load demo data (idempotent); --size adds generated persons")
+    seed.add_argument("--size", type=int, default=0, help="number of generated persons for benchmarks")
+    seed.set_defaults(handler=cmd_seed)
+
+    create_user = commands.add_parser(
+        "create-user",
+        help="create a user (password from CONTATO_NEW_USER_PASSWORD or a prompt)",
+    )
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--name", required=True)
+    create_user.add_argument("--role", required=True, choices=["AGENT", "SUPERVISOR", "COMPANY_REP", "ADMIN"])
+    create_user.add_argument("--company-id", type=int, default=None, help="required for COMPANY_REP")
+    create_user.set_defaults(handler=cmd_create_user)
+
+    export = commands.add_parser("export-schema", help="write the GraphQL SDL (default schema.graphql)")
+    export.add_argument("--output", default=str(DEFAULT_SCHEMA_PATH), help="a path, or - for stdout")
+    export.set_defaults(handler=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    raise SystemExit(args.handler(args))

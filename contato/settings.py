@@ -1,0 +1,195 @@
+"""Settings read once from the environment into one frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+# argon2-cffi profiles; CHEAPEST keeps test suites fast and is refused in production.
+PASSWORD_HASH_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
+
+
+class SuspectConversion(str, Enum):
+    DELETE = "DELETE"
+    KEEP = "KEEP"
+    ASK = "ASK"
+
+
+@dataclass(frozen=True)
+class Settings:
+    environment: str = "dev"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    broadcast_url: str = "memory://"
+    secret_key: str = DEV_SECRET_KEY
+    token_ttl_seconds: int = 12 * 3600
+    allowed_origins: tuple[str, ...] = ()
+    graphiql: bool = True
+    introspection: bool = True
+    upload_dir: Path = Path("data/uploads")
+    upload_max_bytes: int = 10 * 1024 * 1024
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = "contato@localhost"
+    smtp_starttls: bool = False
+    suspect_conversion: SuspectConversion = SuspectConversion.ASK
+    timezone: str = "America/Sao_Paulo"
+    max_query_depth: int = 10
+    max_aliases: int = 15
+    max_tokens: int = 2000
+    max_page_size: int = 100
+    login_max_failures: int = 5
+    login_lockout_seconds: int = 300
+    password_hash_profile: str = "RFC_9106_LOW_MEMORY"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite://{self.data_dir / 'contato.sqlite3'}"
+
+    def __repr__(self) -> str:  # secrets never reach logs
+        return f"Settings(environment={self.environment!r}, database={_redact(self.effective_database_url)!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        reader = _Reader(env)
+        environment = reader.choice("CONTATO_ENV", ("dev", "test", "production"), "dev")
+        production = environment == "production"
+        data_dir = Path(reader.text("CONTATO_DATA_DIR", "data"))
+        secret_key = reader.text("SECRET_KEY", "")
+        if not secret_key:
+            if production:
+                raise SettingsError("SECRET_KEY is required when CONTATO_ENV=production")
+            secret_key = DEV_SECRET_KEY
+        elif production and (secret_key == DEV_SECRET_KEY or len(secret_key) < 32):
+            raise SettingsError("SECRET_KEY must be at least 32 characters and not the dev default")
+        settings = cls(
+            environment=environment,
+            data_dir=data_dir,
+            database_url=reader.text("DATABASE_URL", ""),
+            broadcast_url=reader.text("BROADCAST_URL", "memory://"),
+            secret_key=secret_key,
+            token_ttl_seconds=reader.integer("TOKEN_TTL_SECONDS", 12 * 3600, minimum=60),
+            allowed_origins=reader.items("ALLOWED_ORIGINS"),
+            graphiql=reader.boolean("GRAPHIQL", not production),
+            introspection=reader.boolean("INTROSPECTION", not production),
+            upload_dir=Path(reader.text("UPLOAD_DIR", str(data_dir / "uploads"))),
+            upload_max_bytes=reader.integer("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
+            smtp_host=reader.text("SMTP_HOST", "localhost"),
+            smtp_port=reader.integer("SMTP_PORT", 25, minimum=1, maximum=65535),
+            smtp_username=reader.text("SMTP_USERNAME", ""),
+            smtp_password=reader.text("SMTP_PASSWORD", ""),
+            smtp_from=reader.text("SMTP_FROM", "contato@localhost"),
+            smtp_starttls=reader.boolean("SMTP_STARTTLS", False),
+            suspect_conversion=SuspectConversion(
+                reader.choice("SUSPECT_CONVERSION", tuple(m.value for m in SuspectConversion), "ASK")
+            ),
+            timezone=reader.text("CONTATO_TIMEZONE", "America/Sao_Paulo"),
+            max_query_depth=reader.integer("MAX_QUERY_DEPTH", 10, minimum=2),
+            max_aliases=reader.integer("MAX_ALIASES", 15, minimum=1),
+            max_tokens=reader.integer("MAX_TOKENS", 2000, minimum=100),
+            max_page_size=reader.integer("MAX_PAGE_SIZE", 100, minimum=1, maximum=1000),
+            login_max_failures=reader.integer("LOGIN_MAX_FAILURES", 5, minimum=1),
+            login_lockout_seconds=reader.integer("LOGIN_LOCKOUT_SECONDS", 300, minimum=1),
+            password_hash_profile=reader.exact(
+                "PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILES, "RFC_9106_LOW_MEMORY"
+            ),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.is_production and self.password_hash_profile == "CHEAPEST":
+            raise SettingsError("PASSWORD_HASH_PROFILE=CHEAPEST is for tests, not production")
+        try:
+            self.zone
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(f"CONTATO_TIMEZONE={self.timezone!r} is not a known time zone") from None
+        scheme = self.effective_database_url.split("://", 1)[0]
+        if scheme not in ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg"):
+            raise SettingsError(
+                f"DATABASE_URL scheme {scheme!r} is not supported (use sqlite:// or postgres://)"
+            )
+        broadcast_scheme = self.broadcast_url.split("://", 1)[0]
+        if broadcast_scheme not in ("memory", "redis", "rediss"):
+            raise SettingsError(
+                f"BROADCAST_URL scheme {broadcast_scheme!r} is not supported (use memory:// or redis://)"
+            )
+
+
+def _redact(url: str) -> str:
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str, default: str) -> str:
+        return self.env.get(name, default).strip()
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(item.strip() for item in self.env.get(name, "").split(",") if item.strip())
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise SettingsError(f"{name}={value} must be {bound}")
+        return value
+
+    def exact(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.env.get(name, "").strip() or default
+        if value not in choices:
+            raise SettingsError(f"{name}={value!r} must be one of {', '.join(choices)}")
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        value = raw.strip().upper() if default.isupper() else raw.strip().lower()
+        if value not in choices:
+            raise SettingsError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+        return value

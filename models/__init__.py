@@ -1,0 +1,24 @@
+"""Tortoise models, one module per domain; MODEL_MODULES is what Tortoise loads."""
+
+MODEL_MODULES = [
+    "models.company",
+    "models.user",
+    "models.person",
+    "models.catalog",
+    "models.event",
+]
+
+
+def tortoise_config(db_url: str) -> dict[str, object]:
+    return {
+        "connections": {"default": db_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "models.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }

@@ -1,0 +1,46 @@
+from enum import Enum
+
+from tortoise import fields
+
+from models.base import TimestampedModel
+
+
+class PersonKind(str, Enum):
+    NATURAL = "NATURAL"
+    LEGAL = "LEGAL"
+
+
+class PersonStage(str, Enum):
+    SUSPECT = "SUSPECT"
+    PROSPECT = "PROSPECT"
+    CUSTOMER = "CUSTOMER"
+
+
+class Person(TimestampedModel):
+    """Someone the operation contacts ("Pessoa"): natural (CPF) or legal (CNPJ)."""
+
+    kind = fields.CharEnumField(PersonKind, max_length=10)
+    name = fields.CharField(max_length=200)
+    document = fields.CharField(max_length=14, db_index=True)
+    # Unique while the record is live; NULL for a suspect kept after conversion,
+    # so the prospect created from it can carry the same document.
+    document_key = fields.CharField(max_length=14, unique=True, null=True)
+    phones = fields.JSONField(default=list)
+    emails = fields.JSONField(default=list)
+    stage = fields.CharEnumField(PersonStage, max_length=10, db_index=True)
+    company = fields.ForeignKeyField(
+        "models.Company", related_name="persons", null=True, on_delete=fields.RESTRICT
+    )
+    do_not_call = fields.BooleanField(default=False)
+    # Lower-cased name, document digits and phone digits, for the text filter.
+    search_text = fields.TextField()
+    converted_to = fields.ForeignKeyField(
+        "models.Person", related_name="converted_from", null=True, on_delete=fields.SET_NULL
+    )
+
+    company_id: int | None
+    converted_to_id: int | None
+
+    class Meta:
+        table = "person"
+        ordering = ["id"]

@@ -1,0 +1,43 @@
+from enum import Enum
+
+from tortoise import fields
+
+from models.base import TimestampedModel
+
+
+class Role(str, Enum):
+    AGENT = "AGENT"
+    SUPERVISOR = "SUPERVISOR"
+    COMPANY_REP = "COMPANY_REP"
+    ADMIN = "ADMIN"
+
+
+class User(TimestampedModel):
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254, unique=True)
+    password_hash = fields.CharField(max_length=255)
+    role = fields.CharEnumField(Role, max_length=20)
+    company = fields.ForeignKeyField(
+        "models.Company", related_name="users", null=True, on_delete=fields.RESTRICT
+    )
+    active = fields.BooleanField(default=True)
+    # Bumped on deactivation or password change so that tokens issued before stop working.
+    token_version = fields.IntField(default=0)
+
+    company_id: int | None
+
+    class Meta:
+        table = "app_user"
+        ordering = ["id"]
+
+
+class LoginThrottle(TimestampedModel):
+    """Failed logins per account key (the normalised e-mail), shared by every server process."""
+
+    key = fields.CharField(max_length=254, unique=True)
+    failures = fields.IntField(default=0)
+    window_started_at = fields.DatetimeField()
+    locked_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_throttle"

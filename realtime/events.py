@@ -1,0 +1,81 @@
+"""Events: written in the transaction that caused them, published after it commits.
+
+The cursor comes from a counter row bumped in that transaction, so cursors are handed out in
+commit order: a client that resumes `after` a cursor never skips an event committed late.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+
+from models.event import Event, EventCounter
+
+logger = logging.getLogger("contato.realtime")
+
+COUNTER_ID = 1
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    kind: str
+    entity: str
+    entity_id: int
+    company_id: int | None = None
+    campaign_id: int | None = None
+    agent_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def channel_for(entity: str) -> str:
+    return f"contato.{entity}"
+
+
+async def record(connection: BaseDBAsyncClient, spec: EventSpec) -> Event:
+    """Write the event inside the caller's transaction (`connection` from `in_transaction()`)."""
+    bumped = await EventCounter.filter(id=COUNTER_ID).using_db(connection).update(value=F("value") + 1)
+    if not bumped:
+        await EventCounter.create(id=COUNTER_ID, value=1, using_db=connection)
+    counter = await EventCounter.get(id=COUNTER_ID).using_db(connection)
+    return await Event.create(
+        cursor=counter.value,
+        kind=spec.kind,
+        entity=spec.entity,
+        entity_id=spec.entity_id,
+        company_id=spec.company_id,
+        campaign_id=spec.campaign_id,
+        agent_id=spec.agent_id,
+        data=spec.data,
+        using_db=connection,
+    )
+
+
+def encode(event: Event) -> str:
+    return orjson.dumps(
+        {
+            "cursor": event.cursor,
+            "kind": event.kind,
+            "entity": event.entity,
+            "entity_id": event.entity_id,
+            "company_id": event.company_id,
+            "campaign_id": event.campaign_id,
+            "agent_id": event.agent_id,
+            "data": event.data,
+        }
+    ).decode()
+
+
+async def publish(broadcast: Any, events: list[Event]) -> None:
+    """Call after the transaction commits. A broadcast outage loses nothing: clients replay by cursor."""
+    if broadcast is None:
+        return
+    for event in events:
+        try:
+            await broadcast.publish(channel_for(event.entity), encode(event))
+        except Exception:  # noqa: BLE001 - the database has the event; live delivery is best effort
+            logger.warning("could not publish event %s (%s); clients will replay it", event.cursor, event.kind)

@@ -1,0 +1,64 @@
+"""Keyset pagination by id: stable under inserts, and an index seek at any depth."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from resolvers.errors import BadUserInput
+
+M = TypeVar("M", bound=Model)
+
+DEFAULT_PAGE_SIZE = 20
+
+
+def encode_cursor(kind: str, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode()
+
+
+def decode_cursor(kind: str, cursor: str) -> int:
+    try:
+        prefix, _, raw_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        if prefix != kind:
+            raise ValueError(prefix)
+        return int(raw_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadUserInput(f"The cursor {cursor!r} is not a valid {kind} cursor.") from None
+
+
+@dataclass(frozen=True)
+class Page(Generic[M]):
+    rows: list[M]
+    kind: str
+    has_next_page: bool
+    has_previous_page: bool
+
+    def cursor(self, row: M) -> str:
+        return encode_cursor(self.kind, row.pk)
+
+
+def check_page_size(first: int | None, maximum: int) -> int:
+    size = DEFAULT_PAGE_SIZE if first is None else first
+    if not 1 <= size <= maximum:
+        raise BadUserInput(f"first must be between 1 and {maximum}; got {size}.")
+    return size
+
+
+async def paginate(
+    queryset: QuerySet[M], kind: str, first: int | None, after: str | None, maximum: int
+) -> Page[M]:
+    size = check_page_size(first, maximum)
+    if after is not None:
+        queryset = queryset.filter(id__gt=decode_cursor(kind, after))
+    rows = await queryset.order_by("id").limit(size + 1)
+    return Page(
+        rows=rows[:size],
+        kind=kind,
+        has_next_page=len(rows) > size,
+        has_previous_page=after is not None,
+    )

@@ -1,0 +1,276 @@
+"""Persons: create, update, list with filters, and suspect → prospect conversion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.exceptions import IntegrityError
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.company import Company
+from models.person import Person, PersonKind, PersonStage
+from models.user import Role
+from resolvers.context import Context
+from resolvers.documents import digits, fold, is_valid_cnpj, is_valid_cpf, is_valid_email, normalize_phone
+from resolvers.errors import PersonError, PersonErrorCode
+from resolvers.pagination import Page, paginate
+
+MAX_CONTACTS = 10
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    kind: PersonKind | None = None
+    name: str | None = None
+    document: str | None = None
+    phones: list[str] | None = None
+    emails: list[str] | None = None
+    stage: PersonStage | None = None
+    company_id: int | None = None
+    clear_company: bool = False
+    do_not_call: bool | None = None
+
+
+@dataclass(frozen=True)
+class PersonFilter:
+    text: str | None = None
+    stage: PersonStage | None = None
+    company_id: int | None = None
+    include_converted: bool = False
+
+
+@dataclass(frozen=True)
+class Conversion:
+    prospect: Person
+    suspect: Person | None
+    suspect_deleted: bool
+
+
+def visible_persons(ctx: Context) -> QuerySet[Person]:
+    user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        return Person.filter(company_id=user.company_id)
+    return Person.all()
+
+
+async def list_persons(
+    ctx: Context, where: PersonFilter, first: int | None, after: str | None
+) -> Page[Person]:
+    queryset = visible_persons(ctx)
+    if where.text and where.text.strip():
+        term = where.text.strip()
+        number = digits(term)
+        # "123.456" means digits of a document or phone; anything else searches the folded name.
+        needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
+        queryset = queryset.filter(search_text__contains=needle)
+    if where.stage is not None:
+        queryset = queryset.filter(stage=where.stage)
+    if where.company_id is not None:
+        queryset = queryset.filter(company_id=where.company_id)
+    if not where.include_converted:
+        queryset = queryset.filter(converted_to_id__isnull=True)
+    return await paginate(queryset, "person", first, after, ctx.settings.max_page_size)
+
+
+async def get_person(ctx: Context, person_id: int) -> Person | None:
+    return await visible_persons(ctx).get_or_none(id=person_id)
+
+
+def search_text(name: str, document: str, phones: list[str]) -> str:
+    return " ".join([fold(name), document, *(digits(phone) for phone in phones)])
+
+
+def _clean_document(kind: PersonKind, document: str) -> str:
+    valid = is_valid_cpf(document) if kind == PersonKind.NATURAL else is_valid_cnpj(document)
+    if not valid:
+        label = "CPF" if kind == PersonKind.NATURAL else "CNPJ"
+        raise PersonError(
+            PersonErrorCode.INVALID_DOCUMENT,
+            f"Document is not a valid {label} (a {kind.value.lower()} person needs a {label}).",
+            "document",
+        )
+    return digits(document)
+
+
+def _clean_contacts(data: PersonInput) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if data.phones is not None:
+        if len(data.phones) > MAX_CONTACTS:
+            raise PersonError(PersonErrorCode.INVALID_PHONE, f"At most {MAX_CONTACTS} phones.", "phones")
+        phones = []
+        for phone in data.phones:
+            normalized = normalize_phone(phone)
+            if normalized is None:
+                raise PersonError(PersonErrorCode.INVALID_PHONE, f"{phone!r} is not a phone number.", "phones")
+            phones.append(normalized)
+        values["phones"] = phones
+    if data.emails is not None:
+        if len(data.emails) > MAX_CONTACTS:
+            raise PersonError(PersonErrorCode.INVALID_EMAIL, f"At most {MAX_CONTACTS} e-mails.", "emails")
+        emails = [email.strip() for email in data.emails]
+        for email in emails:
+            if not is_valid_email(email):
+                raise PersonError(PersonErrorCode.INVALID_EMAIL, f"{email!r} is not an e-mail.", "emails")
+        values["emails"] = emails
+    return values
+
+
+async def _resolve_company(ctx: Context, data: PersonInput, current: Person | None) -> dict[str, object]:
+    user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        if data.clear_company or (data.company_id is not None and data.company_id != user.company_id):
+            raise PersonError(
+                PersonErrorCode.FORBIDDEN, "Company reps manage persons of their own company only.", "companyId"
+            )
+        return {"company_id": user.company_id}
+    if data.clear_company:
+        return {"company_id": None}
+    if data.company_id is None:
+        return {}
+    if not await Company.filter(id=data.company_id).exists():
+        raise PersonError(PersonErrorCode.UNKNOWN_COMPANY, "No such company.", "companyId")
+    return {"company_id": data.company_id}
+
+
+async def _ensure_document_free(document: str, person_id: int | None) -> None:
+    clash = Person.filter(document_key=document)
+    if person_id is not None:
+        clash = clash.exclude(id=person_id)
+    if await clash.exists():
+        raise PersonError(PersonErrorCode.DUPLICATE_DOCUMENT, "A person with this document exists.", "document")
+
+
+def _clean_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > 200:
+        raise PersonError(PersonErrorCode.INVALID, "Name must have 1 to 200 characters.", "name")
+    return cleaned
+
+
+async def create_person(ctx: Context, data: PersonInput) -> Person:
+    ctx.require_user()
+    if data.kind is None or data.name is None or data.document is None:
+        missing = next(f for f in ("kind", "name", "document") if getattr(data, f) is None)
+        raise PersonError(PersonErrorCode.INVALID, f"{missing} is required.", missing)
+    stage = data.stage or PersonStage.SUSPECT
+    document = _clean_document(data.kind, data.document)
+    values: dict[str, object] = {
+        "kind": data.kind,
+        "name": _clean_name(data.name),
+        "document": document,
+        "document_key": document,
+        "stage": stage,
+        "do_not_call": bool(data.do_not_call),
+        "phones": [],
+        "emails": [],
+    }
+    values.update(_clean_contacts(data))
+    values.update(await _resolve_company(ctx, data, None))
+    values["search_text"] = search_text(str(values["name"]), document, values["phones"])  # type: ignore[arg-type]
+    await _ensure_document_free(document, None)
+    try:
+        async with in_transaction():
+            return await Person.create(**values)
+    except IntegrityError:
+        raise PersonError(
+            PersonErrorCode.DUPLICATE_DOCUMENT, "A person with this document exists.", "document"
+        ) from None
+
+
+async def update_person(ctx: Context, person_id: int, data: PersonInput) -> Person:
+    ctx.require_user()
+    person = await get_person(ctx, person_id)
+    if person is None:
+        raise PersonError(PersonErrorCode.NOT_FOUND, "No such person.", "id")
+    if person.converted_to_id is not None:
+        raise PersonError(PersonErrorCode.INVALID, "This suspect was converted; edit the prospect.", "id")
+    values: dict[str, object] = {}
+    kind = data.kind or person.kind
+    if data.name is not None:
+        values["name"] = _clean_name(data.name)
+    if data.kind is not None or data.document is not None:
+        document = _clean_document(kind, data.document if data.document is not None else person.document)
+        values.update(kind=kind, document=document, document_key=document)
+        await _ensure_document_free(document, person.pk)
+    if data.stage is not None and data.stage != person.stage:
+        if PersonStage.SUSPECT in (data.stage, person.stage):
+            raise PersonError(
+                PersonErrorCode.INVALID_STAGE_CHANGE,
+                "A suspect becomes a prospect only through personConvert; no one goes back to suspect.",
+                "stage",
+            )
+        values["stage"] = data.stage
+    if data.do_not_call is not None:
+        values["do_not_call"] = data.do_not_call
+    values.update(_clean_contacts(data))
+    values.update(await _resolve_company(ctx, data, person))
+    person.update_from_dict(values)
+    person.search_text = search_text(person.name, person.document, person.phones)
+    try:
+        async with in_transaction():
+            await person.save()
+    except IntegrityError:
+        raise PersonError(
+            PersonErrorCode.DUPLICATE_DOCUMENT, "A person with this document exists.", "document"
+        ) from None
+    return person
+
+
+def _person_references() -> list[tuple[type[Model], str]]:
+    """Every foreign key to Person (history: operations, memberships…), found from the model registry."""
+    references: list[tuple[type[Model], str]] = []
+    for name in Person._meta.backward_fk_fields:
+        relation = Person._meta.fields_map[name]
+        if name != "converted_from":
+            references.append((relation.related_model, relation.relation_field))
+    return references
+
+
+async def convert_person(ctx: Context, person_id: int, delete_suspect: bool | None) -> Conversion:
+    user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        raise PersonError(PersonErrorCode.FORBIDDEN, "Company reps cannot convert suspects.")
+    mode = ctx.settings.suspect_conversion.value
+    if mode == "ASK":
+        if delete_suspect is None:
+            raise PersonError(
+                PersonErrorCode.DELETE_SUSPECT_REQUIRED,
+                "Say whether to delete the suspect (deleteSuspect): the operation is configured to ask.",
+                "deleteSuspect",
+            )
+        delete = delete_suspect
+    else:
+        delete = mode == "DELETE"
+    async with in_transaction():
+        suspect = await Person.get_or_none(id=person_id)
+        if suspect is None:
+            raise PersonError(PersonErrorCode.NOT_FOUND, "No such person.", "id")
+        # The conditional update is the claim: of two concurrent conversions, one wins.
+        claimed = await Person.filter(
+            id=person_id, stage=PersonStage.SUSPECT, converted_to_id__isnull=True
+        ).update(document_key=None)
+        if not claimed:
+            raise PersonError(PersonErrorCode.NOT_A_SUSPECT, "Only a suspect can be converted.", "id")
+        prospect = await Person.create(
+            kind=suspect.kind,
+            name=suspect.name,
+            document=suspect.document,
+            document_key=suspect.document,
+            phones=suspect.phones,
+            emails=suspect.emails,
+            stage=PersonStage.PROSPECT,
+            company_id=suspect.company_id,
+            do_not_call=suspect.do_not_call,
+            search_text=suspect.search_text,
+        )
+        for model, column in _person_references():
+            await model.filter(**{column: suspect.pk}).update(**{column: prospect.pk})
+        if delete:
+            await suspect.delete()
+            return Conversion(prospect=prospect, suspect=None, suspect_deleted=True)
+        await Person.filter(id=suspect.pk).update(converted_to_id=prospect.pk)
+        suspect.converted_to_id = prospect.pk
+        suspect.document_key = None
+        return Conversion(prospect=prospect, suspect=suspect, suspect_deleted=False)

@@ -1,0 +1,86 @@
+"""The GraphQL schema: root types as a table of contents, built per settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from schema.company import CompanyMutation, CompanyQuery
+from schema.errors import EXCEPTION_HANDLERS
+from schema.person import PersonMutation, PersonQuery
+from schema.security import PUBLIC_EXCEPTIONS, RequireAuthentication, error_code, should_mask
+from schema.user import UserMutation, UserQuery
+
+if TYPE_CHECKING:
+    from contato.settings import Settings
+
+logger = logging.getLogger("contato.graphql")
+
+
+@strawberry.type
+class Query(
+    UserQuery,
+    CompanyQuery,
+    PersonQuery,
+):
+    pass
+
+
+@strawberry.type
+class Mutation(
+    UserMutation,
+    CompanyMutation,
+    PersonMutation,
+):
+    pass
+
+
+class ContatoSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, PUBLIC_EXCEPTIONS):
+                error.extensions = {**(error.extensions or {}), "code": error_code(original)}
+            elif should_mask(error):
+                logger.error(
+                    "unexpected error in %s (request %s)", error.path, request_id, exc_info=original
+                )
+
+
+def build_schema(settings: Settings) -> ContatoSchema:
+    extensions: list[Any] = [
+        RequireAuthentication,
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
+    ]
+    if not settings.introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return ContatoSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        exception_handlers=[
+            *EXCEPTION_HANDLERS,
+        ],
+    )

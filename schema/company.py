@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from models.company import Company
+from resolvers import company as use_cases
+from schema.base import Info
+from schema.errors import CompanyError
+from schema.ids import to_pk
+from schema.pagination import Connection
+
+
+@strawberry.type(name="Company")
+class CompanyType:
+    id: strawberry.ID
+    name: str
+    cnpj: str
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Company) -> CompanyType:
+        return cls(id=strawberry.ID(str(row.pk)), name=row.name, cnpj=row.cnpj, active=row.active,
+                   created_at=row.created_at)
+
+
+@strawberry.input
+class CompanyCreateInput:
+    name: str
+    cnpj: str
+
+
+@strawberry.input
+class CompanyUpdateInput:
+    name: str | None = None
+    cnpj: str | None = None
+    active: bool | None = None
+
+
+CompanyResult = Annotated[CompanyType | CompanyError, strawberry.union("CompanyResult")]
+
+
+@strawberry.type
+class CompanyQuery:
+    @strawberry.field(description="Companies the caller may see (a company rep: their own).")
+    async def companies(
+        self, info: Info, text: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[CompanyType]:
+        page = await use_cases.list_companies(info.context, text, first, after)
+        return Connection.from_page(page, CompanyType.from_row)
+
+    @strawberry.field
+    async def company(self, info: Info, id: strawberry.ID) -> CompanyType | None:
+        row = await use_cases.get_company(info.context, to_pk(id))
+        return CompanyType.from_row(row) if row else None
+
+
+@strawberry.type
+class CompanyMutation:
+    @strawberry.mutation(description="Admins only.")
+    async def company_create(self, info: Info, input: CompanyCreateInput) -> CompanyResult:
+        row = await use_cases.create_company(
+            info.context, use_cases.CompanyInput(name=input.name, cnpj=input.cnpj)
+        )
+        return CompanyType.from_row(row)
+
+    @strawberry.mutation(description="Admins only.")
+    async def company_update(self, info: Info, id: strawberry.ID, input: CompanyUpdateInput) -> CompanyResult:
+        data = use_cases.CompanyInput(name=input.name, cnpj=input.cnpj, active=input.active)
+        row = await use_cases.update_company(info.context, to_pk(id), data)
+        return CompanyType.from_row(row)

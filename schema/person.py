@@ -1,0 +1,188 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+
+from models.person import Person
+from models.person import PersonKind as PersonKindModel
+from models.person import PersonStage as PersonStageModel
+from resolvers import person as use_cases
+from schema.base import Info
+from schema.company import CompanyType
+from schema.errors import PersonError
+from schema.ids import optional_pk, to_pk
+from schema.pagination import Connection
+
+PersonKind = strawberry.enum(PersonKindModel, name="PersonKind")
+PersonStage = strawberry.enum(PersonStageModel, name="PersonStage")
+
+
+@strawberry.type(name="Person")
+class PersonType:
+    id: strawberry.ID
+    kind: PersonKind  # type: ignore[valid-type]
+    name: str
+    document: str = strawberry.field(description="CPF (natural) or CNPJ (legal), digits only.")
+    phones: list[str]
+    emails: list[str]
+    stage: PersonStage  # type: ignore[valid-type]
+    do_not_call: bool
+    created_at: datetime
+    updated_at: datetime
+    company_id: strawberry.Private[int | None]
+    converted_to_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: Person) -> PersonType:
+        return cls(
+            id=strawberry.ID(str(row.pk)),
+            kind=row.kind,
+            name=row.name,
+            document=row.document,
+            phones=list(row.phones or []),
+            emails=list(row.emails or []),
+            stage=row.stage,
+            do_not_call=row.do_not_call,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            company_id=row.company_id,
+            converted_to_id=row.converted_to_id,
+        )
+
+    @strawberry.field
+    async def company(self, info: Info) -> CompanyType | None:
+        if self.company_id is None:
+            return None
+        row = await info.context.loaders.company_by_id.load(self.company_id)
+        return CompanyType.from_row(row) if row else None
+
+    @strawberry.field(description="For a suspect kept after conversion: the prospect made from it.")
+    async def converted_to(self, info: Info) -> PersonType | None:
+        if self.converted_to_id is None:
+            return None
+        row = await info.context.loaders.person_by_id.load(self.converted_to_id)
+        return PersonType.from_row(row) if row else None
+
+
+@strawberry.input
+class PersonFilter:
+    text: str | None = strawberry.field(default=None, description="Name, document or phone.")
+    stage: PersonStage | None = None  # type: ignore[valid-type]
+    company_id: strawberry.ID | None = None
+    include_converted: bool = strawberry.field(
+        default=False, description="Also list suspects kept after their conversion."
+    )
+
+
+@strawberry.input
+class PersonCreateInput:
+    kind: PersonKind  # type: ignore[valid-type]
+    name: str
+    document: str
+    phones: list[str] = strawberry.field(default_factory=list)
+    emails: list[str] = strawberry.field(default_factory=list)
+    stage: PersonStage = PersonStageModel.SUSPECT  # type: ignore[valid-type]
+    company_id: strawberry.ID | None = None
+    do_not_call: bool = False
+
+
+@strawberry.input
+class PersonUpdateInput:
+    kind: PersonKind | None = None  # type: ignore[valid-type]
+    name: str | None = None
+    document: str | None = None
+    phones: list[str] | None = None
+    emails: list[str] | None = None
+    stage: PersonStage | None = None  # type: ignore[valid-type]
+    company_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="null removes the company; leave out to keep it."
+    )
+    do_not_call: bool | None = None
+
+
+@strawberry.type
+class PersonConvertPayload:
+    prospect: PersonType
+    suspect: PersonType | None = strawberry.field(description="The kept suspect; null when deleted.")
+    suspect_deleted: bool
+
+
+PersonResult = Annotated[PersonType | PersonError, strawberry.union("PersonResult")]
+PersonConvertResult = Annotated[PersonConvertPayload | PersonError, strawberry.union("PersonConvertResult")]
+
+
+@strawberry.type
+class PersonQuery:
+    @strawberry.field(description="Persons the caller may see (a company rep: their company's).")
+    async def persons(
+        self,
+        info: Info,
+        filter: PersonFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[PersonType]:
+        where = filter or PersonFilter()
+        page = await use_cases.list_persons(
+            info.context,
+            use_cases.PersonFilter(
+                text=where.text,
+                stage=where.stage,
+                company_id=optional_pk(where.company_id),
+                include_converted=where.include_converted,
+            ),
+            first,
+            after,
+        )
+        return Connection.from_page(page, PersonType.from_row)
+
+    @strawberry.field
+    async def person(self, info: Info, id: strawberry.ID) -> PersonType | None:
+        row = await use_cases.get_person(info.context, to_pk(id))
+        return PersonType.from_row(row) if row else None
+
+
+@strawberry.type
+class PersonMutation:
+    @strawberry.mutation
+    async def person_create(self, info: Info, input: PersonCreateInput) -> PersonResult:
+        data = use_cases.PersonInput(
+            kind=input.kind,
+            name=input.name,
+            document=input.document,
+            phones=input.phones,
+            emails=input.emails,
+            stage=input.stage,
+            company_id=optional_pk(input.company_id),
+            do_not_call=input.do_not_call,
+        )
+        return PersonType.from_row(await use_cases.create_person(info.context, data))
+
+    @strawberry.mutation
+    async def person_update(self, info: Info, id: strawberry.ID, input: PersonUpdateInput) -> PersonResult:
+        data = use_cases.PersonInput(
+            kind=input.kind,
+            name=input.name,
+            document=input.document,
+            phones=input.phones,
+            emails=input.emails,
+            stage=input.stage,
+            company_id=optional_pk(input.company_id or None),
+            clear_company=input.company_id is None,
+            do_not_call=input.do_not_call,
+        )
+        return PersonType.from_row(await use_cases.update_person(info.context, to_pk(id), data))
+
+    @strawberry.mutation(
+        description="Suspect → prospect. Under suspectConversion=ASK, deleteSuspect must be given."
+    )
+    async def person_convert(
+        self, info: Info, id: strawberry.ID, delete_suspect: bool | None = None
+    ) -> PersonConvertResult:
+        result = await use_cases.convert_person(info.context, to_pk(id), delete_suspect)
+        return PersonConvertPayload(
+            prospect=PersonType.from_row(result.prospect),
+            suspect=PersonType.from_row(result.suspect) if result.suspect else None,
+            suspect_deleted=result.suspect_deleted,
+        )

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.servers import LiveServer, unique_database_name
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One real server per test module, on PostgreSQL when the run is configured for it."""
+    directory: Path = tmp_path_factory.mktemp("live")
+    env: dict[str, str] = {"ALLOWED_ORIGINS": "https://wallboard.example"}
+    database = None
+    if PG_ADMIN_URL:
+        database = unique_database_name()
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        env["DATABASE_URL"] = _pg_url(database)
+    server = LiveServer(directory, env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        if database:
+            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))

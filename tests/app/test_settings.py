@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from contato.settings import DEV_SECRET_KEY, Settings, SettingsError, SuspectConversion
+
+
+def test_dev_defaults_are_embedded() -> None:
+    settings = Settings.from_env({})
+    assert settings.effective_database_url == "sqlite://data/contato.sqlite3"
+    assert settings.broadcast_url == "memory://"
+    assert settings.secret_key == DEV_SECRET_KEY
+    assert settings.graphiql and settings.introspection
+    assert settings.suspect_conversion is SuspectConversion.ASK
+
+
+def test_production_needs_a_real_secret_and_turns_off_the_ide() -> None:
+    with pytest.raises(SettingsError, match="SECRET_KEY is required"):
+        Settings.from_env({"CONTATO_ENV": "production"})
+    with pytest.raises(SettingsError, match="at least 32"):
+        Settings.from_env({"CONTATO_ENV": "production", "SECRET_KEY": "short"})
+    settings = Settings.from_env({"CONTATO_ENV": "production", "SECRET_KEY": "x" * 40})
+    assert not settings.graphiql and not settings.introspection
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"TOKEN_TTL_SECONDS": "soon"}, "TOKEN_TTL_SECONDS='soon' is not a whole number"),
+        ({"GRAPHIQL": "maybe"}, "GRAPHIQL='maybe' is not a boolean"),
+        ({"SUSPECT_CONVERSION": "SOMETIMES"}, "SUSPECT_CONVERSION='SOMETIMES' must be one of DELETE, KEEP, ASK"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL scheme 'mysql' is not supported"),
+        ({"BROADCAST_URL": "kafka://x"}, "BROADCAST_URL scheme 'kafka' is not supported"),
+        ({"CONTATO_TIMEZONE": "Mars/Olympus"}, "not a known time zone"),
+    ],
+)
+def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(env)
+    assert message in str(error.value)
+
+
+def test_bad_settings_stop_the_command_with_one_line() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "contato", "migrate"],
+        env={"PATH": "", "TOKEN_TTL_SECONDS": "soon"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "contato: configuration error: TOKEN_TTL_SECONDS='soon' is not a whole number\n"
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    settings = Settings.from_env(
+        {"SECRET_KEY": "s3cret-" * 6, "DATABASE_URL": "postgres://u:pw@db/contato", "SMTP_PASSWORD": "mailpw"}
+    )
+    assert "s3cret" not in repr(settings)
+    assert "pw@" not in repr(settings) and "mailpw" not in repr(settings)

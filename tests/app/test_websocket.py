@@ -1,0 +1,52 @@
+"""graphql-transport-ws through real uvicorn with a real WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from tests.servers import LiveServer
+
+PROTOCOL = "graphql-transport-ws"
+
+
+async def _init(server: LiveServer, payload: dict | None, origin: str | None = None) -> tuple[str, int | None]:
+    async with websockets.connect(
+        server.ws_url, subprotocols=[PROTOCOL], origin=origin  # type: ignore[arg-type]
+    ) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": payload or {}}))
+        try:
+            message = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+            return message["type"], None
+        except ConnectionClosed as closed:
+            return "closed", closed.rcvd.code if closed.rcvd else None
+
+
+async def test_valid_token_is_acknowledged(live_server: LiveServer) -> None:
+    token = live_server.login("supervisor@contato.dev")
+    assert await _init(live_server, {"authToken": token}) == ("connection_ack", None)
+
+
+async def test_missing_or_bad_token_closes_with_4403(live_server: LiveServer) -> None:
+    assert await _init(live_server, {}) == ("closed", 4403)
+    assert await _init(live_server, {"authToken": "garbage"}) == ("closed", 4403)
+
+
+async def test_cross_origin_handshake_needs_an_allowed_origin(live_server: LiveServer) -> None:
+    token = live_server.login("supervisor@contato.dev")
+    allowed = await _init(live_server, {"authToken": token}, origin="https://wallboard.example")
+    assert allowed == ("connection_ack", None)
+    with pytest.raises(InvalidStatus) as refused:
+        await _init(live_server, {"authToken": token}, origin="https://evil.example")
+    assert refused.value.response.status_code == 403
+
+
+async def test_legacy_graphql_ws_protocol_is_not_offered(live_server: LiveServer) -> None:
+    async with websockets.connect(live_server.ws_url, subprotocols=["graphql-ws"]) as socket:  # type: ignore[list-item]
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406

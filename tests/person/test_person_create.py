@@ -1,0 +1,120 @@
+from models.person import Person, PersonStage
+from models.user import Role
+from tests.factories import Factory
+
+PERSON_CREATE = """
+mutation PersonCreate($input: PersonCreateInput!) {
+  personCreate(input: $input) {
+    __typename
+    ... on Person { id name document phones emails stage doNotCall company { id name } }
+    ... on PersonError { code field message }
+  }
+}
+"""
+
+
+def person_input(**overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "kind": "NATURAL",
+        "name": "  José da Silva ",
+        "document": "529.982.247-25",
+        "phones": ["+55 (11) 98888-7777"],
+        "emails": ["jose@example.com"],
+    }
+    values.update(overrides)
+    return values
+
+
+async def test_agent_creates_a_suspect_with_normalised_fields(factory: Factory) -> None:
+    # given
+    agent = await factory.user(Role.AGENT)
+    company = await factory.company()
+    # when
+    data = await factory.execute(
+        PERSON_CREATE, {"input": person_input(companyId=str(company.pk))}, user=agent
+    )
+    # then
+    person = data["personCreate"]
+    assert person["__typename"] == "Person"
+    assert person["name"] == "José da Silva"
+    assert person["document"] == "52998224725"
+    assert person["phones"] == ["+5511988887777"]
+    assert person["stage"] == "SUSPECT"
+    assert person["company"] == {"id": str(company.pk), "name": company.name}
+    assert await Person.filter(document="52998224725").count() == 1
+
+
+async def test_legal_person_needs_a_cnpj(factory: Factory) -> None:
+    agent = await factory.user(Role.AGENT)
+    data = await factory.execute(
+        PERSON_CREATE, {"input": person_input(kind="LEGAL", document="11.222.333/0001-81")}, user=agent
+    )
+    assert data["personCreate"]["__typename"] == "Person"
+    refused = await factory.execute(
+        PERSON_CREATE, {"input": person_input(kind="LEGAL", document="529.982.247-25")}, user=agent
+    )
+    assert refused["personCreate"]["code"] == "INVALID_DOCUMENT"
+
+
+async def test_invalid_check_digits_are_refused_and_nothing_is_written(factory: Factory) -> None:
+    agent = await factory.user(Role.AGENT)
+    data = await factory.execute(PERSON_CREATE, {"input": person_input(document="529.982.247-26")}, user=agent)
+    assert data["personCreate"] == {
+        "__typename": "PersonError",
+        "code": "INVALID_DOCUMENT",
+        "field": "document",
+        "message": data["personCreate"]["message"],
+    }
+    assert await Person.all().count() == 0
+
+
+async def test_repeated_digits_are_not_a_cpf(factory: Factory) -> None:
+    agent = await factory.user(Role.AGENT)
+    data = await factory.execute(PERSON_CREATE, {"input": person_input(document="111.111.111-11")}, user=agent)
+    assert data["personCreate"]["code"] == "INVALID_DOCUMENT"
+
+
+async def test_duplicate_document_is_refused(factory: Factory) -> None:
+    agent = await factory.user(Role.AGENT)
+    await factory.execute(PERSON_CREATE, {"input": person_input()}, user=agent)
+    data = await factory.execute(PERSON_CREATE, {"input": person_input(name="Other")}, user=agent)
+    assert data["personCreate"]["code"] == "DUPLICATE_DOCUMENT"
+    assert data["personCreate"]["field"] == "document"
+    assert await Person.all().count() == 1
+
+
+async def test_unknown_company_is_refused(factory: Factory) -> None:
+    agent = await factory.user(Role.AGENT)
+    for company_id in ("999", "not-a-number"):
+        data = await factory.execute(PERSON_CREATE, {"input": person_input(companyId=company_id)}, user=agent)
+        assert data["personCreate"]["code"] == "UNKNOWN_COMPANY"
+        assert data["personCreate"]["field"] == "companyId"
+    assert await Person.all().count() == 0
+
+
+async def test_bad_phone_email_and_name_are_typed_errors(factory: Factory) -> None:
+    agent = await factory.user(Role.AGENT)
+    cases = [
+        ({"phones": ["12"]}, "INVALID_PHONE", "phones"),
+        ({"emails": ["not-an-email"]}, "INVALID_EMAIL", "emails"),
+        ({"name": "   "}, "INVALID", "name"),
+        ({"phones": [f"+5511999{n:05d}" for n in range(11)]}, "INVALID_PHONE", "phones"),
+    ]
+    for overrides, code, field in cases:
+        data = await factory.execute(PERSON_CREATE, {"input": person_input(**overrides)}, user=agent)
+        assert (data["personCreate"]["code"], data["personCreate"]["field"]) == (code, field)
+    assert await Person.all().count() == 0
+
+
+async def test_company_rep_creates_persons_only_for_their_company(factory: Factory) -> None:
+    rep = await factory.user(Role.COMPANY_REP)
+    other = await factory.company()
+    own = await factory.execute(PERSON_CREATE, {"input": person_input()}, user=rep)
+    assert own["personCreate"]["company"]["id"] == str(rep.company_id)
+    refused = await factory.execute(
+        PERSON_CREATE,
+        {"input": person_input(document="390.533.447-05", companyId=str(other.pk))},
+        user=rep,
+    )
+    assert refused["personCreate"]["code"] == "FORBIDDEN"
+    assert await Person.filter(stage=PersonStage.SUSPECT).count() == 1

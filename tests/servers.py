@@ -1,0 +1,96 @@
+"""Real servers for the thin end-to-end layer: `contato serve` under uvicorn, in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """`contato serve --demo` on a free port with its own data directory and environment."""
+
+    def __init__(self, directory: Path, env: dict[str, str]) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "CONTATO_DATA_DIR": str(directory / "data"),
+            "PASSWORD_HASH_PROFILE": "CHEAPEST",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.log_path = directory / f"server-{self.port}.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    def start(self, *extra: str, timeout: float = 30.0) -> None:
+        log = self.log_path.open("wb")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "contato", "serve", "--demo", "--port", str(self.port), *extra],
+            env=self.env,
+            cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"server did not start:\n{self.log()}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def graphql(self, query: str, variables: dict | None = None, token: str | None = None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        return httpx.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers, timeout=10
+        )
+
+    def login(self, email: str, password: str = "contato-demo") -> str:
+        response = self.graphql(
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) "
+            "{ ... on LoginPayload { token } ... on LoginError { code } } }",
+            {"e": email, "p": password},
+        )
+        return str(response.json()["data"]["login"]["token"])
+
+
+def unique_database_name() -> str:
+    return f"contato_live_{uuid.uuid4().hex[:12]}"
