@@ -20,6 +20,7 @@ from contato.graphql_view import ContatoGraphQL
 from contato.settings import Settings
 from models import tortoise_config
 from realtime.broadcast import create_broadcast
+from realtime.hub import EventHub
 from schema import build_schema
 
 logger = logging.getLogger("contato")
@@ -52,7 +53,8 @@ class RequestIdMiddleware:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     broadcast = create_broadcast(settings.broadcast_url)
-    graphql = ContatoGraphQL(build_schema(settings), settings, broadcast)
+    hub = EventHub(broadcast)
+    graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -73,9 +75,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(settings.effective_database_url)):
             await broadcast.connect()
+            await hub.start()
             try:
                 yield
             finally:
+                await hub.stop()
                 await broadcast.disconnect()
 
     app = Starlette(
@@ -89,5 +93,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.broadcast = broadcast
+    app.state.hub = hub
     app.add_middleware(RequestIdMiddleware)
     return app

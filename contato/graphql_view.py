@@ -19,7 +19,7 @@ from schema import ContatoSchema
 
 
 class ContatoGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: ContatoSchema, settings: Settings, broadcast: Any) -> None:
+    def __init__(self, schema: ContatoSchema, settings: Settings, broadcast: Any, hub: Any) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -34,10 +34,11 @@ class ContatoGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.broadcast = broadcast
+        self.hub = hub
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(
-            settings=self.settings, request=request, response=response, broadcast=self.broadcast
+            settings=self.settings, request=request, response=response, broadcast=self.broadcast, hub=self.hub
         )
         request_id = request.scope.get("state", {}).get("request_id")
         if request_id:

@@ -32,8 +32,9 @@ class EventSpec:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def channel_for(entity: str) -> str:
-    return f"contato.{entity}"
+# One channel for every event: each process's hub sees the dense cursor sequence and can
+# tell a gap (an event published late or lost in an outage) from an event of another kind.
+EVENTS_CHANNEL = "contato.events"
 
 
 async def record(connection: BaseDBAsyncClient, spec: EventSpec) -> Event:
@@ -76,6 +77,6 @@ async def publish(broadcast: Any, events: list[Event]) -> None:
         return
     for event in events:
         try:
-            await broadcast.publish(channel_for(event.entity), encode(event))
+            await broadcast.publish(EVENTS_CHANNEL, encode(event))
         except Exception:  # noqa: BLE001 - the database has the event; live delivery is best effort
-            logger.warning("could not publish event %s (%s); clients will replay it", event.cursor, event.kind)
+            logger.warning("could not publish event %s (%s); hubs will replay it", event.cursor, event.kind)

@@ -22,6 +22,7 @@ class Context:
     request: Any = None
     response: Any = None
     broadcast: Any = None
+    hub: Any = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     loaders: Loaders = field(default_factory=Loaders)
     connection_params: dict[str, Any] | None = None
