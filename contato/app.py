@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from contato.graphql_view import ContatoGraphQL
 from contato.settings import Settings
 from models import tortoise_config
 from realtime.broadcast import create_broadcast
+from realtime.alerts import AlertScheduler
 from realtime.hub import EventHub
 from schema import build_schema
 
@@ -50,10 +52,17 @@ class RequestIdMiddleware:
         await self.app(scope, receive, send_with_id)
 
 
+def alert_scheduler(settings: Settings, broadcast: Any) -> AlertScheduler:
+    from realtime.due import DUE_SOURCES
+
+    return AlertScheduler(DUE_SOURCES, broadcast, retention=timedelta(hours=settings.event_retention_hours))
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     broadcast = create_broadcast(settings.broadcast_url)
     hub = EventHub(broadcast)
+    scheduler = alert_scheduler(settings, broadcast) if settings.alerts_in_server else None
     graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub)
 
     async def healthz(request: Request) -> Response:
@@ -76,9 +85,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.effective_database_url)):
             await broadcast.connect()
             await hub.start()
+            if scheduler is not None:
+                await scheduler.start()
             try:
                 yield
             finally:
+                if scheduler is not None:
+                    await scheduler.stop()
                 await hub.stop()
                 await broadcast.disconnect()
 

@@ -148,6 +148,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """The due-alert scheduler on its own, for deployments that run it apart from the servers."""
+    from contato.app import alert_scheduler
+    from contato.db import database
+    from realtime.broadcast import create_broadcast
+
+    settings = _settings()
+
+    async def run() -> None:
+        broadcast = create_broadcast(settings.broadcast_url)
+        async with database(settings):
+            await broadcast.connect()
+            try:
+                print("Alert scheduler running (Ctrl+C to stop).", flush=True)
+                await alert_scheduler(settings, broadcast).run()
+            finally:
+                await broadcast.disconnect()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="contato",
@@ -180,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--role", required=True, choices=["AGENT", "SUPERVISOR", "COMPANY_REP", "ADMIN"])
     create_user.add_argument("--company-id", type=int, default=None, help="required for COMPANY_REP")
     create_user.set_defaults(handler=cmd_create_user)
+
+    alerts = commands.add_parser(
+        "alerts", help="run the due-alert scheduler apart from the servers (set ALERTS_IN_SERVER=false there)"
+    )
+    alerts.set_defaults(handler=cmd_alerts)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL (default schema.graphql)")
     export.add_argument("--output", default=str(DEFAULT_SCHEMA_PATH), help="a path, or - for stdout")

@@ -27,9 +27,9 @@ class ContatoGraphQL(GraphQL[Context, None]):
             keep_alive=True,
             keep_alive_interval=15,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
-            connection_init_wait_timeout=timedelta(seconds=5),
+            connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
             multipart_uploads_enabled=False,
-            max_subscriptions_per_connection=50,
+            max_subscriptions_per_connection=settings.ws_max_subscriptions,
             allowed_origins=settings.allowed_origins,
         )
         self.settings = settings

@@ -54,6 +54,10 @@ class Settings:
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
+    alerts_in_server: bool = True
+    ws_init_timeout_seconds: int = 5
+    ws_max_subscriptions: int = 50
+    event_retention_hours: int = 72
 
     @property
     def is_production(self) -> bool:
@@ -112,6 +116,10 @@ class Settings:
             max_page_size=reader.integer("MAX_PAGE_SIZE", 100, minimum=1, maximum=1000),
             login_max_failures=reader.integer("LOGIN_MAX_FAILURES", 5, minimum=1),
             login_lockout_seconds=reader.integer("LOGIN_LOCKOUT_SECONDS", 300, minimum=1),
+            alerts_in_server=reader.boolean("ALERTS_IN_SERVER", True),
+            ws_init_timeout_seconds=reader.integer("WS_INIT_TIMEOUT_SECONDS", 5, minimum=1, maximum=60),
+            ws_max_subscriptions=reader.integer("WS_MAX_SUBSCRIPTIONS", 50, minimum=1),
+            event_retention_hours=reader.integer("EVENT_RETENTION_HOURS", 72, minimum=1),
             password_hash_profile=reader.exact(
                 "PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILES, "RFC_9106_LOW_MEMORY"
             ),

@@ -50,3 +50,10 @@ async def test_legacy_graphql_ws_protocol_is_not_offered(live_server: LiveServer
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+
+
+async def test_no_connection_init_closes_with_4408(live_server: LiveServer) -> None:
+    async with websockets.connect(live_server.ws_url, subprotocols=[PROTOCOL]) as socket:  # type: ignore[list-item]
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408

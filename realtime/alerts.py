@@ -1,0 +1,112 @@
+"""Due alerts (callbacks, ticket returns): claimed atomically, recorded once, published after commit.
+
+Any number of processes may run the loop. A claim is a conditional UPDATE (`... WHERE alerted_at
+IS NULL`): of two processes racing for one item, the database lets exactly one update the row,
+and only that one records the alert event, in the same transaction. On PostgreSQL the candidate
+scan uses `FOR UPDATE SKIP LOCKED` so processes split the work instead of queueing on rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from models.event import Event
+from realtime.events import EventSpec, publish, record
+
+logger = logging.getLogger("contato.alerts")
+
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class DueSource:
+    """One kind of due item.
+
+    `candidates(connection, now, limit)` lists ids that look due (locked with SKIP LOCKED where the
+    database can); `claim(connection, item_id, now)` marks one alerted with a conditional update and
+    returns the alert event, or None when another process got it first.
+    """
+
+    name: str
+    candidates: Callable[[BaseDBAsyncClient, datetime, int], Awaitable[Sequence[int]]]
+    claim: Callable[[BaseDBAsyncClient, int, datetime], Awaitable[EventSpec | None]]
+
+
+def supports_skip_locked(connection: BaseDBAsyncClient) -> bool:
+    return connection.capabilities.dialect == "postgres"
+
+
+async def run_once(sources: Sequence[DueSource], broadcast: Any, now: datetime | None = None) -> int:
+    """Claim and alert every due item once; returns how many this process alerted."""
+    now = now or datetime.now(timezone.utc)
+    alerted = 0
+    for source in sources:
+        while True:
+            async with in_transaction() as connection:
+                ids = await source.candidates(connection, now, BATCH)
+                events = []
+                for item_id in ids:
+                    spec = await source.claim(connection, item_id, now)
+                    if spec is not None:
+                        events.append(await record(connection, spec))
+            await publish(broadcast, events)
+            alerted += len(events)
+            if len(ids) < BATCH:
+                break
+    return alerted
+
+
+async def prune_events(retention: timedelta, now: datetime | None = None) -> int:
+    cutoff = (now or datetime.now(timezone.utc)) - retention
+    return await Event.filter(created_at__lt=cutoff).delete()
+
+
+class AlertScheduler:
+    def __init__(
+        self,
+        sources: Sequence[DueSource],
+        broadcast: Any,
+        interval: float = 0.25,
+        retention: timedelta = timedelta(hours=72),
+    ) -> None:
+        self.sources = list(sources)
+        self.broadcast = broadcast
+        self.interval = interval
+        self.retention = retention
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="alert-scheduler")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_prune = loop.time()
+        while True:
+            try:
+                await run_once(self.sources, self.broadcast)
+                if loop.time() >= next_prune:
+                    pruned = await prune_events(self.retention)
+                    if pruned:
+                        logger.info("pruned %s events older than %s", pruned, self.retention)
+                    next_prune = loop.time() + 60
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                logger.exception("alert scheduler tick failed")
+            await asyncio.sleep(self.interval)
