@@ -12,13 +12,16 @@ from typing import Any
 
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
-from tortoise.expressions import F
 
-from models.event import Event, EventCounter
+from models.event import Event
 
 logger = logging.getLogger("contato.realtime")
 
 COUNTER_ID = 1
+_BUMP_SQL = (
+    f"INSERT INTO event_counter (id, value) VALUES ({COUNTER_ID}, 1) "
+    "ON CONFLICT (id) DO UPDATE SET value = event_counter.value + 1 RETURNING value"
+)
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,11 @@ EVENTS_CHANNEL = "contato.events"
 
 async def record(connection: BaseDBAsyncClient, spec: EventSpec) -> Event:
     """Write the event inside the caller's transaction (`connection` from `in_transaction()`)."""
-    bumped = await EventCounter.filter(id=COUNTER_ID).using_db(connection).update(value=F("value") + 1)
-    if not bumped:
-        await EventCounter.create(id=COUNTER_ID, value=1, using_db=connection)
-    counter = await EventCounter.get(id=COUNTER_ID).using_db(connection)
+    # One statement that creates the row or bumps it: two first writers at once cannot both
+    # insert, and the row lock it takes orders cursors by commit (same SQL on SQLite and PostgreSQL).
+    rows = await connection.execute_query_dict(_BUMP_SQL)
     return await Event.create(
-        cursor=counter.value,
+        cursor=rows[0]["value"],
         kind=spec.kind,
         entity=spec.entity,
         entity_id=spec.entity_id,
