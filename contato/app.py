@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from datetime import timedelta
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise import connections
@@ -20,9 +20,14 @@ from tortoise.contrib.starlette import RegisterTortoise
 from contato.graphql_view import ContatoGraphQL
 from contato.settings import Settings
 from models import tortoise_config
-from realtime.broadcast import create_broadcast
 from realtime.alerts import AlertScheduler
+from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
+from resolvers.auth import TokenRejected, authenticate_token, bearer_token
+from resolvers.context import Context
+from resolvers.errors import AttachmentNotFound
+from resolvers.mail import MailSender
+from resolvers.ticket import open_attachment
 from schema import build_schema
 
 logger = logging.getLogger("contato")
@@ -63,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     broadcast = create_broadcast(settings.broadcast_url)
     hub = EventHub(broadcast)
     scheduler = alert_scheduler(settings, broadcast) if settings.alerts_in_server else None
+    mail_sender = MailSender(settings) if settings.mail_in_server else None
     graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub)
 
     async def healthz(request: Request) -> Response:
@@ -80,6 +86,29 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503)
 
+    async def attachment_download(request: Request) -> Response:
+        """A ticket attachment, for a caller who may see the ticket (and the note the file is on)."""
+        token = bearer_token(request.headers.get("authorization"))
+        if not token:
+            return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
+        try:
+            user = await authenticate_token(token, settings)
+        except TokenRejected as rejected:
+            return JSONResponse({"error": str(rejected)}, status_code=401)
+        try:
+            attachment, path = await open_attachment(
+                Context(settings=settings, user=user), int(request.path_params["attachment_id"])
+            )
+        except AttachmentNotFound:
+            return JSONResponse({"error": "No such attachment."}, status_code=404)
+        return FileResponse(
+            path,
+            media_type=attachment.content_type,
+            filename=attachment.file_name,
+            content_disposition_type="attachment",
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        )
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(settings.effective_database_url)):
@@ -87,9 +116,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await hub.start()
             if scheduler is not None:
                 await scheduler.start()
+            if mail_sender is not None:
+                await mail_sender.start()
             try:
                 yield
             finally:
+                if mail_sender is not None:
+                    await mail_sender.stop()
                 if scheduler is not None:
                     await scheduler.stop()
                 await hub.stop()
@@ -101,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            Route("/attachments/{attachment_id:int}", attachment_download),
         ],
         lifespan=lifespan,
     )

@@ -54,11 +54,10 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 def cmd_create_user(args: argparse.Namespace) -> int:
     from contato.db import database, migrate
-    from models.user import Role
+    from models.user import Role, User
     from resolvers.context import Context
     from resolvers.errors import UserError
     from resolvers.user import UserInput, create_user
-    from models.user import User
 
     settings = _settings()
     password = os.environ.get("CONTATO_NEW_USER_PASSWORD") or getpass.getpass("Password: ")

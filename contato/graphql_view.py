@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -17,6 +18,10 @@ from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.context import Context
 from schema import ContatoSchema
 
+# A multipart POST is a "simple" request a foreign page can send with the user's cookies or
+# through a form; demanding one of these headers forces a CORS preflight, which such pages fail.
+PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight", "x-apollo-operation-name")
+
 
 class ContatoGraphQL(GraphQL[Context, None]):
     def __init__(self, schema: ContatoSchema, settings: Settings, broadcast: Any, hub: Any) -> None:
@@ -28,13 +33,20 @@ class ContatoGraphQL(GraphQL[Context, None]):
             keep_alive_interval=15,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=settings.ws_init_timeout_seconds),
-            multipart_uploads_enabled=False,
+            multipart_uploads_enabled=True,
             max_subscriptions_per_connection=settings.ws_max_subscriptions,
             allowed_origins=settings.allowed_origins,
         )
         self.settings = settings
         self.broadcast = broadcast
         self.hub = hub
+
+    async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
+        if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
+            raise HTTPException(
+                400, "Multipart requests must carry a GraphQL-Require-Preflight header (CSRF protection)."
+            )
+        return await super().parse_multipart(request)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(

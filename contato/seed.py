@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from contato.seed_outbound import seed_outbound_demo, seed_outbound_size
+from contato.seed_tickets import seed_tickets
 from contato.settings import Settings
 from models.company import Company
 from models.person import Person, PersonKind, PersonStage
@@ -71,6 +73,8 @@ async def seed_demo(settings: Settings) -> list[DemoLogin]:
     company_list = list(companies.values())
     for index in range(30):
         await _ensure_person(index, rng, company_list)
+    await seed_tickets(settings)
+    await seed_outbound_demo(settings)
     return logins
 
 
@@ -141,4 +145,5 @@ async def seed_size(size: int, batch: int = 2000) -> int:
                 await Person.bulk_create(rows)
             created += len(rows)
         show(min(start + batch, size))
+    await seed_outbound_size(size)
     return created

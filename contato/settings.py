@@ -20,6 +20,31 @@ class SettingsError(Exception):
 PASSWORD_HASH_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
 
 
+class TicketScheme(str, Enum):
+    """How tickets are classified: a classification tree ("Módulo Central") or contact types ("Módulo CRM")."""
+
+    CLASSIFICATION = "CLASSIFICATION"
+    CONTACT_TYPE = "CONTACT_TYPE"
+
+
+DEFAULT_UPLOAD_ALLOWED_TYPES = (
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/csv",
+    "application/zip",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+)
+
+
 class SuspectConversion(str, Enum):
     DELETE = "DELETE"
     KEEP = "KEEP"
@@ -39,6 +64,12 @@ class Settings:
     introspection: bool = True
     upload_dir: Path = Path("data/uploads")
     upload_max_bytes: int = 10 * 1024 * 1024
+    upload_allowed_types: tuple[str, ...] = DEFAULT_UPLOAD_ALLOWED_TYPES
+    ticket_scheme: TicketScheme = TicketScheme.CLASSIFICATION
+    mail_in_server: bool = True
+    mail_retry_base_seconds: int = 30
+    mail_retry_max_seconds: int = 3600
+    mail_max_rejections: int = 5
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_username: str = ""
@@ -100,6 +131,14 @@ class Settings:
             introspection=reader.boolean("INTROSPECTION", not production),
             upload_dir=Path(reader.text("UPLOAD_DIR", str(data_dir / "uploads"))),
             upload_max_bytes=reader.integer("UPLOAD_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
+            upload_allowed_types=reader.items("UPLOAD_ALLOWED_TYPES") or DEFAULT_UPLOAD_ALLOWED_TYPES,
+            ticket_scheme=TicketScheme(
+                reader.choice("TICKET_CLASSIFICATION_SCHEME", tuple(m.value for m in TicketScheme), "CLASSIFICATION")
+            ),
+            mail_in_server=reader.boolean("MAIL_IN_SERVER", True),
+            mail_retry_base_seconds=reader.integer("MAIL_RETRY_BASE_SECONDS", 30, minimum=1),
+            mail_retry_max_seconds=reader.integer("MAIL_RETRY_MAX_SECONDS", 3600, minimum=1),
+            mail_max_rejections=reader.integer("MAIL_MAX_REJECTIONS", 5, minimum=1),
             smtp_host=reader.text("SMTP_HOST", "localhost"),
             smtp_port=reader.integer("SMTP_PORT", 25, minimum=1, maximum=65535),
             smtp_username=reader.text("SMTP_USERNAME", ""),

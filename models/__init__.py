@@ -6,6 +6,11 @@ MODEL_MODULES = [
     "models.person",
     "models.catalog",
     "models.event",
+    "models.ticket_catalog",
+    "models.ticket",
+    "models.outbound",
+    "models.campaign",
+    "models.operation",
 ]
 
 

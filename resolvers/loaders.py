@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
+from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignStage
+from models.catalog import ContactChannel
 from models.company import Company
+from models.operation import Callback, Operation
+from models.outbound import (
+    ActionType,
+    ContactResult,
+    Justification,
+    JustificationResult,
+    NoContactReason,
+    Script,
+)
 from models.person import Person
+from models.ticket import Attachment, NonConformity, Ticket, TicketAction, TicketMessage
+from models.ticket_catalog import (
+    ActionDefinition,
+    ClosureReason,
+    ContactSubtype,
+    ContactType,
+    ContactTypeStatus,
+    TicketClassification,
+    TicketStatus,
+)
 from models.user import User
 
 M = TypeVar("M", bound=Model)
@@ -28,11 +50,117 @@ def _loader(model: type[M]) -> DataLoader[int, M | None]:
     return DataLoader(load_fn=load)
 
 
+def _many(model: type[M], key: str, order: tuple[str, ...]) -> DataLoader[int, list[M]]:
+    """Rows grouped by a foreign key, in `order`, for many parents in one query."""
+
+    async def load(keys: list[int]) -> list[list[M]]:
+        grouped: dict[int, list[M]] = {key_value: [] for key_value in keys}
+        for row in await model.filter(**{f"{key}__in": set(keys)}).order_by(*order):
+            grouped[getattr(row, key)].append(row)
+        return [grouped[key_value] for key_value in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def _grouped_loader(model: type[M], column: str) -> DataLoader[int, list[M]]:
+    """All rows whose `column` is each key, in id order: for small child lists (files, subtypes…)."""
+
+    async def load(keys: list[int]) -> list[list[M]]:
+        groups: dict[int, list[M]] = {key: [] for key in keys}
+        for row in await model.filter(**{f"{column}__in": set(keys)}).order_by("id"):
+            groups[getattr(row, column)].append(row)
+        return [groups[key] for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass(frozen=True)
+class MessagePageKey:
+    """One page of one ticket's thread: the first `size` messages after `after_id` (0: from the start)."""
+
+    ticket_id: int
+    size: int
+    after_id: int = 0
+    include_internal: bool = True
+
+
+async def _message_pages(keys: list[MessagePageKey]) -> list[list[TicketMessage]]:
+    # One windowed query per distinct page shape: ROW_NUMBER() keeps the first N of every ticket.
+    found: dict[MessagePageKey, list[TicketMessage]] = {key: [] for key in keys}
+    shapes: dict[tuple[int, int, bool], set[int]] = {}
+    for key in keys:
+        shapes.setdefault((key.size, key.after_id, key.include_internal), set()).add(key.ticket_id)
+    for (size, after_id, include_internal), ticket_ids in shapes.items():
+        ids = ", ".join(str(int(ticket_id)) for ticket_id in sorted(ticket_ids))
+        internal = "" if include_internal else " AND internal = false"
+        sql = (
+            "SELECT id, ticket_id, author_id, body, internal, created_at FROM ("
+            "SELECT id, ticket_id, author_id, body, internal, created_at, "
+            "ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS position "
+            f"FROM ticket_message WHERE ticket_id IN ({ids}) AND id > {int(after_id)}{internal}"
+            f") ranked WHERE position <= {int(size)} ORDER BY ticket_id, id"
+        )
+        rows = await TicketMessage.raw(sql)
+        by_ticket: dict[int, list[TicketMessage]] = {}
+        for row in rows:  # type: ignore[union-attr]
+            by_ticket.setdefault(row.ticket_id, []).append(row)
+        for key in keys:
+            if (key.size, key.after_id, key.include_internal) == (size, after_id, include_internal):
+                found[key] = by_ticket.get(key.ticket_id, [])
+    return [found[key] for key in keys]
+
+
+async def _statuses_by_contact_type(keys: list[int]) -> list[list[TicketStatus]]:
+    links = await ContactTypeStatus.filter(contact_type_id__in=set(keys)).order_by("id")
+    statuses = {row.pk: row for row in await TicketStatus.filter(id__in={link.status_id for link in links})}
+    groups: dict[int, list[TicketStatus]] = {key: [] for key in keys}
+    for link in links:
+        groups[link.contact_type_id].append(statuses[link.status_id])
+    return [groups[key] for key in keys]
+
+
 class Loaders:
     def __init__(self) -> None:
         self.company_by_id = _loader(Company)
         self.person_by_id = _loader(Person)
         self.user_by_id = _loader(User)
+        self.ticket_by_id = _loader(Ticket)
+        self.ticket_status_by_id = _loader(TicketStatus)
+        self.ticket_classification_by_id = _loader(TicketClassification)
+        self.contact_type_by_id = _loader(ContactType)
+        self.contact_subtype_by_id = _loader(ContactSubtype)
+        self.contact_channel_by_id = _loader(ContactChannel)
+        self.closure_reason_by_id = _loader(ClosureReason)
+        self.action_definition_by_id = _loader(ActionDefinition)
+        self.non_conformity_by_id = _loader(NonConformity)
+        self.attachments_by_message = _grouped_loader(Attachment, "message_id")
+        self.tickets_by_parent = _grouped_loader(Ticket, "parent_id")
+        self.ticket_actions_by_ticket = _grouped_loader(TicketAction, "ticket_id")
+        self.ticket_classifications_by_parent = _grouped_loader(TicketClassification, "parent_id")
+        self.contact_subtypes_by_contact_type = _grouped_loader(ContactSubtype, "contact_type_id")
+        self.ticket_statuses_by_contact_type: DataLoader[int, list[TicketStatus]] = DataLoader(
+            load_fn=_statuses_by_contact_type
+        )
+        self.ticket_messages_by_ticket: DataLoader[MessagePageKey, list[TicketMessage]] = DataLoader(
+            load_fn=_message_pages
+        )
+        self.contact_channel_by_id = _loader(ContactChannel)
+        self.contact_result_by_id = _loader(ContactResult)
+        self.justification_by_id = _loader(Justification)
+        self.action_type_by_id = _loader(ActionType)
+        self.script_by_id = _loader(Script)
+        self.no_contact_reason_by_id = _loader(NoContactReason)
+        self.campaign_by_id = _loader(Campaign)
+        self.campaign_stage_by_id = _loader(CampaignStage)
+        self.campaign_member_by_id = _loader(CampaignMember)
+        self.operation_by_id = _loader(Operation)
+        self.callback_by_id = _loader(Callback)
+        self.stages_by_campaign = _many(CampaignStage, "campaign_id", ("position", "id"))
+        self.agent_links_by_campaign = _many(CampaignAgent, "campaign_id", ("agent_id",))
+        self.result_links_by_justification = _many(JustificationResult, "justification_id", ("result_id",))
+        self.justification_links_by_result = _many(JustificationResult, "result_id", ("justification_id",))
+        self.operations_by_member = _many(Operation, "member_id", ("-id",))
+        self.operations_by_person = _many(Operation, "person_id", ("-id",))
 
     def prime(self, rows: Iterable[Model]) -> None:
         """Seed loaders with rows a resolver already fetched, so children don't fetch them again."""

@@ -19,10 +19,20 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from schema import campaign as campaign_schema
+from schema import catalog as catalog_schema
+from schema import operation as operation_schema
+from schema import ticket as ticket_schema
+from schema import ticket_catalog as ticket_catalog_schema
+from schema.campaign import CampaignMutation, CampaignQuery
+from schema.catalog import CatalogMutation, CatalogQuery
 from schema.company import CompanyMutation, CompanyQuery
 from schema.errors import EXCEPTION_HANDLERS
+from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.security import PUBLIC_EXCEPTIONS, RequireAuthentication, error_code, should_mask
+from schema.ticket import TicketMutation, TicketQuery
+from schema.ticket_catalog import TicketCatalogMutation, TicketCatalogQuery
 from schema.user import UserMutation, UserQuery
 
 if TYPE_CHECKING:
@@ -36,6 +46,11 @@ class Query(
     UserQuery,
     CompanyQuery,
     PersonQuery,
+    CatalogQuery,
+    CampaignQuery,
+    OperationQuery,
+    TicketCatalogQuery,
+    TicketQuery,
 ):
     pass
 
@@ -45,6 +60,11 @@ class Mutation(
     UserMutation,
     CompanyMutation,
     PersonMutation,
+    CatalogMutation,
+    CampaignMutation,
+    OperationMutation,
+    TicketCatalogMutation,
+    TicketMutation,
 ):
     pass
 
@@ -82,5 +102,10 @@ def build_schema(settings: Settings) -> ContatoSchema:
         extensions=extensions,
         exception_handlers=[
             *EXCEPTION_HANDLERS,
+            *catalog_schema.HANDLERS,
+            *campaign_schema.HANDLERS,
+            *operation_schema.HANDLERS,
+            *ticket_catalog_schema.HANDLERS,
+            *ticket_schema.HANDLERS,
         ],
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -14,6 +14,9 @@ from schema.company import CompanyType
 from schema.errors import PersonError
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection
+
+if TYPE_CHECKING:
+    from schema.operation import OperationType
 
 PersonKind = strawberry.enum(PersonKindModel, name="PersonKind")
 PersonStage = strawberry.enum(PersonStageModel, name="PersonStage")
@@ -64,6 +67,14 @@ class PersonType:
             return None
         row = await info.context.loaders.person_by_id.load(self.converted_to_id)
         return PersonType.from_row(row) if row else None
+
+    @strawberry.field(description="Outbound operations with this person, newest first (company reps: none).")
+    async def operations(
+        self, info: Info, campaign_id: strawberry.ID | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[OperationType, strawberry.lazy("schema.operation")]]:
+        from schema.operation import person_operations
+
+        return await person_operations(info, int(self.id), campaign_id, first, after)
 
 
 @strawberry.input

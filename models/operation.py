@@ -1,0 +1,95 @@
+"""Operations (contact attempts with a member) and the callbacks they schedule."""
+
+from enum import Enum
+
+from tortoise import fields
+from tortoise.indexes import Index
+
+from models.base import TimestampedModel
+
+
+class CallbackStatus(str, Enum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    CANCELLED = "CANCELLED"
+
+
+class Operation(TimestampedModel):
+    """One contact attempt with a campaign member ("Operação de telemarketing")."""
+
+    member = fields.ForeignKeyField("models.CampaignMember", related_name="operations", on_delete=fields.CASCADE)
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="operations", on_delete=fields.CASCADE)
+    person = fields.ForeignKeyField("models.Person", related_name="operations", on_delete=fields.CASCADE)
+    agent = fields.ForeignKeyField("models.User", related_name="operations", on_delete=fields.RESTRICT)
+    stage = fields.ForeignKeyField(
+        "models.CampaignStage", related_name="operations", null=True, on_delete=fields.SET_NULL
+    )
+    action_type = fields.ForeignKeyField(
+        "models.ActionType", related_name="operations", null=True, on_delete=fields.RESTRICT
+    )
+    channel = fields.ForeignKeyField(
+        "models.ContactChannel", related_name="operations", null=True, on_delete=fields.RESTRICT
+    )
+    result = fields.ForeignKeyField(
+        "models.ContactResult", related_name="operations", null=True, on_delete=fields.RESTRICT
+    )
+    # Copied from the result so that statistics group by kind without a join.
+    result_kind = fields.CharField(max_length=10, null=True)
+    justification = fields.ForeignKeyField(
+        "models.Justification", related_name="operations", null=True, on_delete=fields.RESTRICT
+    )
+    notes = fields.TextField(default="")
+    conversation = fields.TextField(default="")
+    no_contact = fields.BooleanField(default=False)
+    no_contact_reason = fields.ForeignKeyField(
+        "models.NoContactReason", related_name="operations", null=True, on_delete=fields.RESTRICT
+    )
+    callback_at = fields.DatetimeField(null=True)
+    attempt = fields.IntField()
+    # The day in the operation's time zone, for per-day statistics.
+    local_date = fields.DateField()
+
+    member_id: int
+    campaign_id: int
+    person_id: int
+    agent_id: int
+    stage_id: int | None
+    action_type_id: int | None
+    channel_id: int | None
+    result_id: int | None
+    justification_id: int | None
+    no_contact_reason_id: int | None
+
+    class Meta:
+        table = "operation"
+        ordering = ["-id"]
+        indexes = [
+            Index(fields=["member_id", "id"]),
+            Index(fields=["person_id", "id"]),
+            Index(fields=["campaign_id", "local_date"]),
+        ]
+
+
+class Callback(TimestampedModel):
+    """A scheduled recontact ("Agendamento"). A NULL agent means anyone on the campaign may take it."""
+
+    member = fields.ForeignKeyField("models.CampaignMember", related_name="callbacks", on_delete=fields.CASCADE)
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="callbacks", on_delete=fields.CASCADE)
+    agent = fields.ForeignKeyField("models.User", related_name="callbacks", null=True, on_delete=fields.SET_NULL)
+    operation = fields.ForeignKeyField(
+        "models.Operation", related_name="callbacks", null=True, on_delete=fields.SET_NULL
+    )
+    due_at = fields.DatetimeField()
+    status = fields.CharEnumField(CallbackStatus, max_length=10, default=CallbackStatus.PENDING)
+    alerted_at = fields.DatetimeField(null=True)
+    closed_at = fields.DatetimeField(null=True)
+
+    member_id: int
+    campaign_id: int
+    agent_id: int | None
+    operation_id: int | None
+
+    class Meta:
+        table = "callback"
+        ordering = ["due_at", "id"]
+        indexes = [Index(fields=["status", "due_at"]), Index(fields=["member_id", "status"])]

@@ -1,0 +1,145 @@
+"""Attachment files: checked against the size limit and the type allow-list, stored once per content hash.
+
+A file is streamed into a temporary file in the upload directory while it is hashed and measured,
+and renamed into place only when every file of the request passed, so a crash or a refused file
+never leaves a half-written blob under its final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import mimetypes
+import os
+import re
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from resolvers.errors import TicketError, TicketErrorCode
+
+if TYPE_CHECKING:
+    from contato.settings import Settings
+
+MAX_FILES_PER_MESSAGE = 10
+CHUNK = 64 * 1024
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
+
+
+class Upload(Protocol):
+    """What Strawberry hands a resolver for an `Upload` (Starlette's UploadFile)."""
+
+    filename: str | None
+    content_type: str | None
+
+    async def read(self, size: int = -1) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    temp_path: Path
+    file_name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+def sanitize_file_name(raw: str | None) -> str:
+    """The last path segment, NFC, without control or shell-special characters, at most 255 bytes."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = unicodedata.normalize("NFC", name)
+    name = _UNSAFE.sub("_", name).strip().strip(".").strip()
+    if not name:
+        return "file"
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, ""
+    extension = extension[:20]
+    suffix = f".{extension}" if extension else ""
+    while len((stem + suffix).encode()) > 255:
+        stem = stem[:-1]
+    return (stem or "file") + suffix
+
+
+def content_type_of(upload: Upload, file_name: str) -> str:
+    declared = (upload.content_type or "").split(";", 1)[0].strip().lower()
+    if declared and declared != "application/octet-stream":
+        return declared
+    guessed, _ = mimetypes.guess_type(file_name)
+    return (guessed or "application/octet-stream").lower()
+
+
+def blob_path(settings: Settings, sha256: str) -> Path:
+    return settings.upload_dir / sha256[:2] / sha256
+
+
+async def stage_uploads(settings: Settings, uploads: list[Upload]) -> list[StagedFile]:
+    """Check and stage every file; on any refusal, remove what was staged and raise a TicketError."""
+    if len(uploads) > MAX_FILES_PER_MESSAGE:
+        raise TicketError(
+            TicketErrorCode.TOO_MANY_FILES,
+            f"At most {MAX_FILES_PER_MESSAGE} files per message.",
+            "files",
+        )
+    staged: list[StagedFile] = []
+    try:
+        for upload in uploads:
+            staged.append(await _stage_one(settings, upload))
+    except BaseException:
+        discard(staged)
+        raise
+    return staged
+
+
+async def _stage_one(settings: Settings, upload: Upload) -> StagedFile:
+    file_name = sanitize_file_name(upload.filename)
+    content_type = content_type_of(upload, file_name)
+    if content_type not in settings.upload_allowed_types:
+        raise TicketError(
+            TicketErrorCode.FILE_TYPE_REFUSED,
+            f"Files of type {content_type} are not accepted ({file_name}).",
+            "files",
+        )
+    directory = settings.upload_dir / "tmp"
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=directory, prefix="upload-")
+    temp_path = Path(name)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(handle, "wb") as output:
+            while chunk := await upload.read(CHUNK):
+                size += len(chunk)
+                if size > settings.upload_max_bytes:
+                    raise TicketError(
+                        TicketErrorCode.FILE_TOO_LARGE,
+                        f"{file_name} is larger than {settings.upload_max_bytes} bytes.",
+                        "files",
+                    )
+                digest.update(chunk)
+                output.write(chunk)
+            output.flush()
+            os.fsync(output.fileno())
+    except BaseException:
+        temp_path.unlink(missing_ok=True)
+        raise
+    return StagedFile(temp_path, file_name, content_type, size, digest.hexdigest())
+
+
+def store(settings: Settings, staged: list[StagedFile]) -> None:
+    """Move staged files under their content hash (an existing blob with that hash is kept)."""
+    for item in staged:
+        final = blob_path(settings, item.sha256)
+        if final.exists():
+            item.temp_path.unlink(missing_ok=True)
+            continue
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(item.temp_path, final)
+
+
+def discard(staged: list[StagedFile]) -> None:
+    for item in staged:
+        with contextlib.suppress(OSError):
+            item.temp_path.unlink(missing_ok=True)

@@ -1,0 +1,1 @@
+"""Outbound campaigns: set-up, members, and the agent's queue (one module per concern)."""

@@ -1,0 +1,209 @@
+"""The agent's queue: list it, claim the next member with a lease, renew or release the lease.
+
+Queue order is (priority, due_at, id): due callbacks, then never-acted members, then recycled
+members by their recycle time. Keyset cursors carry all three, so pages stay stable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from models.campaign import Campaign, CampaignMember, QueueStatus
+from models.event import Event
+from models.user import User
+from realtime.events import EventSpec, publish, record
+from resolvers.campaign import rules
+from resolvers.campaign.rules import CLAIM_LEASE, campaign_is_open, is_staff
+from resolvers.context import Context
+from resolvers.errors import BadUserInput, CampaignError, CampaignErrorCode
+from resolvers.pagination import check_page_size
+
+OPEN_STATUSES = (QueueStatus.NOT_ACTED, QueueStatus.SCHEDULED)
+CLAIM_CANDIDATES = 1
+CLAIM_ROUNDS = 5
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[CampaignMember]
+    has_next_page: bool
+    has_previous_page: bool
+
+    def cursor(self, row: CampaignMember) -> str:
+        due = row.due_at.isoformat() if row.due_at else ""
+        return base64.urlsafe_b64encode(f"queue:{row.priority}|{due}|{row.pk}".encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[int, datetime | None, int]:
+    try:
+        prefix, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        priority, due, member_id = rest.split("|")
+        if prefix != "queue":
+            raise ValueError(prefix)
+        return int(priority), datetime.fromisoformat(due) if due else None, int(member_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadUserInput(f"The cursor {cursor!r} is not a valid queue cursor.") from None
+
+
+def _after(priority: int, due: datetime | None, member_id: int) -> Q:
+    if due is None:
+        same = Q(priority=priority, due_at__isnull=True, id__gt=member_id)
+    else:
+        same = Q(priority=priority) & (Q(due_at__gt=due) | Q(due_at=due, id__gt=member_id))
+    return Q(priority__gt=priority) | same
+
+
+def workable_members(campaign_id: int, agent: User, now: datetime) -> QuerySet[CampaignMember]:
+    """Members `agent` may call now: open, due, not held by someone else, not on do-not-call."""
+    return CampaignMember.filter(
+        Q(campaign_id=campaign_id),
+        Q(status__in=OPEN_STATUSES),
+        Q(person__do_not_call=False),
+        Q(assigned_agent_id__isnull=True) | Q(assigned_agent_id=agent.pk),
+        Q(reserved_agent_id__isnull=True) | Q(reserved_agent_id=agent.pk) | Q(reserved_until__lte=now),
+        Q(claimed_by_id__isnull=True) | Q(claimed_by_id=agent.pk) | Q(claim_expires_at__lte=now),
+        Q(due_at__isnull=True) | Q(due_at__lte=now),
+    )
+
+
+async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign | None:
+    """The campaign when the caller may see its queue: staff always, agents when assigned and open."""
+    user = ctx.require_user()
+    campaign = await Campaign.get_or_none(id=campaign_id)
+    if campaign is None or is_staff(user):
+        return campaign
+    if not campaign_is_open(ctx, campaign) or not await campaign.agent_links.filter(agent_id=user.pk).exists():
+        return None
+    return campaign
+
+
+async def list_queue(
+    ctx: Context, campaign_id: int, status: QueueStatus | None, first: int | None, after: str | None
+) -> QueuePage:
+    """`status` null: who the caller can call now, in claim order. Otherwise every member in it."""
+    size = check_page_size(first, ctx.settings.max_page_size)
+    position = _decode(after) if after is not None else None
+    user = ctx.require_user()
+    campaign = await _queue_campaign(ctx, campaign_id)
+    if campaign is None:
+        return QueuePage([], False, position is not None)
+    if status is None:
+        queryset = workable_members(campaign.pk, user, rules.utc_now())
+    else:
+        queryset = CampaignMember.filter(campaign_id=campaign.pk, status=status)
+    if position is not None:
+        queryset = queryset.filter(_after(*position))
+    rows = await queryset.order_by("priority", "due_at", "id").limit(size + 1)
+    return QueuePage(rows[:size], len(rows) > size, position is not None)
+
+
+def _member_event(kind: str, member: CampaignMember, agent_id: int) -> EventSpec:
+    return EventSpec(
+        kind=kind, entity="member", entity_id=member.pk, campaign_id=member.campaign_id, agent_id=agent_id
+    )
+
+
+async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
+    """Hold the next workable member for the caller; the caller's live claim is renewed instead."""
+    user = ctx.require_user()
+    campaign = await Campaign.get_or_none(id=campaign_id)
+    if campaign is None:
+        raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+    await rules.check_assigned(user, campaign.pk, CampaignErrorCode, CampaignError)
+    rules.check_period(ctx, campaign, CampaignErrorCode, CampaignError)
+    now = rules.utc_now()
+    if not rules.within_calling_hours(campaign, now, ctx.settings.zone):
+        raise CampaignError(
+            CampaignErrorCode.OUTSIDE_CALLING_HOURS, "Calls are not allowed at this hour.", "campaignId"
+        )
+    events: list[Event] = []
+    lease = {"claimed_by_id": user.pk, "claim_expires_at": now + CLAIM_LEASE}
+    async with in_transaction() as connection:
+        held = await CampaignMember.filter(
+            campaign_id=campaign.pk, claimed_by_id=user.pk, claim_expires_at__gt=now, status__in=OPEN_STATUSES
+        ).using_db(connection).first()
+        if held is not None:
+            await CampaignMember.filter(id=held.pk).using_db(connection).update(**lease)
+            held.update_from_dict(lease)
+            return held
+        claimed: CampaignMember | None = None
+        for _ in range(CLAIM_ROUNDS):
+            # Each claimer locks one row; SKIP LOCKED (PostgreSQL) sends the next one to the next row. The
+            # conditional UPDATE below is what guarantees one winner on every database.
+            candidates = await (
+                workable_members(campaign.pk, user, now)
+                .order_by("priority", "due_at", "id")
+                .limit(CLAIM_CANDIDATES)
+                .select_for_update(skip_locked=True, of=("campaign_member",))
+                .using_db(connection)
+            )
+            if not candidates:
+                raise CampaignError(CampaignErrorCode.QUEUE_EMPTY, "Nobody to call right now.", "campaignId")
+            for candidate in candidates:
+                won = await CampaignMember.filter(
+                    Q(id=candidate.pk),
+                    Q(status__in=OPEN_STATUSES),
+                    Q(claimed_by_id__isnull=True) | Q(claimed_by_id=user.pk) | Q(claim_expires_at__lte=now),
+                ).using_db(connection).update(**lease)
+                if won:
+                    candidate.update_from_dict(lease)
+                    claimed = candidate
+                    break
+            if claimed is not None:
+                break
+        if claimed is None:
+            raise CampaignError(CampaignErrorCode.QUEUE_EMPTY, "Nobody to call right now.", "campaignId")
+        events.append(await record(connection, _member_event("MEMBER_CLAIMED", claimed, user.pk)))
+    await publish(ctx.broadcast, events)
+    return claimed
+
+
+async def _held_member(ctx: Context, member_id: int) -> tuple[User, CampaignMember]:
+    user = ctx.require_user()
+    member = await CampaignMember.get_or_none(id=member_id)
+    if member is None:
+        raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such member.", "memberId")
+    if member.claimed_by_id != user.pk and not (is_staff(user) and member.claimed_by_id is not None):
+        raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
+    return user, member
+
+
+async def renew_claim(ctx: Context, member_id: int) -> CampaignMember:
+    user, member = await _held_member(ctx, member_id)
+    if member.claimed_by_id != user.pk:
+        raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
+    lease = {"claim_expires_at": rules.utc_now() + CLAIM_LEASE}
+    async with in_transaction() as connection:
+        # An expired lease can be renewed as long as nobody else has claimed the member since.
+        renewed = await CampaignMember.filter(
+            id=member.pk, claimed_by_id=user.pk, status__in=OPEN_STATUSES
+        ).using_db(connection).update(**lease)
+    if not renewed:
+        raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
+    member.update_from_dict(lease)
+    return member
+
+
+async def release_claim(ctx: Context, member_id: int) -> CampaignMember:
+    """The holder gives the member back; a supervisor may free a member held by anyone."""
+    user, member = await _held_member(ctx, member_id)
+    holder = member.claimed_by_id
+    events: list[Event] = []
+    released = {"claimed_by_id": None, "claim_expires_at": None}
+    async with in_transaction() as connection:
+        count = await CampaignMember.filter(id=member.pk, claimed_by_id=holder).using_db(connection).update(
+            **released
+        )
+        if not count:
+            raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
+        events.append(await record(connection, _member_event("MEMBER_RELEASED", member, user.pk)))
+    await publish(ctx.broadcast, events)
+    member.update_from_dict(released)
+    return member

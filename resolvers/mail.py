@@ -1,0 +1,179 @@
+"""Outgoing e-mail: an outbox row written in the transaction that caused it, delivered by a sender.
+
+The sender claims a due mail with a conditional UPDATE (a lease in `locked_until`), so several
+server processes never send the same mail at once. A failed delivery is retried with exponential
+backoff: while the SMTP server is unreachable nothing is lost, mails wait in the outbox. Only a
+permanent refusal (a 5xx answer) counts towards giving up, after `mail_max_rejections` of them.
+Delivery is at least once: a process that dies between sending and marking may send a mail twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+import aiosmtplib
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F, Q
+
+from models.ticket import MailStatus, OutboxMail
+
+if TYPE_CHECKING:
+    from contato.settings import Settings
+
+logger = logging.getLogger("contato.mail")
+
+BATCH = 50
+LEASE = timedelta(minutes=5)
+SMTP_TIMEOUT_SECONDS = 15
+
+_wakeups: set[asyncio.Event] = set()
+
+
+async def enqueue(
+    connection: BaseDBAsyncClient, *, to: str, subject: str, body: str, ticket_id: int | None
+) -> OutboxMail:
+    """Write a mail inside the caller's transaction; call `wake_senders()` after it commits."""
+    return await OutboxMail.create(
+        ticket_id=ticket_id,
+        to_address=to,
+        subject=subject[:255],
+        body=body,
+        next_attempt_at=datetime.now(timezone.utc),
+        using_db=connection,
+    )
+
+
+def wake_senders() -> None:
+    """Tell this process's sender there is mail, so it does not wait for its next poll."""
+    for event in list(_wakeups):
+        event.set()
+
+
+def retry_delay(settings: Settings, attempts: int) -> timedelta:
+    seconds = settings.mail_retry_base_seconds * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, settings.mail_retry_max_seconds))
+
+
+class MailSender:
+    def __init__(self, settings: Settings, interval: float = 2.0) -> None:
+        self.settings = settings
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
+        self._wakeup: asyncio.Event | None = None
+
+    async def start(self) -> None:
+        self._wakeup = asyncio.Event()
+        _wakeups.add(self._wakeup)
+        self._task = asyncio.create_task(self.run(), name="mail-sender")
+
+    async def stop(self) -> None:
+        if self._wakeup is not None:
+            _wakeups.discard(self._wakeup)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        assert self._wakeup is not None
+        while True:
+            try:
+                await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                logger.exception("mail sender tick failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
+            self._wakeup.clear()
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Try every due mail once; returns how many were delivered."""
+        now = now or datetime.now(timezone.utc)
+        free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+        due = await (
+            OutboxMail.filter(status=MailStatus.PENDING, next_attempt_at__lte=now)
+            .filter(free)
+            .order_by("id")
+            .limit(BATCH)
+            .values_list("id", flat=True)
+        )
+        delivered = 0
+        for mail_id in due:
+            claimed = (
+                await OutboxMail.filter(id=mail_id, status=MailStatus.PENDING)
+                .filter(free)
+                .update(locked_until=now + LEASE)
+            )
+            if not claimed:
+                continue  # another process has it
+            mail = await OutboxMail.get(id=mail_id)
+            if await self._deliver(mail, now):
+                delivered += 1
+        return delivered
+
+    async def _deliver(self, mail: OutboxMail, now: datetime) -> bool:
+        try:
+            await self.send(mail)
+        except aiosmtplib.SMTPRecipientsRefused as refused:
+            codes = [recipient.code for recipient in refused.recipients]
+            detail = "; ".join(f"{r.code} {r.message}" for r in refused.recipients)
+            await self._failed(mail, now, detail, permanent=all(code >= 500 for code in codes))
+            return False
+        except aiosmtplib.SMTPResponseException as refused:
+            permanent = refused.code >= 500
+            await self._failed(mail, now, f"{refused.code} {refused.message}", permanent)
+            return False
+        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+            await self._failed(mail, now, f"{type(error).__name__}: {error}", permanent=False)
+            return False
+        await OutboxMail.filter(id=mail.pk).update(
+            status=MailStatus.SENT,
+            sent_at=now,
+            attempts=F("attempts") + 1,
+            locked_until=None,
+            last_error=None,
+        )
+        return True
+
+    async def _failed(self, mail: OutboxMail, now: datetime, error: str, permanent: bool) -> None:
+        attempts = mail.attempts + 1
+        rejections = self.settings.mail_max_rejections
+        give_up = permanent and attempts >= rejections
+        logger.warning(
+            "mail %s to %s not delivered (attempt %s): %s",
+            mail.pk,
+            mail.to_address,
+            attempts,
+            error,
+        )
+        await OutboxMail.filter(id=mail.pk).update(
+            attempts=attempts,
+            status=MailStatus.FAILED if give_up else MailStatus.PENDING,
+            next_attempt_at=now + retry_delay(self.settings, attempts),
+            locked_until=None,
+            last_error=error[:2000],
+        )
+
+    async def send(self, mail: OutboxMail) -> None:
+        message = EmailMessage()
+        message["From"] = self.settings.smtp_from
+        message["To"] = mail.to_address
+        message["Subject"] = mail.subject
+        message.set_content(mail.body)
+        await aiosmtplib.send(
+            message,
+            hostname=self.settings.smtp_host,
+            port=self.settings.smtp_port,
+            username=self.settings.smtp_username or None,
+            password=self.settings.smtp_password or None,
+            start_tls=self.settings.smtp_starttls,
+            use_tls=False,
+            timeout=SMTP_TIMEOUT_SECONDS,
+        )

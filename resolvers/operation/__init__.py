@@ -1,0 +1,1 @@
+"""Operations (contact attempts), callbacks, history and statistics of outbound campaigns."""

@@ -1,0 +1,171 @@
+"""Callbacks ("ligações pendentes"): list, reschedule, cancel. History of operations, newest first."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise.expressions import Q, Subquery
+from tortoise.transactions import in_transaction
+
+from models.campaign import CallbackPolicy, Campaign, CampaignAgent, CampaignMember, QueuePriority
+from models.event import Event
+from models.operation import Callback, CallbackStatus, Operation
+from models.user import Role, User
+from realtime.events import EventSpec, publish, record
+from resolvers.campaign import rules
+from resolvers.campaign.rules import is_staff
+from resolvers.context import Context
+from resolvers.errors import BadUserInput, OperationError, OperationErrorCode
+from resolvers.operation.record import check_callback_time
+from resolvers.pagination import Page, check_page_size, decode_cursor
+
+
+@dataclass(frozen=True)
+class CallbackPage:
+    rows: list[Callback]
+    has_next_page: bool
+    has_previous_page: bool
+
+    def cursor(self, row: Callback) -> str:
+        return base64.urlsafe_b64encode(f"callback:{row.due_at.isoformat()}|{row.pk}".encode()).decode()
+
+
+def _decode(cursor: str) -> tuple[datetime, int]:
+    try:
+        prefix, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        due, callback_id = rest.split("|")
+        if prefix != "callback":
+            raise ValueError(prefix)
+        return datetime.fromisoformat(due), int(callback_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadUserInput(f"The cursor {cursor!r} is not a valid callback cursor.") from None
+
+
+async def list_pending(
+    ctx: Context, agent_id: int | None, due_before: datetime | None, first: int | None, after: str | None
+) -> CallbackPage:
+    """An agent's pending callbacks due by `due_before` (default: now): theirs and their campaigns' open ones."""
+    user = ctx.require_user()
+    size = check_page_size(first, ctx.settings.max_page_size)
+    position = _decode(after) if after is not None else None
+    target = agent_id if agent_id is not None else user.pk
+    if target != user.pk and not is_staff(user):
+        return CallbackPage([], False, position is not None)
+    campaigns = Subquery(CampaignAgent.filter(agent_id=target).values("campaign_id"))
+    queryset = Callback.filter(
+        Q(status=CallbackStatus.PENDING),
+        Q(due_at__lte=(due_before or rules.utc_now()).astimezone(UTC)),
+        Q(agent_id=target) | Q(agent_id__isnull=True, campaign_id__in=campaigns),
+    )
+    if position is not None:
+        due, callback_id = position
+        queryset = queryset.filter(Q(due_at__gt=due) | Q(due_at=due, id__gt=callback_id))
+    rows = await queryset.order_by("due_at", "id").limit(size + 1)
+    return CallbackPage(rows[:size], len(rows) > size, position is not None)
+
+
+async def _pending_callback(ctx: Context, callback_id: int) -> tuple[User, Callback, Campaign]:
+    user = ctx.require_user()
+    callback = await Callback.get_or_none(id=callback_id)
+    if callback is None:
+        raise OperationError(OperationErrorCode.NOT_FOUND, "No such callback.", "id")
+    campaign = await Campaign.get(id=callback.campaign_id)
+    allowed = is_staff(user) or callback.agent_id == user.pk or (
+        callback.agent_id is None
+        and user.role == Role.AGENT
+        and await CampaignAgent.filter(campaign_id=campaign.pk, agent_id=user.pk).exists()
+    )
+    if not allowed:
+        raise OperationError(OperationErrorCode.FORBIDDEN, "This callback belongs to another agent.", "id")
+    if callback.status != CallbackStatus.PENDING:
+        raise OperationError(
+            OperationErrorCode.CALLBACK_NOT_PENDING, f"This callback is {callback.status.value.lower()}.", "id"
+        )
+    return user, callback, campaign
+
+
+def _callback_event(kind: str, callback: Callback) -> EventSpec:
+    return EventSpec(
+        kind=kind, entity="callback", entity_id=callback.pk, campaign_id=callback.campaign_id,
+        agent_id=callback.agent_id, data={"member_id": callback.member_id},
+    )
+
+
+async def reschedule_callback(ctx: Context, callback_id: int, due_at: datetime) -> Callback:
+    _, callback, campaign = await _pending_callback(ctx, callback_id)
+    check_callback_time(campaign, due_at, ctx, "dueAt")
+    due_at = due_at.astimezone(UTC)
+    member_changes: dict[str, object] = {"due_at": due_at}
+    if callback.agent_id is not None and campaign.callback_policy == CallbackPolicy.USER_ONLY:
+        opens = campaign.callback_opens_after_minutes
+        member_changes["reserved_until"] = due_at + timedelta(minutes=opens) if opens is not None else None
+    events: list[Event] = []
+    async with in_transaction() as connection:
+        moved = await Callback.filter(id=callback.pk, status=CallbackStatus.PENDING).using_db(connection).update(
+            due_at=due_at, alerted_at=None
+        )
+        if not moved:
+            raise OperationError(OperationErrorCode.CALLBACK_NOT_PENDING, "This callback is no longer pending.", "id")
+        await CampaignMember.filter(id=callback.member_id, next_callback_id=callback.pk).using_db(
+            connection
+        ).update(**member_changes)
+        callback.due_at, callback.alerted_at = due_at, None
+        events.append(await record(connection, _callback_event("CALLBACK_RESCHEDULED", callback)))
+    await publish(ctx.broadcast, events)
+    return callback
+
+
+async def cancel_callback(ctx: Context, callback_id: int) -> Callback:
+    """The member goes back to the queue as a recycled contact, callable now."""
+    _, callback, _ = await _pending_callback(ctx, callback_id)
+    now = rules.utc_now()
+    events: list[Event] = []
+    async with in_transaction() as connection:
+        cancelled = await Callback.filter(id=callback.pk, status=CallbackStatus.PENDING).using_db(
+            connection
+        ).update(status=CallbackStatus.CANCELLED, closed_at=now)
+        if not cancelled:
+            raise OperationError(OperationErrorCode.CALLBACK_NOT_PENDING, "This callback is no longer pending.", "id")
+        await CampaignMember.filter(id=callback.member_id, next_callback_id=callback.pk).using_db(
+            connection
+        ).update(
+            next_callback_id=None, priority=QueuePriority.RECYCLE.value, due_at=now,
+            reserved_agent_id=None, reserved_until=None,
+        )
+        callback.status, callback.closed_at = CallbackStatus.CANCELLED, now
+        events.append(await record(connection, _callback_event("CALLBACK_CANCELLED", callback)))
+    await publish(ctx.broadcast, events)
+    return callback
+
+
+def newest_first(
+    ctx: Context, rows: list[Operation], first: int | None, after: str | None
+) -> Page[Operation]:
+    """Page over a parent's operations (already loaded, newest first) by id cursor."""
+    size = check_page_size(first, ctx.settings.max_page_size)
+    if after is not None:
+        before = decode_cursor("operation", after)
+        rows = [row for row in rows if row.pk < before]
+    return Page(rows=rows[:size], kind="operation", has_next_page=len(rows) > size,
+                has_previous_page=after is not None)
+
+
+async def member_history(ctx: Context, member_id: int, first: int | None, after: str | None) -> Page[Operation]:
+    rows = await ctx.loaders.operations_by_member.load(member_id)
+    return newest_first(ctx, rows, first, after)
+
+
+async def person_operations(
+    ctx: Context, person_id: int, campaign_id: int | None, first: int | None, after: str | None
+) -> Page[Operation]:
+    """A person's operations across campaigns; company reps do not see outbound work."""
+    user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        return newest_first(ctx, [], first, after)
+    rows = await ctx.loaders.operations_by_person.load(person_id)
+    if campaign_id is not None:
+        rows = [row for row in rows if row.campaign_id == campaign_id]
+    return newest_first(ctx, rows, first, after)

@@ -1,0 +1,87 @@
+"""campaignStatistics: a handful of GROUP BY queries, whatever the number of operations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from tortoise.functions import Count
+
+from models.campaign import Campaign, CampaignMember, QueueStatus
+from models.operation import Operation
+from resolvers.campaign.rules import is_staff
+from resolvers.context import Context
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: Any
+    count: int
+
+
+@dataclass(frozen=True)
+class Statistics:
+    campaign: Campaign
+    date_from: date | None
+    date_to: date | None
+    total: int
+    contacts: int
+    by_kind: list[Bucket]
+    by_result: list[Bucket]
+    by_justification: list[Bucket]
+    by_agent: list[Bucket]
+    by_stage: list[Bucket]
+    by_day: list[Bucket]
+    members_by_status: list[Bucket]
+    attempts_distribution: list[Bucket]
+
+    @property
+    def contact_rate(self) -> float:
+        return self.contacts / self.total if self.total else 0.0
+
+    @property
+    def average_attempts(self) -> float:
+        members = sum(bucket.count for bucket in self.attempts_distribution)
+        attempts = sum(bucket.key * bucket.count for bucket in self.attempts_distribution)
+        return attempts / members if members else 0.0
+
+
+async def campaign_statistics(
+    ctx: Context, campaign_id: int, date_from: date | None, date_to: date | None
+) -> Statistics | None:
+    """Supervisors and admins only; days are local dates (`CONTATO_TIMEZONE`), both ends included."""
+    if not is_staff(ctx.require_user()):
+        return None
+    campaign = await Campaign.get_or_none(id=campaign_id)
+    if campaign is None:
+        return None
+    operations = Operation.filter(campaign_id=campaign.pk)
+    if date_from is not None:
+        operations = operations.filter(local_date__gte=date_from)
+    if date_to is not None:
+        operations = operations.filter(local_date__lte=date_to)
+
+    async def grouped(column: str, queryset: Any = operations) -> list[Bucket]:
+        rows = await (
+            queryset.annotate(count=Count("id")).group_by(column).order_by(column).values(column, "count")
+        )
+        return [Bucket(row[column], row["count"]) for row in rows]
+
+    by_kind = await grouped("result_kind")
+    members = CampaignMember.filter(campaign_id=campaign.pk)
+    return Statistics(
+        campaign=campaign,
+        date_from=date_from,
+        date_to=date_to,
+        total=sum(bucket.count for bucket in by_kind),
+        contacts=await operations.filter(no_contact=False).count(),
+        by_kind=[bucket for bucket in by_kind if bucket.key is not None],
+        by_result=[bucket for bucket in await grouped("result_id") if bucket.key is not None],
+        by_justification=[bucket for bucket in await grouped("justification_id") if bucket.key is not None],
+        by_agent=await grouped("agent_id"),
+        by_stage=[bucket for bucket in await grouped("stage_id") if bucket.key is not None],
+        by_day=await grouped("local_date"),
+        members_by_status=await grouped("status", members),
+        attempts_distribution=await grouped("attempts", members.filter(status=QueueStatus.CONCLUDED)),
+    )

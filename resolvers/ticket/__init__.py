@@ -1,0 +1,49 @@
+"""Tickets ("Fale Conosco"): who sees what, the rules of a ticket's life, and the use cases."""
+
+from resolvers.ticket.access import (
+    can_see,
+    get_ticket,
+    list_tickets,
+    open_attachment,
+    sees_internal_notes,
+    visible_tickets,
+)
+from resolvers.ticket.inputs import (
+    ActionPerformInput,
+    ChildCreateInput,
+    StateFilter,
+    TicketFilter,
+    TicketOpenInput,
+)
+from resolvers.ticket.writes import (
+    add_message,
+    assign_ticket,
+    change_status,
+    close_ticket,
+    create_child,
+    open_ticket,
+    perform_action,
+    reopen_ticket,
+)
+
+__all__ = [
+    "ActionPerformInput",
+    "ChildCreateInput",
+    "StateFilter",
+    "TicketFilter",
+    "TicketOpenInput",
+    "add_message",
+    "assign_ticket",
+    "can_see",
+    "change_status",
+    "close_ticket",
+    "create_child",
+    "get_ticket",
+    "list_tickets",
+    "open_attachment",
+    "open_ticket",
+    "perform_action",
+    "reopen_ticket",
+    "sees_internal_notes",
+    "visible_tickets",
+]

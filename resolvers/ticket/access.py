@@ -1,0 +1,104 @@
+"""Who sees which ticket: reps their company's (never internal notes), agents theirs and the
+unassigned ones, supervisors and admins all. The same rules guard lists, lookups and downloads.
+
+"Queue" is kept simple: every unassigned ticket is in every agent's queue; once assigned, a
+ticket is seen by its assignee (and by supervisors and admins) only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tortoise.expressions import Q
+from tortoise.queryset import QuerySet
+
+from models.ticket import Attachment, Ticket, TicketMessage, TicketState
+from models.user import Role, User
+from resolvers.attachment import blob_path
+from resolvers.context import Context
+from resolvers.documents import digits, fold
+from resolvers.errors import AttachmentNotFound
+from resolvers.pagination import Page, paginate
+from resolvers.ticket.inputs import StateFilter, TicketFilter
+
+
+def visible_tickets(ctx: Context) -> QuerySet[Ticket]:
+    user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        return Ticket.filter(company_id=user.company_id)
+    if user.role == Role.AGENT:
+        return Ticket.filter(Q(assignee_id=user.pk) | Q(assignee_id__isnull=True))
+    return Ticket.all()
+
+
+def can_see(user: User, ticket: Ticket) -> bool:
+    if user.role == Role.COMPANY_REP:
+        return ticket.company_id is not None and ticket.company_id == user.company_id
+    if user.role == Role.AGENT:
+        return ticket.assignee_id is None or ticket.assignee_id == user.pk
+    return True
+
+
+def sees_internal_notes(user: User) -> bool:
+    return user.role != Role.COMPANY_REP
+
+
+def search_text(*parts: str | None) -> str:
+    words = [fold(part) for part in parts if part]
+    return " ".join(words)
+
+
+async def list_tickets(
+    ctx: Context, where: TicketFilter, first: int | None, after: str | None
+) -> Page[Ticket]:
+    queryset = visible_tickets(ctx)
+    if where.state != StateFilter.ALL:
+        queryset = queryset.filter(state=TicketState(where.state.value))
+    if where.company_id is not None:
+        queryset = queryset.filter(company_id=where.company_id)
+    if where.status_id is not None:
+        queryset = queryset.filter(status_id=where.status_id)
+    if where.assignee_id is not None:
+        queryset = queryset.filter(assignee_id=where.assignee_id)
+    if where.unassigned:
+        queryset = queryset.filter(assignee_id__isnull=True)
+    if where.classification_id is not None:
+        # A classification matches its tickets and those of its sub-classifications.
+        queryset = queryset.filter(
+            Q(classification_id=where.classification_id)
+            | Q(subclassification_id=where.classification_id)
+        )
+    if where.contact_type_id is not None:
+        queryset = queryset.filter(contact_type_id=where.contact_type_id)
+    if where.awaiting_return is not None:
+        due = Q(state=TicketState.OPEN, return_due_at__lte=datetime.now(timezone.utc))
+        queryset = queryset.filter(due) if where.awaiting_return else queryset.filter(~due)
+    if where.text and where.text.strip():
+        term = where.text.strip()
+        number = digits(term)
+        needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
+        queryset = queryset.filter(search_text__contains=needle)
+    return await paginate(queryset, "ticket", first, after, ctx.settings.max_page_size)
+
+
+async def get_ticket(ctx: Context, ticket_id: int) -> Ticket | None:
+    return await visible_tickets(ctx).get_or_none(id=ticket_id)
+
+
+async def open_attachment(ctx: Context, attachment_id: int) -> tuple[Attachment, Path]:
+    """The attachment and its file, when the caller may see the ticket (and the note it is on)."""
+    user = ctx.require_user()
+    attachment = await Attachment.get_or_none(id=attachment_id)
+    if (
+        attachment is None
+        or not await visible_tickets(ctx).filter(id=attachment.ticket_id).exists()
+    ):
+        raise AttachmentNotFound()
+    if not sees_internal_notes(user):
+        if await TicketMessage.filter(id=attachment.message_id, internal=True).exists():
+            raise AttachmentNotFound()
+    path = blob_path(ctx.settings, attachment.sha256)
+    if not path.is_file():
+        raise AttachmentNotFound()
+    return attachment, path

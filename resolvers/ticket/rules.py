@@ -1,0 +1,213 @@
+"""The rules of a ticket's life: classification schemes, allowed statuses, returns, e-mail, numbers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+
+from models.ticket import NumberCounter, Ticket
+from models.ticket_catalog import (
+    ContactSubtype,
+    ContactType,
+    ContactTypeStatus,
+    TicketClassification,
+    TicketStatus,
+)
+from models.user import Role, User
+from resolvers.errors import TicketError, TicketErrorCode
+
+if TYPE_CHECKING:
+    from contato.settings import Settings
+
+
+def today(settings: Settings) -> date:
+    return datetime.now(settings.zone).date()
+
+
+async def classify(
+    settings: Settings,
+    classification_id: int | None,
+    subclassification_id: int | None,
+    contact_type_id: int | None,
+    contact_subtype_id: int | None,
+) -> dict[str, int | None]:
+    """Check the classification fields against the configured scheme; returns the ticket's columns."""
+    if settings.ticket_scheme.value == "CLASSIFICATION":
+        if contact_type_id is not None or contact_subtype_id is not None:
+            raise TicketError(
+                TicketErrorCode.WRONG_SCHEME,
+                "Tickets are classified by classification and sub-classification here, not by contact type.",
+                "contactTypeId",
+            )
+        if classification_id is None:
+            raise TicketError(
+                TicketErrorCode.CLASSIFICATION_REQUIRED,
+                "Choose a classification.",
+                "classificationId",
+            )
+        classification = await TicketClassification.get_or_none(id=classification_id, active=True)
+        if classification is None or classification.parent_id is not None:
+            raise TicketError(
+                TicketErrorCode.UNKNOWN_CLASSIFICATION,
+                "No such active classification.",
+                "classificationId",
+            )
+        if subclassification_id is not None:
+            sub = await TicketClassification.get_or_none(id=subclassification_id, active=True)
+            if sub is None or sub.parent_id != classification.pk:
+                raise TicketError(
+                    TicketErrorCode.SUBCLASSIFICATION_MISMATCH,
+                    "The sub-classification does not belong to the classification.",
+                    "subclassificationId",
+                )
+        return {
+            "classification_id": classification_id,
+            "subclassification_id": subclassification_id,
+        }
+    if classification_id is not None or subclassification_id is not None:
+        raise TicketError(
+            TicketErrorCode.WRONG_SCHEME,
+            "Tickets are classified by contact type and subtype here, not by classification.",
+            "classificationId",
+        )
+    if contact_type_id is None:
+        raise TicketError(
+            TicketErrorCode.CONTACT_TYPE_REQUIRED, "Choose a contact type.", "contactTypeId"
+        )
+    contact_type = await ContactType.get_or_none(id=contact_type_id)
+    if contact_type is None:
+        raise TicketError(
+            TicketErrorCode.UNKNOWN_CONTACT_TYPE, "No such contact type.", "contactTypeId"
+        )
+    if not contact_type.active:
+        raise TicketError(
+            TicketErrorCode.CONTACT_TYPE_INACTIVE, "This contact type is inactive.", "contactTypeId"
+        )
+    day = today(settings)
+    if (contact_type.valid_from is not None and day < contact_type.valid_from) or (
+        contact_type.valid_to is not None and day > contact_type.valid_to
+    ):
+        raise TicketError(
+            TicketErrorCode.CONTACT_TYPE_NOT_VALID,
+            f"This contact type is not valid today ({day.isoformat()}).",
+            "contactTypeId",
+        )
+    if contact_subtype_id is not None:
+        subtype = await ContactSubtype.get_or_none(id=contact_subtype_id, active=True)
+        if subtype is None or subtype.contact_type_id != contact_type.pk:
+            raise TicketError(
+                TicketErrorCode.SUBTYPE_MISMATCH,
+                "The subtype does not belong to the contact type (or is inactive).",
+                "contactSubtypeId",
+            )
+    return {"contact_type_id": contact_type_id, "contact_subtype_id": contact_subtype_id}
+
+
+async def allowed_status_ids(contact_type_id: int | None) -> set[int]:
+    """Statuses a ticket of this contact type may take; empty means any."""
+    if contact_type_id is None:
+        return set()
+    return set(
+        await ContactTypeStatus.filter(contact_type_id=contact_type_id).values_list(
+            "status_id", flat=True
+        )
+    )
+
+
+async def status_to_enter(
+    status_id: int, contact_type_id: int | None, field: str = "statusId"
+) -> TicketStatus:
+    status = await TicketStatus.get_or_none(id=status_id, active=True)
+    if status is None:
+        raise TicketError(TicketErrorCode.UNKNOWN_STATUS, "No such active status.", field)
+    allowed = await allowed_status_ids(contact_type_id)
+    if allowed and status.pk not in allowed:
+        raise TicketError(
+            TicketErrorCode.STATUS_NOT_ALLOWED,
+            f"Status {status.name!r} is not allowed for this contact type.",
+            field,
+        )
+    return status
+
+
+async def initial_status(contact_type_id: int | None) -> TicketStatus:
+    candidates = TicketStatus.filter(initial=True, active=True).order_by("id")
+    allowed = await allowed_status_ids(contact_type_id)
+    if allowed:
+        candidates = candidates.filter(id__in=allowed)
+    status = await candidates.first()
+    if status is None:
+        raise TicketError(
+            TicketErrorCode.NO_INITIAL_STATUS,
+            "No active initial status (allowed for this contact type) is configured.",
+            "contactTypeId" if allowed else None,
+        )
+    return status
+
+
+def enter_status(ticket: Ticket, status: TicketStatus, now: datetime) -> None:
+    ticket.status_id = status.pk
+    ticket.return_due_at = (
+        now + timedelta(days=status.return_after_days) if status.return_after_days else None
+    )
+    ticket.return_alerted_at = None
+
+
+def customer_mail(
+    current: TicketStatus, entering: TicketStatus | None, notify: bool | None, actor: User
+) -> bool:
+    """Whether to e-mail the customer; raises CONFIRMATION_REQUIRED when the operator must say.
+
+    Entering an `emailOnEnter` status, or any change to a ticket in an `emailOnChange` status,
+    e-mails the customer once the operator confirms with notifyCustomer: true (false declines).
+    Company reps are the customer: their own changes never ask.
+    """
+    if actor.role == Role.COMPANY_REP:
+        return False
+    entering_new = entering is not None and entering.pk != current.pk
+    asks = (
+        entering_new and entering is not None and entering.email_on_enter
+    ) or current.email_on_change
+    if not asks:
+        return False
+    if notify is None:
+        reason = (
+            f"entering {entering.name!r} e-mails the customer"
+            if entering_new and entering is not None and entering.email_on_enter
+            else f"a change to a ticket in {current.name!r} e-mails the customer"
+        )
+        raise TicketError(
+            TicketErrorCode.CONFIRMATION_REQUIRED,
+            f"Confirm: {reason}. Send again with notifyCustomer true (send) or false (do not send).",
+            "notifyCustomer",
+        )
+    return notify
+
+
+async def ensure_counter(scope: str, year: int) -> None:
+    """Create the year's counter row outside the writing transaction (a race is settled by the unique key)."""
+    if await NumberCounter.filter(scope=scope, year=year).exists():
+        return
+    try:
+        await NumberCounter.create(scope=scope, year=year, value=0)
+    except IntegrityError:
+        pass
+
+
+async def next_number(connection: BaseDBAsyncClient, scope: str, prefix: str, year: int) -> str:
+    """The next number of the year's sequence. The UPDATE locks the counter row until commit."""
+    await (
+        NumberCounter.filter(scope=scope, year=year)
+        .using_db(connection)
+        .update(value=F("value") + 1)
+    )
+    counter = await NumberCounter.get(scope=scope, year=year).using_db(connection)
+    return f"{prefix}{year}-{counter.value:06d}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)

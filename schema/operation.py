@@ -1,0 +1,386 @@
+"""Operations, callbacks, history, statistics and form rules on the GraphQL surface."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import strawberry
+
+from models.operation import Callback, Operation
+from models.operation import CallbackStatus as CallbackStatusModel
+from models.outbound import ResultKind as ResultKindModel
+from resolvers import errors as domain
+from resolvers.operation import callbacks, forms, record, statistics
+from schema.base import Info
+from schema.campaign import CampaignMemberType, CampaignStageType, CampaignType, QueueStatus
+from schema.catalog import (
+    ActionTypeType,
+    ContactChannelType,
+    ContactResultType,
+    JustificationType,
+    NoContactReasonType,
+    ResultKind,
+    ScriptType,
+)
+from schema.errors import DomainErrorHandler, Error
+from schema.ids import optional_pk, to_pk
+from schema.pagination import Connection
+from schema.person import PersonType
+from schema.user import UserType
+
+CallbackStatus = strawberry.enum(CallbackStatusModel, name="CallbackStatus")
+CallbackFor = strawberry.enum(record.CallbackFor, name="CallbackFor")
+OperationErrorCode = strawberry.enum(domain.OperationErrorCode, name="OperationErrorCode")
+
+
+@strawberry.type
+class OperationError(Error):
+    code: OperationErrorCode  # type: ignore[valid-type]
+
+
+async def _load(info: Info, loader_name: str, key: int | None):  # type: ignore[no-untyped-def]
+    if key is None:
+        return None
+    return await getattr(info.context.loaders, loader_name).load(key)
+
+
+@strawberry.type(name="Operation", description="One contact attempt with a campaign member.")
+class OperationType:
+    id: strawberry.ID
+    created_at: datetime
+    notes: str = strawberry.field(description="Observações.")
+    conversation: str
+    no_contact: bool
+    callback_at: datetime | None
+    attempt: int = strawberry.field(description="1 for the member's first attempt, and so on.")
+    row: strawberry.Private[Operation]
+
+    @classmethod
+    def from_row(cls, row: Operation) -> OperationType:
+        return cls(
+            id=strawberry.ID(str(row.pk)), created_at=row.created_at, notes=row.notes,
+            conversation=row.conversation, no_contact=row.no_contact, callback_at=row.callback_at,
+            attempt=row.attempt, row=row,
+        )
+
+    @strawberry.field
+    async def agent(self, info: Info) -> UserType:
+        return UserType.from_row(await _load(info, "user_by_id", self.row.agent_id))
+
+    @strawberry.field
+    async def member(self, info: Info) -> CampaignMemberType:
+        return CampaignMemberType.from_row(await _load(info, "campaign_member_by_id", self.row.member_id))
+
+    @strawberry.field
+    async def person(self, info: Info) -> PersonType:
+        return PersonType.from_row(await _load(info, "person_by_id", self.row.person_id))
+
+    @strawberry.field
+    async def campaign(self, info: Info) -> CampaignType:
+        return CampaignType.from_row(await _load(info, "campaign_by_id", self.row.campaign_id))
+
+    @strawberry.field
+    async def stage(self, info: Info) -> CampaignStageType | None:
+        row = await _load(info, "campaign_stage_by_id", self.row.stage_id)
+        return CampaignStageType.from_row(row) if row else None
+
+    @strawberry.field
+    async def result(self, info: Info) -> ContactResultType | None:
+        row = await _load(info, "contact_result_by_id", self.row.result_id)
+        return ContactResultType.from_row(row) if row else None
+
+    @strawberry.field
+    async def justification(self, info: Info) -> JustificationType | None:
+        row = await _load(info, "justification_by_id", self.row.justification_id)
+        return JustificationType.from_row(row) if row else None
+
+    @strawberry.field
+    async def action_type(self, info: Info) -> ActionTypeType | None:
+        row = await _load(info, "action_type_by_id", self.row.action_type_id)
+        return ActionTypeType.from_row(row) if row else None
+
+    @strawberry.field
+    async def channel(self, info: Info) -> ContactChannelType | None:
+        row = await _load(info, "contact_channel_by_id", self.row.channel_id)
+        return ContactChannelType.from_row(row) if row else None
+
+    @strawberry.field
+    async def no_contact_reason(self, info: Info) -> NoContactReasonType | None:
+        row = await _load(info, "no_contact_reason_by_id", self.row.no_contact_reason_id)
+        return NoContactReasonType.from_row(row) if row else None
+
+
+@strawberry.type(name="Callback", description="A scheduled recontact; no agent means anyone on the campaign.")
+class CallbackType:
+    id: strawberry.ID
+    due_at: datetime
+    status: CallbackStatus  # type: ignore[valid-type]
+    created_at: datetime
+    closed_at: datetime | None
+    row: strawberry.Private[Callback]
+
+    @classmethod
+    def from_row(cls, row: Callback) -> CallbackType:
+        return cls(
+            id=strawberry.ID(str(row.pk)), due_at=row.due_at, status=row.status, created_at=row.created_at,
+            closed_at=row.closed_at, row=row,
+        )
+
+    @strawberry.field
+    async def agent(self, info: Info) -> UserType | None:
+        row = await _load(info, "user_by_id", self.row.agent_id)
+        return UserType.from_row(row) if row else None
+
+    @strawberry.field
+    async def member(self, info: Info) -> CampaignMemberType:
+        return CampaignMemberType.from_row(await _load(info, "campaign_member_by_id", self.row.member_id))
+
+    @strawberry.field
+    async def campaign(self, info: Info) -> CampaignType:
+        return CampaignType.from_row(await _load(info, "campaign_by_id", self.row.campaign_id))
+
+
+@strawberry.input
+class OperationRecordInput:
+    member_id: strawberry.ID
+    result_id: strawberry.ID | None = strawberry.field(default=None, description="Required unless noContact.")
+    justification_id: strawberry.ID | None = None
+    action_type_id: strawberry.ID | None = None
+    channel_id: strawberry.ID | None = None
+    stage_id: strawberry.ID | None = strawberry.field(default=None, description="Move the member to this stage.")
+    notes: str = ""
+    conversation: str = ""
+    no_contact: bool = False
+    no_contact_reason_id: strawberry.ID | None = strawberry.field(default=None, description="Required with noContact.")
+    callback_at: datetime | None = strawberry.field(
+        default=None, description="Required for SCHEDULE; allowed with noContact. Future, within calling hours."
+    )
+    callback_for: CallbackFor = record.CallbackFor.ME  # type: ignore[valid-type]
+
+
+OperationResult = Annotated[OperationType | OperationError, strawberry.union("OperationRecordResult")]
+CallbackResult = Annotated[CallbackType | OperationError, strawberry.union("CallbackResult")]
+
+
+@strawberry.type
+class KindCount:
+    kind: ResultKind  # type: ignore[valid-type]
+    count: int
+
+
+@strawberry.type
+class ResultCount:
+    result: ContactResultType
+    count: int
+
+
+@strawberry.type
+class JustificationCount:
+    justification: JustificationType
+    count: int
+
+
+@strawberry.type
+class AgentCount:
+    agent: UserType
+    count: int
+
+
+@strawberry.type
+class StageCount:
+    stage: CampaignStageType
+    count: int
+
+
+@strawberry.type
+class DayCount:
+    day: date
+    count: int
+
+
+@strawberry.type
+class StatusCount:
+    status: QueueStatus  # type: ignore[valid-type]
+    count: int
+
+
+@strawberry.type
+class AttemptsCount:
+    attempts: int
+    members: int
+
+
+@strawberry.type
+class CampaignStatistics:
+    campaign: CampaignType
+    total: int = strawberry.field(description="Operations in the period.")
+    contacts: int = strawberry.field(description="Operations that reached the person.")
+    contact_rate: float = strawberry.field(description="contacts / total (0 without operations).")
+    by_kind: list[KindCount]
+    by_result: list[ResultCount]
+    by_justification: list[JustificationCount]
+    by_agent: list[AgentCount]
+    by_stage: list[StageCount]
+    by_day: list[DayCount]
+    members_by_status: list[StatusCount] = strawberry.field(description="Now, whatever the period.")
+    average_attempts_per_concluded_member: float
+    attempts_per_concluded_member: list[AttemptsCount]
+
+
+async def _statistics(info: Info, stats: statistics.Statistics) -> CampaignStatistics:
+    loaders = info.context.loaders
+    results = await loaders.contact_result_by_id.load_many([b.key for b in stats.by_result])
+    justifications = await loaders.justification_by_id.load_many([b.key for b in stats.by_justification])
+    agents = await loaders.user_by_id.load_many([b.key for b in stats.by_agent])
+    stages = await loaders.campaign_stage_by_id.load_many([b.key for b in stats.by_stage])
+    return CampaignStatistics(
+        campaign=CampaignType.from_row(stats.campaign),
+        total=stats.total,
+        contacts=stats.contacts,
+        contact_rate=stats.contact_rate,
+        by_kind=[KindCount(kind=ResultKindModel(b.key), count=b.count) for b in stats.by_kind],
+        by_result=[ResultCount(result=ContactResultType.from_row(r), count=b.count)
+                   for r, b in zip(results, stats.by_result) if r],
+        by_justification=[JustificationCount(justification=JustificationType.from_row(j), count=b.count)
+                          for j, b in zip(justifications, stats.by_justification) if j],
+        by_agent=[AgentCount(agent=UserType.from_row(a), count=b.count) for a, b in zip(agents, stats.by_agent) if a],
+        by_stage=[StageCount(stage=CampaignStageType.from_row(s), count=b.count)
+                  for s, b in zip(stages, stats.by_stage) if s],
+        by_day=[DayCount(day=b.key, count=b.count) for b in stats.by_day],
+        members_by_status=[StatusCount(status=b.key, count=b.count) for b in stats.members_by_status],
+        average_attempts_per_concluded_member=stats.average_attempts,
+        attempts_per_concluded_member=[AttemptsCount(attempts=b.key, members=b.count)
+                                       for b in stats.attempts_distribution],
+    )
+
+
+@strawberry.type
+class ResultRule:
+    result: ContactResultType
+    justifications: list[JustificationType] = strawberry.field(description="The only ones operationRecord accepts.")
+    required_fields: list[str] = strawberry.field(description="operationRecord input fields, GraphQL spelling.")
+    requires_callback: bool
+    allows_callback: bool
+    concludes: bool = strawberry.field(description="Whether recording it concludes the member (no recycling).")
+
+
+@strawberry.type
+class NoContactRule:
+    required_fields: list[str]
+    reasons: list[NoContactReasonType] = strawberry.field(description="requiresCallback: callbackAt needed.")
+
+
+@strawberry.type
+class FormRules:
+    results: list[ResultRule]
+    no_contact: NoContactRule
+
+
+@strawberry.type
+class RenderedScript:
+    script: ScriptType
+    text: str = strawberry.field(description="The body with the member's fields filled in.")
+
+
+@strawberry.type
+class OperationQuery:
+    @strawberry.field(
+        description="Pending callbacks due by dueBefore (default now): the caller's, and their campaigns' "
+        "callbacks for anyone. Supervisors and admins may ask for any agent."
+    )
+    async def pending_callbacks(
+        self,
+        info: Info,
+        agent_id: strawberry.ID | None = None,
+        due_before: datetime | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CallbackType]:
+        page = await callbacks.list_pending(info.context, optional_pk(agent_id), due_before, first, after)
+        return Connection.from_page(page, CallbackType.from_row)
+
+    @strawberry.field(description="Supervisors and admins. Days are local dates, both ends included.")
+    async def campaign_statistics(
+        self,
+        info: Info,
+        campaign_id: strawberry.ID,
+        from_: Annotated[date | None, strawberry.argument(name="from")] = None,
+        to: date | None = None,
+    ) -> CampaignStatistics | None:
+        stats = await statistics.campaign_statistics(info.context, to_pk(campaign_id), from_, to)
+        return await _statistics(info, stats) if stats else None
+
+    @strawberry.field(description="What each result allows and requires; operationRecord enforces the same rules.")
+    async def form_rules(self, info: Info) -> FormRules:
+        rules = await forms.form_rules(info.context)
+        justifications = await info.context.loaders.justification_by_id.load_many(
+            sorted({jid for rule in rules.results for jid in rule.justification_ids})
+        )
+        by_id = {row.pk: row for row in justifications if row}
+        return FormRules(
+            results=[
+                ResultRule(
+                    result=ContactResultType.from_row(rule.result),
+                    justifications=[JustificationType.from_row(by_id[jid]) for jid in rule.justification_ids],
+                    required_fields=forms.REQUIRED_FIELDS[rule.result.kind],
+                    requires_callback=rule.requires_callback,
+                    allows_callback=rule.allows_callback,
+                    concludes=rule.concludes,
+                )
+                for rule in rules.results
+            ],
+            no_contact=NoContactRule(
+                required_fields=forms.NO_CONTACT_REQUIRED,
+                reasons=[NoContactReasonType.from_row(row) for row in rules.no_contact_reasons],
+            ),
+        )
+
+    @strawberry.field(description="The action type's script filled in for the member; null without a script.")
+    async def script_render(
+        self, info: Info, action_type_id: strawberry.ID, member_id: strawberry.ID
+    ) -> RenderedScript | None:
+        rendered = await forms.render_script(info.context, to_pk(action_type_id), to_pk(member_id))
+        return RenderedScript(script=ScriptType.from_row(rendered.script), text=rendered.text) if rendered else None
+
+
+@strawberry.type
+class OperationMutation:
+    @strawberry.mutation(
+        description="Record an attempt on a member the caller holds; one transaction for the operation, the "
+        "callbacks, the member's new status and the release of the hold."
+    )
+    async def operation_record(self, info: Info, input: OperationRecordInput) -> OperationResult:
+        data = record.OperationInput(
+            member_id=to_pk(input.member_id),
+            action_type_id=optional_pk(input.action_type_id),
+            channel_id=optional_pk(input.channel_id),
+            result_id=optional_pk(input.result_id),
+            justification_id=optional_pk(input.justification_id),
+            stage_id=optional_pk(input.stage_id),
+            notes=input.notes,
+            conversation=input.conversation,
+            no_contact=input.no_contact,
+            no_contact_reason_id=optional_pk(input.no_contact_reason_id),
+            callback_at=input.callback_at,
+            callback_for=input.callback_for,
+        )
+        return OperationType.from_row(await record.record_operation(info.context, data))
+
+    @strawberry.mutation(description="Move a pending callback (future, within calling hours).")
+    async def callback_reschedule(self, info: Info, id: strawberry.ID, due_at: datetime) -> CallbackResult:
+        return CallbackType.from_row(await callbacks.reschedule_callback(info.context, to_pk(id), due_at))
+
+    @strawberry.mutation(description="Cancel a pending callback; the member goes back to the queue.")
+    async def callback_cancel(self, info: Info, id: strawberry.ID) -> CallbackResult:
+        return CallbackType.from_row(await callbacks.cancel_callback(info.context, to_pk(id)))
+
+
+async def person_operations(
+    info: Info, person_id: int, campaign_id: strawberry.ID | None, first: int | None, after: str | None
+) -> Connection[OperationType]:
+    page = await callbacks.person_operations(info.context, person_id, optional_pk(campaign_id), first, after)
+    return Connection.from_page(page, OperationType.from_row)
+
+
+HANDLERS = [DomainErrorHandler(domain.OperationError, OperationError)]

@@ -1,0 +1,272 @@
+"""Ticket queries and mutations."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from strawberry.file_uploads import Upload
+
+from resolvers import errors as domain
+from resolvers import ticket as use_cases
+from schema.base import Info
+from schema.errors import DomainErrorHandler
+from schema.ids import optional_pk, to_pk
+from schema.pagination import Connection
+from schema.ticket.types import (
+    TicketActionStatus,
+    TicketActionType,
+    TicketError,
+    TicketMessageType,
+    TicketType,
+)
+
+TicketStateFilter = strawberry.enum(use_cases.StateFilter, name="TicketStateFilter")
+
+
+@strawberry.input
+class TicketFilter:
+    state: TicketStateFilter = use_cases.StateFilter.ALL  # type: ignore[valid-type]
+    company_id: strawberry.ID | None = None
+    status_id: strawberry.ID | None = None
+    assignee_id: strawberry.ID | None = None
+    unassigned: bool = False
+    classification_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A classification or sub-classification."
+    )
+    contact_type_id: strawberry.ID | None = None
+    awaiting_return: bool | None = strawberry.field(
+        default=None, description="Open with a passed returnDueAt."
+    )
+    text: str | None = strawberry.field(
+        default=None, description="Number, subject, contact, product."
+    )
+
+
+@strawberry.input
+class TicketOpenInput:
+    subject: str
+    body: str = strawberry.field(description="The first message.")
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    company_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A rep's is their own company."
+    )
+    person_id: strawberry.ID | None = None
+    channel_id: strawberry.ID | None = None
+    classification_id: strawberry.ID | None = None
+    subclassification_id: strawberry.ID | None = None
+    contact_type_id: strawberry.ID | None = None
+    contact_subtype_id: strawberry.ID | None = None
+    product: str | None = None
+    occurrence: str | None = None
+    files: list[Upload] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class TicketMessageAddInput:
+    ticket_id: strawberry.ID
+    body: str
+    internal: bool = strawberry.field(
+        default=False, description="An internal note (not for company reps)."
+    )
+    files: list[Upload] = strawberry.field(default_factory=list)
+    notify_customer: bool | None = strawberry.field(
+        default=None,
+        description="The operator's answer when the ticket's status asks to e-mail the customer.",
+    )
+
+
+@strawberry.input
+class TicketChildCreateInput:
+    body: str = strawberry.field(description="The child's first message.")
+    subject: str | None = strawberry.field(default=None, description="Defaults to the parent's.")
+    product: str | None = None
+    occurrence: str | None = None
+    assignee_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class TicketActionPerformInput:
+    ticket_id: strawberry.ID
+    definition_id: strawberry.ID
+    responsible_id: strawberry.ID | None = None
+    due_date: date | None = None
+    status: TicketActionStatus = use_cases.ActionPerformInput.status  # type: ignore[valid-type]
+    notes: str = ""
+    notify_customer: bool | None = None
+
+
+TicketResult = Annotated[TicketType | TicketError, strawberry.union("TicketResult")]
+TicketMessageResult = Annotated[
+    TicketMessageType | TicketError, strawberry.union("TicketMessageResult")
+]
+TicketActionResult = Annotated[
+    TicketActionType | TicketError, strawberry.union("TicketActionResult")
+]
+
+NOTIFY_DESCRIPTION = (
+    "When the change e-mails the customer (emailOnEnter / emailOnChange), leaving notifyCustomer out "
+    "returns CONFIRMATION_REQUIRED and changes nothing: ask the operator, then send true or false."
+)
+
+
+@strawberry.type
+class TicketQuery:
+    @strawberry.field(description="Tickets the caller may see, newest last (keyset by id).")
+    async def tickets(
+        self,
+        info: Info,
+        filter: TicketFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[TicketType]:
+        where = filter or TicketFilter()
+        data = use_cases.TicketFilter(
+            state=use_cases.StateFilter(where.state.value),
+            company_id=optional_pk(where.company_id),
+            status_id=optional_pk(where.status_id),
+            assignee_id=optional_pk(where.assignee_id),
+            unassigned=where.unassigned,
+            classification_id=optional_pk(where.classification_id),
+            contact_type_id=optional_pk(where.contact_type_id),
+            awaiting_return=where.awaiting_return,
+            text=where.text,
+        )
+        page = await use_cases.list_tickets(info.context, data, first, after)
+        return Connection.from_page(page, TicketType.from_row)
+
+    @strawberry.field
+    async def ticket(self, info: Info, id: strawberry.ID) -> TicketType | None:
+        row = await use_cases.get_ticket(info.context, to_pk(id))
+        return TicketType.from_row(row) if row else None
+
+    @strawberry.field(description="Open tickets whose return date has passed.")
+    async def tickets_awaiting_return(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TicketType]:
+        data = use_cases.TicketFilter(state=use_cases.StateFilter.OPEN, awaiting_return=True)
+        page = await use_cases.list_tickets(info.context, data, first, after)
+        return Connection.from_page(page, TicketType.from_row)
+
+
+@strawberry.type
+class TicketMutation:
+    @strawberry.mutation(
+        description="A rep (for their company) or an operator; with the first message and files."
+    )
+    async def ticket_open(self, info: Info, input: TicketOpenInput) -> TicketResult:
+        data = use_cases.TicketOpenInput(
+            subject=input.subject,
+            body=input.body,
+            contact_name=input.contact_name,
+            contact_phone=input.contact_phone,
+            contact_email=input.contact_email,
+            company_id=optional_pk(input.company_id),
+            person_id=optional_pk(input.person_id),
+            channel_id=optional_pk(input.channel_id),
+            classification_id=optional_pk(input.classification_id),
+            subclassification_id=optional_pk(input.subclassification_id),
+            contact_type_id=optional_pk(input.contact_type_id),
+            contact_subtype_id=optional_pk(input.contact_subtype_id),
+            product=input.product,
+            occurrence=input.occurrence,
+            files=list(input.files),
+        )
+        return TicketType.from_row(await use_cases.open_ticket(info.context, data))
+
+    @strawberry.mutation(description="Not on a closed ticket. " + NOTIFY_DESCRIPTION)
+    async def ticket_message_add(
+        self, info: Info, input: TicketMessageAddInput
+    ) -> TicketMessageResult:
+        row = await use_cases.add_message(
+            info.context,
+            to_pk(input.ticket_id),
+            input.body,
+            internal=input.internal,
+            files=list(input.files),
+            notify_customer=input.notify_customer,
+        )
+        return TicketMessageType.from_row(row)
+
+    @strawberry.mutation(description="Operators. " + NOTIFY_DESCRIPTION)
+    async def ticket_status_change(
+        self,
+        info: Info,
+        ticket_id: strawberry.ID,
+        status_id: strawberry.ID,
+        notify_customer: bool | None = None,
+    ) -> TicketResult:
+        row = await use_cases.change_status(
+            info.context, to_pk(ticket_id), to_pk(status_id), notify_customer
+        )
+        return TicketType.from_row(row)
+
+    @strawberry.mutation(
+        description="Agents take tickets for themselves; supervisors assign anyone. null unassigns."
+    )
+    async def ticket_assign(
+        self, info: Info, ticket_id: strawberry.ID, assignee_id: strawberry.ID | None = None
+    ) -> TicketResult:
+        return TicketType.from_row(
+            await use_cases.assign_ticket(info.context, to_pk(ticket_id), optional_pk(assignee_id))
+        )
+
+    @strawberry.mutation(
+        description="Only from a status that allowsClosing, with a reason. " + NOTIFY_DESCRIPTION
+    )
+    async def ticket_close(
+        self,
+        info: Info,
+        ticket_id: strawberry.ID,
+        closure_reason_id: strawberry.ID | None = None,
+        notify_customer: bool | None = None,
+    ) -> TicketResult:
+        row = await use_cases.close_ticket(
+            info.context, to_pk(ticket_id), optional_pk(closure_reason_id), notify_customer
+        )
+        return TicketType.from_row(row)
+
+    @strawberry.mutation(description="Back to the initial status.")
+    async def ticket_reopen(self, info: Info, ticket_id: strawberry.ID) -> TicketResult:
+        return TicketType.from_row(await use_cases.reopen_ticket(info.context, to_pk(ticket_id)))
+
+    @strawberry.mutation(
+        description="A child ticket with the parent's customer and classification."
+    )
+    async def ticket_child_create(
+        self, info: Info, parent_id: strawberry.ID, input: TicketChildCreateInput
+    ) -> TicketResult:
+        data = use_cases.ChildCreateInput(
+            body=input.body,
+            subject=input.subject,
+            product=input.product,
+            occurrence=input.occurrence,
+            assignee_id=optional_pk(input.assignee_id),
+        )
+        return TicketType.from_row(
+            await use_cases.create_child(info.context, to_pk(parent_id), data)
+        )
+
+    @strawberry.mutation(
+        description="Moves this ticket (never its parent) to the action's status; may open a service order "
+        "or raise a non-conformity. " + NOTIFY_DESCRIPTION
+    )
+    async def ticket_action_perform(
+        self, info: Info, input: TicketActionPerformInput
+    ) -> TicketActionResult:
+        data = use_cases.ActionPerformInput(
+            ticket_id=to_pk(input.ticket_id),
+            definition_id=to_pk(input.definition_id),
+            responsible_id=optional_pk(input.responsible_id),
+            due_date=input.due_date,
+            status=input.status,
+            notes=input.notes,
+            notify_customer=input.notify_customer,
+        )
+        return TicketActionType.from_row(await use_cases.perform_action(info.context, data))
+
+
+HANDLERS = [DomainErrorHandler(domain.TicketError, TicketError)]

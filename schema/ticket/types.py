@@ -1,0 +1,355 @@
+"""Ticket types: tickets, their messages (a connection), attachments, actions and non-conformities."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import strawberry
+
+from models.ticket import Attachment, NonConformity, Ticket, TicketAction, TicketMessage
+from models.ticket import TicketActionStatus as TicketActionStatusModel
+from models.ticket import TicketState as TicketStateModel
+from resolvers import errors as domain
+from resolvers.loaders import MessagePageKey
+from resolvers.pagination import Page, check_page_size, decode_cursor
+from resolvers.ticket import can_see, sees_internal_notes
+from schema.base import Info
+from schema.catalog import ContactChannelType
+from schema.company import CompanyType
+from schema.errors import Error
+from schema.pagination import Connection
+from schema.person import PersonType
+from schema.ticket_catalog import (
+    ActionDefinitionType,
+    ClosureReasonType,
+    ContactSubtypeType,
+    ContactTypeType,
+    TicketClassificationType,
+    TicketStatusType,
+)
+from schema.user import UserType
+
+TicketErrorCode = strawberry.enum(domain.TicketErrorCode, name="TicketErrorCode")
+TicketState = strawberry.enum(TicketStateModel, name="TicketState")
+TicketActionStatus = strawberry.enum(TicketActionStatusModel, name="TicketActionStatus")
+
+MESSAGE_CURSOR = "ticket_message"
+
+
+@strawberry.type
+class TicketError(Error):
+    code: TicketErrorCode  # type: ignore[valid-type]
+
+
+def _id(pk: int) -> strawberry.ID:
+    return strawberry.ID(str(pk))
+
+
+async def _user(info: Info, user_id: int | None) -> UserType | None:
+    if user_id is None:
+        return None
+    row = await info.context.loaders.user_by_id.load(user_id)
+    return UserType.from_row(row) if row else None
+
+
+@strawberry.type(name="Attachment")
+class AttachmentType:
+    id: strawberry.ID
+    file_name: str
+    content_type: str
+    size: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Attachment) -> AttachmentType:
+        return cls(
+            id=_id(row.pk),
+            file_name=row.file_name,
+            content_type=row.content_type,
+            size=row.size,
+            created_at=row.created_at,
+        )
+
+    @strawberry.field(
+        description="GET it with the same Bearer token; the ticket's visibility applies."
+    )
+    def download_url(self) -> str:
+        return f"/attachments/{self.id}"
+
+
+@strawberry.type(name="TicketMessage")
+class TicketMessageType:
+    id: strawberry.ID
+    body: str
+    internal: bool = strawberry.field(description="An internal note: never shown to company reps.")
+    created_at: datetime
+    author_id: strawberry.Private[int]
+    ticket_id: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: TicketMessage) -> TicketMessageType:
+        return cls(
+            id=_id(row.pk),
+            body=row.body,
+            internal=row.internal,
+            created_at=row.created_at,
+            author_id=row.author_id,
+            ticket_id=row.ticket_id,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> UserType | None:
+        return await _user(info, self.author_id)
+
+    @strawberry.field
+    async def attachments(self, info: Info) -> list[AttachmentType]:
+        rows = await info.context.loaders.attachments_by_message.load(int(self.id))
+        return [AttachmentType.from_row(row) for row in rows]
+
+    @strawberry.field
+    async def ticket(self, info: Info) -> TicketType | None:
+        row = await info.context.loaders.ticket_by_id.load(self.ticket_id)
+        user = info.context.require_user()
+        return TicketType.from_row(row) if row and can_see(user, row) else None
+
+
+@strawberry.type(
+    name="NonConformity", description="A non-conformity record (FNC) raised by an action."
+)
+class NonConformityType:
+    id: strawberry.ID
+    number: str
+    description: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: NonConformity) -> NonConformityType:
+        return cls(
+            id=_id(row.pk),
+            number=row.number,
+            description=row.description,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(name="TicketAction")
+class TicketActionType:
+    id: strawberry.ID
+    due_date: date | None
+    status: TicketActionStatus  # type: ignore[valid-type]
+    notes: str
+    service_order_number: str | None = strawberry.field(
+        description="Set when the action opened a service order."
+    )
+    created_at: datetime
+    ticket_id: strawberry.Private[int]
+    definition_id: strawberry.Private[int]
+    responsible_id: strawberry.Private[int | None]
+    performed_by_id: strawberry.Private[int]
+    non_conformity_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_row(cls, row: TicketAction) -> TicketActionType:
+        return cls(
+            id=_id(row.pk),
+            due_date=row.due_date,
+            status=row.status,
+            notes=row.notes,
+            service_order_number=row.service_order_number,
+            created_at=row.created_at,
+            ticket_id=row.ticket_id,
+            definition_id=row.definition_id,
+            responsible_id=row.responsible_id,
+            performed_by_id=row.performed_by_id,
+            non_conformity_id=row.non_conformity_id,
+        )
+
+    @strawberry.field
+    async def definition(self, info: Info) -> ActionDefinitionType:
+        row = await info.context.loaders.action_definition_by_id.load(self.definition_id)
+        assert row is not None
+        return ActionDefinitionType.from_row(row)
+
+    @strawberry.field
+    async def responsible(self, info: Info) -> UserType | None:
+        return await _user(info, self.responsible_id)
+
+    @strawberry.field
+    async def performed_by(self, info: Info) -> UserType | None:
+        return await _user(info, self.performed_by_id)
+
+    @strawberry.field
+    async def non_conformity(self, info: Info) -> NonConformityType | None:
+        if self.non_conformity_id is None:
+            return None
+        row = await info.context.loaders.non_conformity_by_id.load(self.non_conformity_id)
+        return NonConformityType.from_row(row) if row else None
+
+    @strawberry.field(description="The ticket the action was performed on (with its new status).")
+    async def ticket(self, info: Info) -> TicketType | None:
+        row = await info.context.loaders.ticket_by_id.load(self.ticket_id)
+        return TicketType.from_row(row) if row else None
+
+
+@strawberry.type(name="Ticket")
+class TicketType:
+    id: strawberry.ID
+    number: str
+    subject: str
+    product: str | None
+    occurrence: str | None
+    contact_name: str
+    contact_phone: str
+    contact_email: str
+    state: TicketState  # type: ignore[valid-type]
+    return_due_at: datetime | None = strawberry.field(
+        description="Set on entering a status with returnAfterDays."
+    )
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[Ticket]
+
+    @classmethod
+    def from_row(cls, row: Ticket) -> TicketType:
+        return cls(
+            id=_id(row.pk),
+            number=row.number,
+            subject=row.subject,
+            product=row.product,
+            occurrence=row.occurrence,
+            contact_name=row.contact_name,
+            contact_phone=row.contact_phone,
+            contact_email=row.contact_email,
+            state=row.state,
+            return_due_at=row.return_due_at,
+            closed_at=row.closed_at,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            row=row,
+        )
+
+    @strawberry.field(description="Open, and its return date has passed.")
+    def awaiting_return(self) -> bool:
+        due = self.row.return_due_at
+        return (
+            self.row.state == TicketStateModel.OPEN
+            and due is not None
+            and due <= datetime.now(timezone.utc)
+        )
+
+    @strawberry.field
+    async def company(self, info: Info) -> CompanyType | None:
+        if self.row.company_id is None:
+            return None
+        row = await info.context.loaders.company_by_id.load(self.row.company_id)
+        return CompanyType.from_row(row) if row else None
+
+    @strawberry.field
+    async def person(self, info: Info) -> PersonType | None:
+        if self.row.person_id is None:
+            return None
+        row = await info.context.loaders.person_by_id.load(self.row.person_id)
+        return PersonType.from_row(row) if row else None
+
+    @strawberry.field
+    async def opened_by(self, info: Info) -> UserType | None:
+        return await _user(info, self.row.opened_by_id)
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> UserType | None:
+        return await _user(info, self.row.assignee_id)
+
+    @strawberry.field
+    async def channel(self, info: Info) -> ContactChannelType | None:
+        if self.row.channel_id is None:
+            return None
+        row = await info.context.loaders.contact_channel_by_id.load(self.row.channel_id)
+        return ContactChannelType.from_row(row) if row else None
+
+    @strawberry.field
+    async def classification(self, info: Info) -> TicketClassificationType | None:
+        return await _classification(info, self.row.classification_id)
+
+    @strawberry.field
+    async def subclassification(self, info: Info) -> TicketClassificationType | None:
+        return await _classification(info, self.row.subclassification_id)
+
+    @strawberry.field
+    async def contact_type(self, info: Info) -> ContactTypeType | None:
+        if self.row.contact_type_id is None:
+            return None
+        row = await info.context.loaders.contact_type_by_id.load(self.row.contact_type_id)
+        return ContactTypeType.from_row(row) if row else None
+
+    @strawberry.field
+    async def contact_subtype(self, info: Info) -> ContactSubtypeType | None:
+        if self.row.contact_subtype_id is None:
+            return None
+        row = await info.context.loaders.contact_subtype_by_id.load(self.row.contact_subtype_id)
+        return ContactSubtypeType.from_row(row) if row else None
+
+    @strawberry.field
+    async def status(self, info: Info) -> TicketStatusType:
+        row = await info.context.loaders.ticket_status_by_id.load(self.row.status_id)
+        assert row is not None
+        return TicketStatusType.from_row(row)
+
+    @strawberry.field
+    async def closure_reason(self, info: Info) -> ClosureReasonType | None:
+        if self.row.closure_reason_id is None:
+            return None
+        row = await info.context.loaders.closure_reason_by_id.load(self.row.closure_reason_id)
+        return ClosureReasonType.from_row(row) if row else None
+
+    @strawberry.field(description="The parent ticket, when the caller may see it.")
+    async def parent(self, info: Info) -> TicketType | None:
+        if self.row.parent_id is None:
+            return None
+        row = await info.context.loaders.ticket_by_id.load(self.row.parent_id)
+        return (
+            TicketType.from_row(row) if row and can_see(info.context.require_user(), row) else None
+        )
+
+    @strawberry.field(description="Child tickets the caller may see.")
+    async def children(self, info: Info) -> list[TicketType]:
+        rows = await info.context.loaders.tickets_by_parent.load(self.row.pk)
+        user = info.context.require_user()
+        return [TicketType.from_row(row) for row in rows if can_see(user, row)]
+
+    @strawberry.field
+    async def actions(self, info: Info) -> list[TicketActionType]:
+        rows = await info.context.loaders.ticket_actions_by_ticket.load(self.row.pk)
+        return [TicketActionType.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The thread, oldest first; company reps never get internal notes."
+    )
+    async def messages(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[TicketMessageType]:
+        size = check_page_size(first, info.context.settings.max_page_size)
+        after_id = decode_cursor(MESSAGE_CURSOR, after) if after is not None else 0
+        key = MessagePageKey(
+            ticket_id=self.row.pk,
+            size=size + 1,
+            after_id=after_id,
+            include_internal=sees_internal_notes(info.context.require_user()),
+        )
+        rows = await info.context.loaders.ticket_messages_by_ticket.load(key)
+        page = Page(
+            rows=rows[:size],
+            kind=MESSAGE_CURSOR,
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+        )
+        return Connection.from_page(page, TicketMessageType.from_row)
+
+
+async def _classification(
+    info: Info, classification_id: int | None
+) -> TicketClassificationType | None:
+    if classification_id is None:
+        return None
+    row = await info.context.loaders.ticket_classification_by_id.load(classification_id)
+    return TicketClassificationType.from_row(row) if row else None

@@ -1,0 +1,25 @@
+"""Ticket catalogs: classifications, contact types and subtypes, statuses, closure reasons, actions."""
+
+from schema.ticket_catalog.operations import HANDLERS, TicketCatalogMutation, TicketCatalogQuery
+from schema.ticket_catalog.types import (
+    ActionDefinitionType,
+    ClosureReasonType,
+    ContactSubtypeType,
+    ContactTypeType,
+    TicketCatalogError,
+    TicketClassificationType,
+    TicketStatusType,
+)
+
+__all__ = [
+    "HANDLERS",
+    "ActionDefinitionType",
+    "ClosureReasonType",
+    "ContactSubtypeType",
+    "ContactTypeType",
+    "TicketCatalogError",
+    "TicketCatalogMutation",
+    "TicketCatalogQuery",
+    "TicketClassificationType",
+    "TicketStatusType",
+]

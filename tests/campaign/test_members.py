@@ -1,0 +1,113 @@
+from models.campaign import CampaignMember
+from models.event import Event
+from models.person import PersonStage
+from models.user import Role
+from resolvers.campaign import members as members_module
+from tests.factories import Factory
+from tests.outbound_factories import Outbound
+
+MEMBERS_ADD = """
+mutation Add($campaignId: ID!, $personIds: [ID!], $filter: CampaignMemberFilter) {
+  campaignMembersAdd(campaignId: $campaignId, personIds: $personIds, filter: $filter) {
+    __typename
+    ... on MembersAddPayload { added skippedExisting skippedDoNotCall skippedUnknown }
+    ... on CampaignError { code field }
+  }
+}
+"""
+MOVE = """
+mutation Move($memberId: ID!, $stageId: ID!) {
+  campaignMemberMove(memberId: $memberId, stageId: $stageId) {
+    __typename ... on CampaignMember { stage { name } } ... on CampaignError { code field }
+  }
+}
+"""
+ASSIGN = """
+mutation Assign($memberId: ID!, $agentId: ID) {
+  campaignMemberAssign(memberId: $memberId, agentId: $agentId) {
+    __typename ... on CampaignMember { assignedAgent { id } } ... on CampaignError { code field }
+  }
+}
+"""
+
+
+async def test_add_by_ids_skips_members_do_not_call_and_unknown_ids(factory: Factory, outbound: Outbound) -> None:
+    # given
+    supervisor = await factory.user(Role.SUPERVISOR)
+    campaign = await outbound.campaign()
+    inside = await factory.person(name="inside")
+    await outbound.member(campaign, inside)
+    fresh = await factory.person(name="fresh")
+    blocked = await factory.person(name="blocked")
+    blocked.do_not_call = True
+    await blocked.save()
+    ids = [str(inside.pk), str(fresh.pk), str(blocked.pk), "999999"]
+    # when
+    data = await factory.execute(MEMBERS_ADD, {"campaignId": str(campaign.pk), "personIds": ids}, user=supervisor)
+    # then
+    assert data["campaignMembersAdd"] == {
+        "__typename": "MembersAddPayload", "added": 1, "skippedExisting": 1, "skippedDoNotCall": 1, "skippedUnknown": 1,
+    }
+    member = await CampaignMember.get(person_id=fresh.pk)
+    assert member.stage_id == (await outbound.stage(campaign, 1)).pk
+
+
+async def test_add_by_filter_works_in_batches(factory: Factory, outbound: Outbound, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # given: batches of 2 over 7 prospects
+    monkeypatch.setattr(members_module, "BATCH", 2)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    campaign = await outbound.campaign()
+    for index in range(7):
+        await factory.person(name=f"Prospect {index}", stage=PersonStage.PROSPECT)
+    await factory.person(name="Suspect", stage=PersonStage.SUSPECT)
+    await outbound.member(campaign, await factory.person(name="Already", stage=PersonStage.PROSPECT))
+    # when
+    data = await factory.execute(
+        MEMBERS_ADD, {"campaignId": str(campaign.pk), "filter": {"stage": "PROSPECT"}}, user=supervisor
+    )
+    # then
+    assert data["campaignMembersAdd"]["added"] == 7
+    assert data["campaignMembersAdd"]["skippedExisting"] == 1
+    assert await CampaignMember.filter(campaign_id=campaign.pk).count() == 8
+
+
+async def test_add_refusals(factory: Factory, outbound: Outbound) -> None:
+    supervisor = await factory.user(Role.SUPERVISOR)
+    agent = await factory.user(Role.AGENT)
+    campaign = await outbound.campaign()
+    variables = {"campaignId": str(campaign.pk)}
+    cases = [
+        ({**variables, "personIds": [str(n) for n in range(1, 102)]}, supervisor, "TOO_MANY_IDS"),
+        (variables, supervisor, "PERSONS_REQUIRED"),
+        ({**variables, "personIds": ["1"], "filter": {}}, supervisor, "PERSONS_REQUIRED"),
+        ({"campaignId": "999999", "personIds": ["1"]}, supervisor, "NOT_FOUND"),
+        ({**variables, "personIds": ["1"]}, agent, "FORBIDDEN"),
+    ]
+    for values, user, code in cases:
+        data = await factory.execute(MEMBERS_ADD, values, user=user)
+        assert data["campaignMembersAdd"]["code"] == code, values
+    assert await CampaignMember.all().count() == 0
+
+
+async def test_move_and_assign_stay_inside_the_campaign(factory: Factory, outbound: Outbound) -> None:
+    # given
+    supervisor = await factory.user(Role.SUPERVISOR)
+    agent, outsider = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
+    campaign = await outbound.campaign(agents=(agent,))
+    member = await outbound.member(campaign)
+    proposal = await outbound.stage(campaign, 2)
+    foreign = await outbound.stage(await outbound.campaign(), 2)
+    ids = {"memberId": str(member.pk)}
+    # when / then
+    moved = await factory.execute(MOVE, {**ids, "stageId": str(proposal.pk)}, user=supervisor)
+    assert moved["campaignMemberMove"] == {"__typename": "CampaignMember", "stage": {"name": "Proposal"}}
+    wrong = await factory.execute(MOVE, {**ids, "stageId": str(foreign.pk)}, user=supervisor)
+    assert wrong["campaignMemberMove"] == {"__typename": "CampaignError", "code": "STAGE_NOT_IN_CAMPAIGN", "field": "stageId"}
+    assigned = await factory.execute(ASSIGN, {**ids, "agentId": str(agent.pk)}, user=supervisor)
+    assert assigned["campaignMemberAssign"]["assignedAgent"] == {"id": str(agent.pk)}
+    refused = await factory.execute(ASSIGN, {**ids, "agentId": str(outsider.pk)}, user=supervisor)
+    assert refused["campaignMemberAssign"]["code"] == "AGENT_NOT_ASSIGNED"
+    by_agent = await factory.execute(ASSIGN, {**ids, "agentId": None}, user=agent)
+    assert by_agent["campaignMemberAssign"]["code"] == "FORBIDDEN"
+    assert [e.kind for e in await Event.all().order_by("cursor")] == ["MEMBER_UPDATED", "MEMBER_UPDATED"]
+    assert (await CampaignMember.get(id=member.pk)).assigned_agent_id == agent.pk

@@ -1,0 +1,179 @@
+"""Uploads (GraphQL multipart request spec) and the authenticated download route, over HTTP.
+
+In-process: the app from `create_app` through httpx's ASGI transport, on the test's database
+(the ticket tables have no migration yet, so `contato serve` cannot run them; move these to
+tests/app/ once the migrations exist).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from contato.app import create_app
+from contato.settings import Settings
+from models.ticket import Attachment, Ticket
+from models.user import Role, User
+from resolvers.auth import issue_token
+from tests.factories import Factory
+from tests.ticket_factories import TicketFactory
+
+TICKET_OPEN = """
+mutation TicketOpen($input: TicketOpenInput!) {
+  ticketOpen(input: $input) {
+    __typename
+    ... on Ticket { id messages { edges { node { attachments { id fileName downloadUrl } } } } }
+    ... on TicketError { code field }
+  }
+}
+"""
+
+MESSAGE_ADD = """
+mutation MessageAdd($input: TicketMessageAddInput!) {
+  ticketMessageAdd(input: $input) {
+    __typename
+    ... on TicketMessage { attachments { id downloadUrl } }
+    ... on TicketError { code }
+  }
+}
+"""
+
+PDF = b"%PDF-1.4 contrato"
+
+
+@pytest.fixture
+async def client(settings: Settings, db: None) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://contato.test"
+    ) as http:
+        yield http
+
+
+def bearer(user: User, settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(user, settings).token}"}
+
+
+async def upload_ticket(
+    client: httpx.AsyncClient,
+    user: User,
+    settings: Settings,
+    classification_id: int,
+    headers: dict[str, str],
+) -> httpx.Response:
+    variables = {
+        "input": {
+            "subject": "Contrato",
+            "body": "Segue o contrato.",
+            "contactName": "Rita",
+            "contactPhone": "+5511999990000",
+            "contactEmail": "rita@acme.test",
+            "classificationId": str(classification_id),
+            "files": [None],
+        }
+    }
+    data = {
+        "operations": json.dumps({"query": TICKET_OPEN, "variables": variables}),
+        "map": json.dumps({"0": ["variables.input.files.0"]}),
+    }
+    files = {"0": ("contrato.pdf", PDF, "application/pdf")}
+    return await client.post(
+        "/graphql", data=data, files=files, headers={**bearer(user, settings), **headers}
+    )
+
+
+async def test_upload_then_download_with_the_tickets_visibility(
+    client: httpx.AsyncClient, factory: Factory, tickets: TicketFactory, settings: Settings
+) -> None:
+    # given
+    rep = await factory.user(Role.COMPANY_REP)
+    other_rep = await factory.user(Role.COMPANY_REP)
+    alice = await factory.user(Role.AGENT)
+    bruno = await factory.user(Role.AGENT)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    # when: the rep uploads with the preflight header
+    response = await upload_ticket(
+        client, rep, settings, root.pk, {"GraphQL-Require-Preflight": "1"}
+    )
+    # then
+    assert response.status_code == 200, response.text
+    ticket = response.json()["data"]["ticketOpen"]
+    [attachment] = ticket["messages"]["edges"][0]["node"]["attachments"]
+    assert attachment["fileName"] == "contrato.pdf"
+    url = attachment["downloadUrl"]
+    download = await client.get(url, headers=bearer(rep, settings))
+    assert download.status_code == 200
+    assert download.content == PDF
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.headers["x-content-type-options"] == "nosniff"
+    assert download.headers["content-disposition"].startswith("attachment;")
+    # visibility: the ticket is unassigned, so every agent sees it; once Alice takes it, Bruno does not
+    for user, status in ((other_rep, 404), (alice, 200), (bruno, 200), (supervisor, 200)):
+        assert (await client.get(url, headers=bearer(user, settings))).status_code == status, (
+            user.role
+        )
+    await Ticket.filter(id=int(ticket["id"])).update(assignee_id=alice.pk)
+    for user, status in ((alice, 200), (bruno, 404), (supervisor, 200), (rep, 200)):
+        assert (await client.get(url, headers=bearer(user, settings))).status_code == status, (
+            user.role
+        )
+    assert (await client.get(url)).status_code == 401
+    assert (await client.get(url, headers={"Authorization": "Bearer garbage"})).status_code == 401
+    assert (
+        await client.get("/attachments/999", headers=bearer(supervisor, settings))
+    ).status_code == 404
+
+
+async def test_files_on_internal_notes_are_not_for_reps(
+    client: httpx.AsyncClient, factory: Factory, tickets: TicketFactory, settings: Settings
+) -> None:
+    rep = await factory.user(Role.COMPANY_REP)
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    ticket = await tickets.ticket(rep, new, company=await rep.company)
+    variables = {
+        "input": {"ticketId": str(ticket.pk), "body": "Nota", "internal": True, "files": [None]}
+    }
+    response = await client.post(
+        "/graphql",
+        data={
+            "operations": json.dumps({"query": MESSAGE_ADD, "variables": variables}),
+            "map": json.dumps({"0": ["variables.input.files.0"]}),
+        },
+        files={"0": ("nota.txt", b"interno", "text/plain")},
+        headers={**bearer(agent, settings), "Apollo-Require-Preflight": "true"},
+    )
+    [attachment] = response.json()["data"]["ticketMessageAdd"]["attachments"]
+    assert (
+        await client.get(attachment["downloadUrl"], headers=bearer(agent, settings))
+    ).status_code == 200
+    assert (
+        await client.get(attachment["downloadUrl"], headers=bearer(rep, settings))
+    ).status_code == 404
+
+
+async def test_multipart_without_the_preflight_header_and_form_posts_are_refused(
+    client: httpx.AsyncClient, factory: Factory, tickets: TicketFactory, settings: Settings
+) -> None:
+    rep = await factory.user(Role.COMPANY_REP)
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    response = await upload_ticket(client, rep, settings, root.pk, {})
+    assert response.status_code == 400
+    assert "GraphQL-Require-Preflight" in response.text
+    form = await client.post(
+        "/graphql", data={"query": "mutation { __typename }"}, headers=bearer(rep, settings)
+    )
+    assert form.status_code == 400
+    plain = await client.post(
+        "/graphql",
+        content=json.dumps({"query": "{ __typename }"}),
+        headers={**bearer(rep, settings), "Content-Type": "text/plain"},
+    )
+    assert plain.status_code == 400
+    assert await Ticket.all().count() == 0 and await Attachment.all().count() == 0

@@ -1,0 +1,298 @@
+from datetime import datetime, timedelta, timezone
+
+from models.event import Event
+from models.ticket import OutboxMail, Ticket, TicketMessage, TicketState
+from models.user import Role
+from tests.factories import Factory
+from tests.ticket_factories import TicketFactory
+
+STATUS_CHANGE = """
+mutation StatusChange($ticketId: ID!, $statusId: ID!, $notify: Boolean) {
+  ticketStatusChange(ticketId: $ticketId, statusId: $statusId, notifyCustomer: $notify) {
+    __typename
+    ... on Ticket { id status { name } returnDueAt awaitingReturn }
+    ... on TicketError { code field message }
+  }
+}
+"""
+
+CLOSE = """
+mutation Close($ticketId: ID!, $reasonId: ID, $notify: Boolean) {
+  ticketClose(ticketId: $ticketId, closureReasonId: $reasonId, notifyCustomer: $notify) {
+    __typename
+    ... on Ticket { state closedAt closureReason { name } returnDueAt }
+    ... on TicketError { code field }
+  }
+}
+"""
+
+REOPEN = """
+mutation Reopen($ticketId: ID!) {
+  ticketReopen(ticketId: $ticketId) {
+    __typename
+    ... on Ticket { state closedAt status { name } }
+    ... on TicketError { code field }
+  }
+}
+"""
+
+MESSAGE_ADD = """
+mutation MessageAdd($input: TicketMessageAddInput!) {
+  ticketMessageAdd(input: $input) {
+    __typename
+    ... on TicketMessage { id body internal author { id } ticket { id } }
+    ... on TicketError { code field }
+  }
+}
+"""
+
+ASSIGN = """
+mutation Assign($ticketId: ID!, $assigneeId: ID) {
+  ticketAssign(ticketId: $ticketId, assigneeId: $assigneeId) {
+    __typename
+    ... on Ticket { assignee { id } }
+    ... on TicketError { code field }
+  }
+}
+"""
+
+
+async def test_entering_a_status_with_return_days_sets_the_return_date(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    waiting = await tickets.status("Aguardando cliente", return_after_days=3)
+    ticket = await tickets.ticket(agent, new)
+    # when
+    before = datetime.now(timezone.utc)
+    data = await factory.execute(
+        STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(waiting.pk)}, user=agent
+    )
+    # then
+    result = data["ticketStatusChange"]
+    assert result["status"] == {"name": "Aguardando cliente"}
+    due = datetime.fromisoformat(result["returnDueAt"])
+    assert before + timedelta(days=3) <= due <= datetime.now(timezone.utc) + timedelta(days=3)
+    assert result["awaitingReturn"] is False
+    event = await Event.get(kind="TICKET_STATUS_CHANGED")
+    assert event.data == {"from_status_id": new.pk, "status_id": waiting.pk}
+    # and leaving it for a status without returns clears the date
+    data = await factory.execute(
+        STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(new.pk)}, user=agent
+    )
+    assert data["ticketStatusChange"]["returnDueAt"] is None
+
+
+async def test_status_must_be_allowed_for_the_contact_type(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    allowed = await tickets.status("Em análise")
+    refused = await tickets.status("Faturado")
+    retired = await tickets.status("Antigo", active=False)
+    contact_type = await tickets.contact_type(statuses=[new, allowed])
+    ticket = await tickets.ticket(agent, new, contact_type=contact_type)
+    for status, code in ((refused, "STATUS_NOT_ALLOWED"), (retired, "UNKNOWN_STATUS")):
+        data = await factory.execute(
+            STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(status.pk)}, user=agent
+        )
+        assert (data["ticketStatusChange"]["code"], data["ticketStatusChange"]["field"]) == (
+            code,
+            "statusId",
+        )
+    data = await factory.execute(
+        STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(allowed.pk)}, user=agent
+    )
+    assert data["ticketStatusChange"]["status"] == {"name": "Em análise"}
+
+
+async def test_email_on_enter_asks_for_confirmation_then_queues_the_mail(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    billed = await tickets.status("Faturado", email_on_enter=True)
+    ticket = await tickets.ticket(agent, new)
+    variables = {"ticketId": str(ticket.pk), "statusId": str(billed.pk)}
+    # when: the dashboard did not ask the operator
+    data = await factory.execute(STATUS_CHANGE, variables, user=agent)
+    # then: a typed error tells it to, and nothing changed
+    error = data["ticketStatusChange"]
+    assert (error["code"], error["field"]) == ("CONFIRMATION_REQUIRED", "notifyCustomer")
+    assert "Faturado" in error["message"]
+    assert (await Ticket.get(id=ticket.pk)).status_id == new.pk
+    assert await OutboxMail.all().count() == 0 and await Event.all().count() == 0
+    # when: the operator declines, the status changes without mail
+    data = await factory.execute(STATUS_CHANGE, {**variables, "notify": False}, user=agent)
+    assert data["ticketStatusChange"]["status"] == {"name": "Faturado"}
+    assert await OutboxMail.all().count() == 0
+    # when: the operator confirms on the next entering, one mail is queued in the same transaction
+    await factory.execute(STATUS_CHANGE, {**variables, "statusId": str(new.pk)}, user=agent)
+    await factory.execute(STATUS_CHANGE, {**variables, "notify": True}, user=agent)
+    mail = await OutboxMail.get()
+    assert mail.to_address == "rita@acme.test"
+    assert ticket.number in mail.subject and "Faturado" in mail.body
+
+
+async def test_email_on_change_asks_on_every_change_but_not_for_reps_or_notes(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    agent = await factory.user(Role.AGENT)
+    rep = await factory.user(Role.COMPANY_REP)
+    watched = await tickets.status("Em negociação", initial=True, email_on_change=True)
+    ticket = await tickets.ticket(agent, watched, company=await rep.company)
+    message = {"ticketId": str(ticket.pk), "body": "Proposta enviada."}
+    data = await factory.execute(MESSAGE_ADD, {"input": message}, user=agent)
+    assert data["ticketMessageAdd"]["code"] == "CONFIRMATION_REQUIRED"
+    assert await TicketMessage.all().count() == 0
+    data = await factory.execute(
+        MESSAGE_ADD, {"input": {**message, "notifyCustomer": True}}, user=agent
+    )
+    assert data["ticketMessageAdd"]["__typename"] == "TicketMessage"
+    assert "Proposta enviada." in (await OutboxMail.get()).body
+    note = await factory.execute(MESSAGE_ADD, {"input": {**message, "internal": True}}, user=agent)
+    assert note["ticketMessageAdd"]["internal"] is True
+    from_rep = await factory.execute(MESSAGE_ADD, {"input": message}, user=rep)
+    assert from_rep["ticketMessageAdd"]["__typename"] == "TicketMessage"
+    assert await OutboxMail.all().count() == 1
+
+
+async def test_closing_needs_a_closing_status_and_a_reason(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True, return_after_days=1)
+    done = await tickets.status("Concluído", allows_closing=True, return_after_days=1)
+    reason = await tickets.closure_reason("Resolvido")
+    retired = await tickets.closure_reason("Antigo")
+    retired.active = False
+    await retired.save()
+    ticket = await tickets.ticket(agent, new)
+    # when / then
+    cases = [
+        ({"reasonId": None}, "CLOSURE_REASON_REQUIRED", "closureReasonId"),
+        ({"reasonId": "999"}, "UNKNOWN_CLOSURE_REASON", "closureReasonId"),
+        ({"reasonId": str(retired.pk)}, "UNKNOWN_CLOSURE_REASON", "closureReasonId"),
+        ({"reasonId": str(reason.pk)}, "CLOSING_NOT_ALLOWED", "ticketId"),
+    ]
+    for overrides, code, field in cases:
+        data = await factory.execute(CLOSE, {"ticketId": str(ticket.pk), **overrides}, user=agent)
+        assert (data["ticketClose"]["code"], data["ticketClose"]["field"]) == (code, field)
+    assert (await Ticket.get(id=ticket.pk)).state == TicketState.OPEN
+    await factory.execute(
+        STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(done.pk)}, user=agent
+    )
+    data = await factory.execute(
+        CLOSE, {"ticketId": str(ticket.pk), "reasonId": str(reason.pk)}, user=agent
+    )
+    closed = data["ticketClose"]
+    assert closed["state"] == "CLOSED" and closed["closedAt"] is not None
+    assert closed["closureReason"] == {"name": "Resolvido"} and closed["returnDueAt"] is None
+    assert await Event.filter(kind="TICKET_CLOSED").count() == 1
+
+
+async def test_closed_tickets_take_no_messages_until_reopened(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    agent = await factory.user(Role.AGENT)
+    rep = await factory.user(Role.COMPANY_REP)
+    new = await tickets.status("Novo", initial=True)
+    done = await tickets.status("Concluído", allows_closing=True)
+    ticket = await tickets.ticket(agent, done, company=await rep.company, state=TicketState.CLOSED)
+    # when / then
+    for user in (agent, rep):
+        data = await factory.execute(
+            MESSAGE_ADD, {"input": {"ticketId": str(ticket.pk), "body": "Oi?"}}, user=user
+        )
+        assert (data["ticketMessageAdd"]["code"], data["ticketMessageAdd"]["field"]) == (
+            "TICKET_CLOSED",
+            "ticketId",
+        )
+    data = await factory.execute(
+        STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(new.pk)}, user=agent
+    )
+    assert data["ticketStatusChange"]["code"] == "TICKET_CLOSED"
+    assert await TicketMessage.all().count() == 0
+    refused = await factory.execute(REOPEN, {"ticketId": str(ticket.pk)}, user=rep)
+    assert refused["ticketReopen"]["code"] == "FORBIDDEN"
+    reopened = await factory.execute(REOPEN, {"ticketId": str(ticket.pk)}, user=agent)
+    assert reopened["ticketReopen"] == {
+        "__typename": "Ticket",
+        "state": "OPEN",
+        "closedAt": None,
+        "status": {"name": "Novo"},
+    }
+    again = await factory.execute(REOPEN, {"ticketId": str(ticket.pk)}, user=agent)
+    assert again["ticketReopen"]["code"] == "TICKET_NOT_CLOSED"
+    data = await factory.execute(
+        MESSAGE_ADD, {"input": {"ticketId": str(ticket.pk), "body": "Oi?"}}, user=rep
+    )
+    assert data["ticketMessageAdd"]["__typename"] == "TicketMessage"
+    event = await Event.get(kind="TICKET_MESSAGE_ADDED")
+    assert event.data == {"message_id": int(data["ticketMessageAdd"]["id"]), "internal": False}
+
+
+async def test_reps_write_messages_only(factory: Factory, tickets: TicketFactory) -> None:
+    rep = await factory.user(Role.COMPANY_REP)
+    new = await tickets.status("Novo", initial=True)
+    ticket = await tickets.ticket(rep, new, company=await rep.company)
+    note = await factory.execute(
+        MESSAGE_ADD,
+        {"input": {"ticketId": str(ticket.pk), "body": "x", "internal": True}},
+        user=rep,
+    )
+    assert (note["ticketMessageAdd"]["code"], note["ticketMessageAdd"]["field"]) == (
+        "FORBIDDEN",
+        "internal",
+    )
+    status = await factory.execute(
+        STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(new.pk)}, user=rep
+    )
+    assert status["ticketStatusChange"]["code"] == "FORBIDDEN"
+    assign = await factory.execute(
+        ASSIGN, {"ticketId": str(ticket.pk), "assigneeId": None}, user=rep
+    )
+    assert assign["ticketAssign"]["code"] == "FORBIDDEN"
+
+
+async def test_agents_take_tickets_and_supervisors_assign_anyone(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    agent = await factory.user(Role.AGENT)
+    other = await factory.user(Role.AGENT)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    rep = await factory.user(Role.COMPANY_REP)
+    new = await tickets.status("Novo", initial=True)
+    ticket = await tickets.ticket(rep, new, company=await rep.company)
+    variables = {"ticketId": str(ticket.pk)}
+    # when / then
+    refused = await factory.execute(ASSIGN, {**variables, "assigneeId": str(other.pk)}, user=agent)
+    assert (refused["ticketAssign"]["code"], refused["ticketAssign"]["field"]) == (
+        "FORBIDDEN",
+        "assigneeId",
+    )
+    invalid = await factory.execute(
+        ASSIGN, {**variables, "assigneeId": str(rep.pk)}, user=supervisor
+    )
+    assert invalid["ticketAssign"]["code"] == "INVALID_ASSIGNEE"
+    taken = await factory.execute(ASSIGN, {**variables, "assigneeId": str(agent.pk)}, user=agent)
+    assert taken["ticketAssign"]["assignee"] == {"id": str(agent.pk)}
+    # the other agent no longer sees it; the supervisor moves it to them
+    hidden = await factory.execute(ASSIGN, {**variables, "assigneeId": str(other.pk)}, user=other)
+    assert hidden["ticketAssign"]["code"] == "NOT_FOUND"
+    moved = await factory.execute(
+        ASSIGN, {**variables, "assigneeId": str(other.pk)}, user=supervisor
+    )
+    assert moved["ticketAssign"]["assignee"] == {"id": str(other.pk)}
+    events = await Event.filter(kind="TICKET_ASSIGNED").order_by("cursor")
+    assert [(event.agent_id, event.data["previous_assignee_id"]) for event in events] == [
+        (agent.pk, None),
+        (other.pk, agent.pk),
+    ]

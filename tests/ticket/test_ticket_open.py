@@ -1,0 +1,248 @@
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from contato.settings import TicketScheme
+from models.event import Event
+from models.ticket import Attachment, Ticket, TicketMessage
+from models.user import Role
+from resolvers.attachment import blob_path
+from tests.factories import Factory
+from tests.ticket_factories import TicketFactory, upload
+
+TICKET_OPEN = """
+mutation TicketOpen($input: TicketOpenInput!) {
+  ticketOpen(input: $input) {
+    __typename
+    ... on Ticket {
+      id number subject state contactPhone returnDueAt
+      company { id } status { name } openedBy { id }
+      classification { name } subclassification { name } contactType { name } contactSubtype { name }
+      messages { edges { node { body internal attachments { fileName contentType size downloadUrl } } } }
+    }
+    ... on TicketError { code field message }
+  }
+}
+"""
+
+
+def open_input(**overrides: object) -> dict[str, object]:
+    values: dict[str, object] = {
+        "subject": "Fatura em duplicidade",
+        "body": "Recebemos duas faturas de março.",
+        "contactName": "Rita",
+        "contactPhone": "+55 (11) 99999-0000",
+        "contactEmail": "rita@acme.test",
+    }
+    values.update(overrides)
+    return values
+
+
+async def test_rep_opens_a_ticket_for_their_company_with_a_file(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    rep = await factory.user(Role.COMPANY_REP)
+    status = await tickets.status("Novo", initial=True, return_after_days=2)
+    root = await tickets.classification("Financeiro")
+    sub = await tickets.classification("Cobrança", parent=root)
+    files = [upload("../../etc/fatura março.pdf", b"%PDF-1.4 fatura")]
+    # when
+    data = await factory.execute(
+        TICKET_OPEN,
+        {
+            "input": open_input(
+                classificationId=str(root.pk), subclassificationId=str(sub.pk), files=files
+            )
+        },
+        user=rep,
+    )
+    # then
+    ticket = data["ticketOpen"]
+    assert ticket["__typename"] == "Ticket"
+    assert ticket["number"] == f"{datetime.now(factory.settings.zone).year}-000001"
+    assert ticket["company"] == {"id": str(rep.company_id)}
+    assert ticket["status"] == {"name": "Novo"}
+    assert ticket["contactPhone"] == "+5511999990000"
+    assert ticket["subclassification"] == {"name": "Cobrança"}
+    assert ticket["returnDueAt"] is not None
+    message = ticket["messages"]["edges"][0]["node"]
+    assert message["body"] == "Recebemos duas faturas de março." and message["internal"] is False
+    [attachment] = message["attachments"]
+    assert attachment["fileName"] == "fatura março.pdf"
+    assert attachment["contentType"] == "application/pdf"
+    assert attachment["size"] == len(b"%PDF-1.4 fatura")
+    stored = await Attachment.get()
+    assert blob_path(factory.settings, stored.sha256).read_bytes() == b"%PDF-1.4 fatura"
+    assert list((factory.settings.upload_dir / "tmp").iterdir()) == []
+    event = await Event.get(kind="TICKET_OPENED")
+    assert (event.entity, event.entity_id, event.company_id) == (
+        "ticket",
+        int(ticket["id"]),
+        rep.company_id,
+    )
+    assert (await Ticket.get()).status_id == status.pk
+
+
+async def test_numbers_follow_a_yearly_sequence(factory: Factory, tickets: TicketFactory) -> None:
+    agent = await factory.user(Role.AGENT)
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    numbers = []
+    for _ in range(3):
+        data = await factory.execute(
+            TICKET_OPEN, {"input": open_input(classificationId=str(root.pk))}, user=agent
+        )
+        numbers.append(data["ticketOpen"]["number"])
+    year = datetime.now(factory.settings.zone).year
+    assert numbers == [f"{year}-000001", f"{year}-000002", f"{year}-000003"]
+
+
+async def test_classification_rules(factory: Factory, tickets: TicketFactory) -> None:
+    agent = await factory.user(Role.AGENT)
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification("Financeiro")
+    other = await tickets.classification("Técnico")
+    foreign_sub = await tickets.classification("Sem sinal", parent=other)
+    contact_type = await tickets.contact_type()
+    cases = [
+        ({}, "CLASSIFICATION_REQUIRED", "classificationId"),
+        ({"classificationId": "999"}, "UNKNOWN_CLASSIFICATION", "classificationId"),
+        ({"classificationId": str(foreign_sub.pk)}, "UNKNOWN_CLASSIFICATION", "classificationId"),
+        (
+            {"classificationId": str(root.pk), "subclassificationId": str(foreign_sub.pk)},
+            "SUBCLASSIFICATION_MISMATCH",
+            "subclassificationId",
+        ),
+        (
+            {"classificationId": str(root.pk), "contactTypeId": str(contact_type.pk)},
+            "WRONG_SCHEME",
+            "contactTypeId",
+        ),
+        (
+            {"classificationId": str(root.pk), "contactEmail": "nope"},
+            "INVALID_EMAIL",
+            "contactEmail",
+        ),
+        ({"classificationId": str(root.pk), "contactPhone": "12"}, "INVALID_PHONE", "contactPhone"),
+        ({"classificationId": str(root.pk), "subject": " "}, "INVALID", "subject"),
+        ({"classificationId": str(root.pk), "companyId": "999"}, "UNKNOWN_COMPANY", "companyId"),
+        ({"classificationId": str(root.pk), "channelId": "999"}, "UNKNOWN_CHANNEL", "channelId"),
+    ]
+    for overrides, code, field in cases:
+        data = await factory.execute(TICKET_OPEN, {"input": open_input(**overrides)}, user=agent)
+        result = data["ticketOpen"]
+        assert (result["__typename"], result["code"], result["field"]) == (
+            "TicketError",
+            code,
+            field,
+        ), overrides
+    assert await Ticket.all().count() == 0
+    assert await TicketMessage.all().count() == 0
+    assert await Event.all().count() == 0
+
+
+async def test_contact_type_scheme_rules(factory: Factory, tickets: TicketFactory) -> None:
+    # given: the CRM scheme, and "today" in the operation's zone
+    settings = replace(factory.settings, ticket_scheme=TicketScheme.CONTACT_TYPE)
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    triage = await tickets.status("Triagem", initial=True)
+    today = datetime.now(settings.zone).date()
+    complaint = await tickets.contact_type("Reclamação", statuses=[triage])
+    subtype = await tickets.subtype(complaint, "Cobrança")
+    other = await tickets.contact_type("Elogio")
+    foreign = await tickets.subtype(other, "Atendimento")
+    inactive = await tickets.contact_type("Antigo", active=False)
+    expired = await tickets.contact_type("Campanha 2020", valid_to=today - timedelta(days=1))
+    future = await tickets.contact_type("Campanha futura", valid_from=today + timedelta(days=1))
+    root = await tickets.classification()
+    cases = [
+        ({}, "CONTACT_TYPE_REQUIRED", "contactTypeId"),
+        (
+            {"contactTypeId": str(complaint.pk), "classificationId": str(root.pk)},
+            "WRONG_SCHEME",
+            "classificationId",
+        ),
+        ({"contactTypeId": "999"}, "UNKNOWN_CONTACT_TYPE", "contactTypeId"),
+        ({"contactTypeId": str(inactive.pk)}, "CONTACT_TYPE_INACTIVE", "contactTypeId"),
+        ({"contactTypeId": str(expired.pk)}, "CONTACT_TYPE_NOT_VALID", "contactTypeId"),
+        ({"contactTypeId": str(future.pk)}, "CONTACT_TYPE_NOT_VALID", "contactTypeId"),
+        (
+            {"contactTypeId": str(complaint.pk), "contactSubtypeId": str(foreign.pk)},
+            "SUBTYPE_MISMATCH",
+            "contactSubtypeId",
+        ),
+    ]
+    for overrides, code, field in cases:
+        result = await factory.execute_raw(
+            TICKET_OPEN, {"input": open_input(**overrides)}, user=agent, settings=settings
+        )
+        assert result.errors is None
+        error = result.data["ticketOpen"]
+        assert (error["code"], error["field"]) == (code, field), overrides
+    assert await Ticket.all().count() == 0
+    # when: a valid type and subtype (validity bounds are inclusive)
+    await tickets.contact_type("Hoje", valid_from=today, valid_to=today)
+    result = await factory.execute_raw(
+        TICKET_OPEN,
+        {"input": open_input(contactTypeId=str(complaint.pk), contactSubtypeId=str(subtype.pk))},
+        user=agent,
+        settings=settings,
+    )
+    # then: the initial status is the one the contact type allows
+    ticket = result.data["ticketOpen"]
+    assert ticket["contactType"] == {"name": "Reclamação"} and ticket["contactSubtype"] == {
+        "name": "Cobrança"
+    }
+    assert ticket["status"] == {"name": "Triagem"}
+    assert new.pk != (await Ticket.get()).status_id
+
+
+async def test_no_initial_status_is_a_typed_error(factory: Factory, tickets: TicketFactory) -> None:
+    agent = await factory.user(Role.AGENT)
+    root = await tickets.classification()
+    data = await factory.execute(
+        TICKET_OPEN, {"input": open_input(classificationId=str(root.pk))}, user=agent
+    )
+    assert data["ticketOpen"]["code"] == "NO_INITIAL_STATUS"
+
+
+async def test_rep_cannot_open_for_another_company(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    rep = await factory.user(Role.COMPANY_REP)
+    stranger = await factory.company()
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    data = await factory.execute(
+        TICKET_OPEN,
+        {"input": open_input(classificationId=str(root.pk), companyId=str(stranger.pk))},
+        user=rep,
+    )
+    assert (data["ticketOpen"]["code"], data["ticketOpen"]["field"]) == ("FORBIDDEN", "companyId")
+    assert await Ticket.all().count() == 0
+
+
+async def test_refused_files_write_nothing(factory: Factory, tickets: TicketFactory) -> None:
+    rep = await factory.user(Role.COMPANY_REP)
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    too_large = [
+        upload("ok.pdf"),
+        upload("big.pdf", b"x" * (factory.settings.upload_max_bytes + 1)),
+    ]
+    refused = [upload("run.exe", b"MZ", "application/x-msdownload")]
+    too_many = [upload(f"f{index}.pdf") for index in range(11)]
+    for files, code in (
+        (too_large, "FILE_TOO_LARGE"),
+        (refused, "FILE_TYPE_REFUSED"),
+        (too_many, "TOO_MANY_FILES"),
+    ):
+        data = await factory.execute(
+            TICKET_OPEN, {"input": open_input(classificationId=str(root.pk), files=files)}, user=rep
+        )
+        assert (data["ticketOpen"]["code"], data["ticketOpen"]["field"]) == (code, "files")
+    assert await Ticket.all().count() == 0
+    assert await Attachment.all().count() == 0
+    upload_dir = factory.settings.upload_dir
+    assert not upload_dir.exists() or [p for p in upload_dir.rglob("*") if p.is_file()] == []
