@@ -82,6 +82,10 @@ class Callback(TimestampedModel):
     due_at = fields.DatetimeField()
     status = fields.CharEnumField(CallbackStatus, max_length=10, default=CallbackStatus.PENDING)
     alerted_at = fields.DatetimeField(null=True)
+    # A USER_ONLY callback of one agent opens to anyone on the campaign at opens_at (NULL: never);
+    # opened_alerted_at marks that the campaign was told, once.
+    opens_at = fields.DatetimeField(null=True)
+    opened_alerted_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
 
     member_id: int
@@ -92,4 +96,8 @@ class Callback(TimestampedModel):
     class Meta:
         table = "callback"
         ordering = ["due_at", "id"]
-        indexes = [Index(fields=["status", "due_at"]), Index(fields=["member_id", "status"])]
+        indexes = [
+            Index(fields=["status", "due_at"]),
+            Index(fields=["status", "opens_at"]),
+            Index(fields=["member_id", "status"]),
+        ]

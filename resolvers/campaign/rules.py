@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
-from models.campaign import Campaign, CampaignAgent
+from models.campaign import CallbackPolicy, Campaign, CampaignAgent
 from models.user import Role, User
 from resolvers.context import Context
 from resolvers.errors import DomainError
@@ -62,6 +62,14 @@ def next_calling_time(campaign: Campaign, moment: datetime, zone: ZoneInfo) -> d
         if local < end:
             return max(local, start).astimezone(UTC)
     return moment
+
+
+def callback_opens_at(campaign: Campaign, owner_id: int | None, due_at: datetime) -> datetime | None:
+    """When an agent's own callback opens to anyone on the campaign (None: it never does)."""
+    opens = campaign.callback_opens_after_minutes
+    if owner_id is None or campaign.callback_policy != CallbackPolicy.USER_ONLY or opens is None:
+        return None
+    return due_at + timedelta(minutes=opens)
 
 
 def check_period(ctx: Context, campaign: Campaign, codes: type[Enum], error: type[DomainError]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from tortoise.expressions import Q, Subquery
 from tortoise.transactions import in_transaction
@@ -99,20 +99,20 @@ async def reschedule_callback(ctx: Context, callback_id: int, due_at: datetime) 
     check_callback_time(campaign, due_at, ctx, "dueAt")
     due_at = due_at.astimezone(UTC)
     member_changes: dict[str, object] = {"due_at": due_at}
+    opens_at = rules.callback_opens_at(campaign, callback.agent_id, due_at)
     if callback.agent_id is not None and campaign.callback_policy == CallbackPolicy.USER_ONLY:
-        opens = campaign.callback_opens_after_minutes
-        member_changes["reserved_until"] = due_at + timedelta(minutes=opens) if opens is not None else None
+        member_changes["reserved_until"] = opens_at
     events: list[Event] = []
     async with in_transaction() as connection:
         moved = await Callback.filter(id=callback.pk, status=CallbackStatus.PENDING).using_db(connection).update(
-            due_at=due_at, alerted_at=None
+            due_at=due_at, alerted_at=None, opens_at=opens_at, opened_alerted_at=None
         )
         if not moved:
             raise OperationError(OperationErrorCode.CALLBACK_NOT_PENDING, "This callback is no longer pending.", "id")
         await CampaignMember.filter(id=callback.member_id, next_callback_id=callback.pk).using_db(
             connection
         ).update(**member_changes)
-        callback.due_at, callback.alerted_at = due_at, None
+        callback.due_at, callback.alerted_at, callback.opens_at = due_at, None, opens_at
         events.append(await record(connection, _callback_event("CALLBACK_RESCHEDULED", callback)))
     await publish(ctx.broadcast, events)
     return callback

@@ -261,7 +261,8 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             owner = user.pk if data.callback_for == CallbackFor.ME else None
             callback = await Callback.create(
                 member_id=member.pk, campaign_id=campaign.pk, agent_id=owner, operation_id=operation.pk,
-                due_at=data.callback_at, using_db=connection,
+                due_at=data.callback_at, opens_at=rules.callback_opens_at(campaign, owner, data.callback_at),
+                using_db=connection,
             )
             changes.update(
                 status=QueueStatus.SCHEDULED, priority=QueuePriority.CALLBACK.value, due_at=data.callback_at,
