@@ -23,6 +23,7 @@ from models import tortoise_config
 from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
+from realtime.queue_monitor import QueueMonitor
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.context import Context
 from resolvers.errors import AttachmentNotFound
@@ -67,9 +68,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     broadcast = create_broadcast(settings.broadcast_url)
     hub = EventHub(broadcast)
+    queue_monitor = QueueMonitor()
+    hub.add_listener(queue_monitor.on_event)
     scheduler = alert_scheduler(settings, broadcast) if settings.alerts_in_server else None
     mail_sender = MailSender(settings) if settings.mail_in_server else None
-    graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub)
+    graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with RegisterTortoise(app, config=tortoise_config(settings.effective_database_url)):
             await broadcast.connect()
             await hub.start()
+            await queue_monitor.start()
             if scheduler is not None:
                 await scheduler.start()
             if mail_sender is not None:
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await mail_sender.stop()
                 if scheduler is not None:
                     await scheduler.stop()
+                await queue_monitor.stop()
                 await hub.stop()
                 await broadcast.disconnect()
 
@@ -141,5 +146,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.settings = settings
     app.state.broadcast = broadcast
     app.state.hub = hub
+    app.state.queue_monitor = queue_monitor
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -14,7 +14,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from contato.settings import Settings
-from resolvers.auth import TokenRejected, authenticate_token, bearer_token
+from resolvers.auth import TokenRejected, authenticate_token, bearer_token, token_expiry
 from resolvers.context import Context
 from schema import ContatoSchema
 
@@ -24,7 +24,9 @@ PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight", "x
 
 
 class ContatoGraphQL(GraphQL[Context, None]):
-    def __init__(self, schema: ContatoSchema, settings: Settings, broadcast: Any, hub: Any) -> None:
+    def __init__(
+        self, schema: ContatoSchema, settings: Settings, broadcast: Any, hub: Any, queue_monitor: Any = None
+    ) -> None:
         super().__init__(
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -40,6 +42,7 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.broadcast = broadcast
         self.hub = hub
+        self.queue_monitor = queue_monitor
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
@@ -50,7 +53,8 @@ class ContatoGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(
-            settings=self.settings, request=request, response=response, broadcast=self.broadcast, hub=self.hub
+            settings=self.settings, request=request, response=response, broadcast=self.broadcast, hub=self.hub,
+            queue_monitor=self.queue_monitor,
         )
         request_id = request.scope.get("state", {}).get("request_id")
         if request_id:
@@ -78,5 +82,6 @@ async def _authenticate(context: Context, token: str) -> None:
         return
     try:
         context.user = await authenticate_token(token, context.settings)
+        context.token_expires_at = token_expiry(token)
     except TokenRejected as rejected:
         context.auth_error = str(rejected)

@@ -98,6 +98,8 @@ class Callback(TimestampedModel):
         ordering = ["due_at", "id"]
         indexes = [
             Index(fields=["status", "due_at"]),
-            Index(fields=["status", "opens_at"]),
+            # The alert scheduler's scans: pending, not yet alerted, by time.
+            Index(fields=["status", "alerted_at", "due_at"]),
+            Index(fields=["status", "opened_alerted_at", "opens_at"]),
             Index(fields=["member_id", "status"]),
         ]

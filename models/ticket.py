@@ -109,7 +109,12 @@ class Ticket(TimestampedModel):
     class Meta:
         table = "ticket"
         ordering = ["id"]
-        indexes = [Index(fields=["return_due_at"]), Index(fields=["state", "assignee_id"])]
+        indexes = [
+            Index(fields=["return_due_at"]),
+            # The alert scheduler's scan: open, return not yet alerted, by due time.
+            Index(fields=["state", "return_alerted_at", "return_due_at"]),
+            Index(fields=["state", "assignee_id"]),
+        ]
 
 
 class TicketMessage(Model):

@@ -35,6 +35,9 @@ class EventSpec:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+# A user's role, company, activation or password changed: live streams re-check that user.
+USER_CHANGED = "USER_CHANGED"
+
 # One channel for every event: each process's hub sees the dense cursor sequence and can
 # tell a gap (an event published late or lost in an outage) from an event of another kind.
 EVENTS_CHANNEL = "contato.events"

@@ -20,7 +20,7 @@ import orjson
 from tortoise.expressions import Q
 
 from models.event import Event, EventCounter
-from realtime.events import EVENTS_CHANNEL
+from realtime.events import EVENTS_CHANNEL, USER_CHANGED
 
 logger = logging.getLogger("contato.realtime")
 
@@ -78,6 +78,7 @@ class EventHub:
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
         self._listeners: list[Callable[[LiveEvent], Awaitable[None] | None]] = []
+        self._user_versions: dict[int, int] = {}
 
     async def start(self) -> None:
         self.last_cursor = await current_cursor()
@@ -94,6 +95,10 @@ class EventHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+
+    def user_version(self, user_id: int) -> int:
+        """Bumped when this process sees a USER_CHANGED event: streams of that user re-check it."""
+        return self._user_versions.get(user_id, 0)
 
     def add_listener(self, listener: Callable[[LiveEvent], Awaitable[None] | None]) -> None:
         """A process-level consumer (e.g. the queue monitor) called for every event in order."""
@@ -158,6 +163,8 @@ class EventHub:
 
     async def _dispatch(self, event: LiveEvent) -> None:
         self.last_cursor = event.cursor
+        if event.kind == USER_CHANGED:
+            self._user_versions[event.entity_id] = self._user_versions.get(event.entity_id, 0) + 1
         for queue in list(self._queues):
             try:
                 queue.put_nowait(event)

@@ -93,6 +93,12 @@ async def authenticate_token(token: str, settings: Settings) -> User:
     return user
 
 
+def token_expiry(token: str) -> datetime:
+    """The expiry of a token that authenticate_token has already accepted."""
+    payload = jwt.decode(token, options={"verify_signature": False})
+    return datetime.fromtimestamp(int(payload["exp"]), tz=timezone.utc)
+
+
 def bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from models.user import Role, User
@@ -12,6 +14,17 @@ from resolvers.loaders import Loaders
 
 if TYPE_CHECKING:
     from contato.settings import Settings
+
+# A subscription's context lives as long as its WebSocket connection; each event it delivers
+# gets its own loaders (see fresh_loaders), so no event is answered from an earlier one's cache.
+_event_loaders: ContextVar[Loaders | None] = ContextVar("contato_event_loaders", default=None)
+
+
+def fresh_loaders() -> Loaders:
+    """New loaders for the event about to be executed in this task (one subscription's task)."""
+    loaders = Loaders()
+    _event_loaders.set(loaders)
+    return loaders
 
 
 @dataclass
@@ -24,8 +37,14 @@ class Context:
     broadcast: Any = None
     hub: Any = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    loaders: Loaders = field(default_factory=Loaders)
+    request_loaders: Loaders = field(default_factory=Loaders)
     connection_params: dict[str, Any] | None = None
+    token_expires_at: datetime | None = None
+    queue_monitor: Any = None
+
+    @property
+    def loaders(self) -> Loaders:
+        return _event_loaders.get() or self.request_loaders
 
     def require_user(self) -> User:
         if self.user is None:

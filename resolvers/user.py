@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from models.company import Company
 from models.user import Role, User
+from realtime.events import USER_CHANGED, EventSpec, publish, record
 from resolvers.auth import hash_password, normalize_email
 from resolvers.context import Context
 from resolvers.documents import fold, is_valid_email
@@ -128,10 +129,12 @@ async def update_user(ctx: Context, user_id: int, data: UserInput) -> User:
     if "password_hash" in values:
         values["token_version"] = F("token_version") + 1
     try:
-        async with in_transaction():
-            await User.filter(id=user_id).update(**values)
+        async with in_transaction() as connection:
+            await User.filter(id=user_id).using_db(connection).update(**values)
+            event = await record(connection, _user_changed(target))
     except IntegrityError:
         raise UserError(UserErrorCode.DUPLICATE_EMAIL, "Another user has this e-mail.", "email") from None
+    await publish(ctx.broadcast, [event])
     return await User.get(id=user_id)
 
 
@@ -139,8 +142,18 @@ async def deactivate_user(ctx: Context, user_id: int) -> User:
     admin = _require_admin(ctx)
     if admin.pk == user_id:
         raise UserError(UserErrorCode.CANNOT_DEACTIVATE_SELF, "You cannot deactivate yourself.", "id")
-    async with in_transaction():
-        updated = await User.filter(id=user_id).update(active=False, token_version=F("token_version") + 1)
-    if not updated:
+    target = await User.get_or_none(id=user_id)
+    if target is None:
         raise UserError(UserErrorCode.NOT_FOUND, "No such user.", "id")
+    async with in_transaction() as connection:
+        await User.filter(id=user_id).using_db(connection).update(
+            active=False, token_version=F("token_version") + 1
+        )
+        event = await record(connection, _user_changed(target))
+    await publish(ctx.broadcast, [event])
     return await User.get(id=user_id)
+
+
+def _user_changed(user: User) -> EventSpec:
+    """Tells every process's live streams to re-check this user (role, company, active, token)."""
+    return EventSpec(kind=USER_CHANGED, entity="user", entity_id=user.pk, company_id=user.company_id)

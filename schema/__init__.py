@@ -30,6 +30,7 @@ from schema.company import CompanyMutation, CompanyQuery
 from schema.errors import EXCEPTION_HANDLERS
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
+from schema.realtime import Subscription
 from schema.security import PUBLIC_EXCEPTIONS, RequireAuthentication, error_code, should_mask
 from schema.ticket import TicketMutation, TicketQuery
 from schema.ticket_catalog import TicketCatalogMutation, TicketCatalogQuery
@@ -99,6 +100,7 @@ def build_schema(settings: Settings) -> ContatoSchema:
     return ContatoSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         exception_handlers=[
             *EXCEPTION_HANDLERS,

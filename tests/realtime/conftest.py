@@ -7,12 +7,28 @@ skipped only when no binary is found.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from realtime.broadcast import create_broadcast
+from realtime.hub import EventHub
 from tests.servers import REDIS_BINARY_ENV, RedisServer, redis_binary
+
+
+@pytest.fixture
+async def hub(db: None) -> AsyncIterator[EventHub]:
+    """A started hub on the in-process broadcast; its short poll picks up unpublished events."""
+    broadcast = create_broadcast("memory://")
+    await broadcast.connect()
+    event_hub = EventHub(broadcast, poll_interval=0.05)
+    await event_hub.start()
+    try:
+        yield event_hub
+    finally:
+        await event_hub.stop()
+        await broadcast.disconnect()
 
 
 @pytest.fixture

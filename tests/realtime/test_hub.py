@@ -10,7 +10,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.event import Event
-from realtime.broadcast import Broadcast, create_broadcast
+from realtime.broadcast import Broadcast
 from realtime.events import EventSpec, publish, record
 from realtime.hub import CursorExpired, EventHub, LiveEvent, stream
 
@@ -28,19 +28,6 @@ async def take(events: AsyncIterator[LiveEvent], count: int, timeout: float = 5.
         return [(await anext(events)).cursor for _ in range(count)]
 
     return await asyncio.wait_for(collect(), timeout)
-
-
-@pytest.fixture
-async def hub(db: None) -> AsyncIterator[EventHub]:
-    broadcast = create_broadcast("memory://")
-    await broadcast.connect()
-    event_hub = EventHub(broadcast, poll_interval=0.05)
-    await event_hub.start()
-    try:
-        yield event_hub
-    finally:
-        await event_hub.stop()
-        await broadcast.disconnect()
 
 
 def everything() -> tuple[Q, object]:

@@ -21,6 +21,14 @@ class Migration(migrations.Migration):
         ),
         ops.AddIndex(
             model_name='Callback',
-            index=Index(fields=['status', 'opens_at']),
+            index=Index(fields=['status', 'alerted_at', 'due_at']),
+        ),
+        ops.AddIndex(
+            model_name='Callback',
+            index=Index(fields=['status', 'opened_alerted_at', 'opens_at']),
+        ),
+        ops.AddIndex(
+            model_name='Ticket',
+            index=Index(fields=['state', 'return_alerted_at', 'return_due_at']),
         ),
     ]

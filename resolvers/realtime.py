@@ -1,0 +1,256 @@
+"""What each live stream delivers, to whom, re-checked for every event.
+
+A subscription's context is built once per WebSocket connection, so nothing in it is trusted for
+long: every event re-checks the token's expiry, re-reads the user when any process reported a
+change to them (USER_CHANGED, in cursor order with everything else), and re-reads the object the
+event is about with loaders built for that event alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+
+from tortoise.expressions import Q
+
+from models.campaign import CampaignAgent
+from models.operation import Callback
+from models.ticket import Ticket, TicketMessage
+from models.user import Role, User
+from realtime.due import CALLBACK_DUE, CALLBACK_OPENED, TICKET_RETURN_DUE
+from realtime.events import USER_CHANGED
+from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, stream
+from realtime.queue_monitor import QueueSnapshot, Recheck
+from resolvers.context import Context, fresh_loaders
+from resolvers.errors import DomainError
+from resolvers.ticket.access import can_see, sees_internal_notes
+
+TICKET_KINDS = (
+    "TICKET_OPENED",
+    "TICKET_MESSAGE_ADDED",
+    "TICKET_STATUS_CHANGED",
+    "TICKET_ASSIGNED",
+    "TICKET_CLOSED",
+    "TICKET_REOPENED",
+    "TICKET_UPDATED",
+)
+
+
+class StreamErrorCode(str, Enum):
+    FORBIDDEN = "FORBIDDEN"
+    NOT_FOUND = "NOT_FOUND"
+    INVALID_CURSOR = "INVALID_CURSOR"
+    CURSOR_EXPIRED = "CURSOR_EXPIRED"
+    ACCESS_REVOKED = "ACCESS_REVOKED"
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
+    TOO_SLOW = "TOO_SLOW"
+
+
+class StreamEnded(DomainError):
+    """Ends a stream with a typed error as its last item."""
+
+
+@dataclass(frozen=True)
+class TicketUpdate:
+    cursor: int
+    kind: str
+    ticket: Ticket
+    message: TicketMessage | None
+
+
+@dataclass(frozen=True)
+class CallbackAlert:
+    cursor: int
+    kind: str
+    callback: Callback
+
+
+@dataclass(frozen=True)
+class TicketReturnAlert:
+    cursor: int
+    ticket: Ticket
+
+
+def parse_cursor(after: str | None) -> int | None:
+    if after is None:
+        return None
+    text = after.strip()
+    if not text.isdigit() or len(text) > 18:
+        raise StreamEnded(StreamErrorCode.INVALID_CURSOR, "A cursor is the string of a previous event's cursor.", "after")
+    return int(text)
+
+
+class Viewer:
+    """The subscriber, kept current for the life of the stream."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.user = ctx.require_user()
+        self._token_version = self.user.token_version
+        self._seen = ctx.hub.user_version(self.user.pk)
+
+    @classmethod
+    async def start(cls, ctx: Context) -> Viewer:
+        viewer = cls(ctx)
+        await viewer._reload()  # the connection may have been opened long before this subscription
+        return viewer
+
+    async def check(self) -> None:
+        expires_at = self.ctx.token_expires_at
+        if expires_at is not None and datetime.now(timezone.utc) >= expires_at:
+            raise StreamEnded(StreamErrorCode.TOKEN_EXPIRED, "Your token has expired: log in and subscribe again.")
+        version = self.ctx.hub.user_version(self.user.pk)
+        if version != self._seen:
+            self._seen = version
+            await self._reload()
+
+    async def _reload(self) -> None:
+        user = await User.get_or_none(id=self.user.pk)
+        if user is None or not user.active or user.token_version != self._token_version:
+            raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Your access was revoked: log in again.")
+        self.user = user
+        self.ctx.user = user
+
+    @property
+    def is_staff(self) -> bool:
+        return self.user.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+async def _events(
+    ctx: Context, viewer: Viewer, after: int | None, replay: Q, accepts: Callable[[LiveEvent], bool]
+) -> AsyncIterator[LiveEvent]:
+    """Matching events after `after`, then live; the viewer's own changes are seen in order too."""
+    user_id = viewer.user.pk
+    mine = Q(kind=USER_CHANGED, entity="user", entity_id=user_id)
+
+    def accepted(event: LiveEvent) -> bool:
+        return (event.kind == USER_CHANGED and event.entity_id == user_id) or accepts(event)
+
+    try:
+        async for event in stream(ctx.hub, after, replay | mine, accepted):
+            await viewer.check()
+            if event.kind == USER_CHANGED:
+                continue
+            fresh_loaders()
+            yield event
+    except CursorExpired as expired:
+        raise StreamEnded(StreamErrorCode.CURSOR_EXPIRED, str(expired), "after") from None
+    except SubscriberOverflow as overflow:
+        raise StreamEnded(StreamErrorCode.TOO_SLOW, str(overflow)) from None
+
+
+async def ticket_updates(ctx: Context, ticket_id: int | None, after: str | None) -> AsyncIterator[TicketUpdate]:
+    """One ticket's changes, or those of every ticket the caller may see (reps: their company's)."""
+    position = parse_cursor(after)
+    viewer = await Viewer.start(ctx)
+    user = viewer.user
+    replay = Q(entity="ticket", kind__in=TICKET_KINDS)
+    if ticket_id is not None:
+        ticket = await Ticket.get_or_none(id=ticket_id)
+        if ticket is None or not can_see(user, ticket):
+            raise StreamEnded(StreamErrorCode.NOT_FOUND, "No such ticket.", "ticketId")
+        replay &= Q(entity_id=ticket_id)
+    elif user.role == Role.COMPANY_REP:
+        replay &= Q(company_id=user.company_id)
+
+    def accepts(event: LiveEvent) -> bool:
+        if event.entity != "ticket" or event.kind not in TICKET_KINDS:
+            return False
+        if ticket_id is not None:
+            return event.entity_id == ticket_id
+        return viewer.user.role != Role.COMPANY_REP or event.company_id == viewer.user.company_id
+
+    async for event in _events(ctx, viewer, position, replay, accepts):
+        if event.data.get("internal") and not sees_internal_notes(viewer.user):
+            continue
+        ticket = await ctx.loaders.ticket_by_id.load(event.entity_id)
+        if ticket is None or not can_see(viewer.user, ticket):
+            if ticket_id is not None:
+                raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "You no longer have access to this ticket.", "ticketId")
+            continue
+        message = None
+        message_id = event.data.get("message_id")
+        if isinstance(message_id, int):
+            message = await TicketMessage.get_or_none(id=message_id)
+            if message is not None and message.internal and not sees_internal_notes(viewer.user):
+                message = None
+        yield TicketUpdate(cursor=event.cursor, kind=event.kind, ticket=ticket, message=message)
+
+
+async def ticket_return_due(ctx: Context, after: str | None) -> AsyncIterator[TicketReturnAlert]:
+    """Tickets whose return date has come ("aguarda retorno"): the operator's reminders."""
+    position = parse_cursor(after)
+    viewer = await Viewer.start(ctx)
+    if viewer.user.role == Role.COMPANY_REP:
+        raise StreamEnded(StreamErrorCode.FORBIDDEN, "Return reminders are for the operator.")
+    replay = Q(entity="ticket", kind=TICKET_RETURN_DUE)
+    async for event in _events(ctx, viewer, position, replay, lambda event: event.kind == TICKET_RETURN_DUE):
+        if viewer.user.role == Role.COMPANY_REP:
+            raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Return reminders are for the operator.")
+        ticket = await ctx.loaders.ticket_by_id.load(event.entity_id)
+        if ticket is not None and can_see(viewer.user, ticket):
+            yield TicketReturnAlert(cursor=event.cursor, ticket=ticket)
+
+
+async def callback_due(ctx: Context, agent_id: int | None, after: str | None) -> AsyncIterator[CallbackAlert]:
+    """An agent's callbacks as they fall due, those open to anyone on their campaigns, and other
+    agents' USER_ONLY callbacks when they open to anyone. Supervisors may watch one agent's
+    (`agent_id`) or, without it, every alert."""
+    position = parse_cursor(after)
+    viewer = await Viewer.start(ctx)
+    if agent_id is not None and agent_id != viewer.user.pk and not viewer.is_staff:
+        raise StreamEnded(StreamErrorCode.FORBIDDEN, "Only supervisors follow another agent's callbacks.", "agentId")
+    if viewer.user.role == Role.COMPANY_REP:
+        raise StreamEnded(StreamErrorCode.FORBIDDEN, "Callbacks are for the operator.")
+    if agent_id is None and not viewer.is_staff:
+        agent_id = viewer.user.pk
+    if agent_id is not None and not await User.filter(id=agent_id).exists():
+        raise StreamEnded(StreamErrorCode.NOT_FOUND, "No such agent.", "agentId")
+    replay = Q(entity="callback", kind__in=(CALLBACK_DUE, CALLBACK_OPENED))
+    if agent_id is not None:
+        replay &= Q(agent_id=agent_id) | Q(agent_id__isnull=True)
+
+    def accepts(event: LiveEvent) -> bool:
+        if event.entity != "callback" or event.kind not in (CALLBACK_DUE, CALLBACK_OPENED):
+            return False
+        return agent_id is None or event.agent_id in (agent_id, None)
+
+    async for event in _events(ctx, viewer, position, replay, accepts):
+        if agent_id is not None:
+            if agent_id != viewer.user.pk and not viewer.is_staff:
+                raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "You no longer follow this agent.", "agentId")
+            if event.kind == CALLBACK_OPENED and event.data.get("owner_id") == agent_id:
+                continue  # the owner had the due alert; "opened" tells the others
+            if event.agent_id is None and not await _works_campaign(agent_id, event.campaign_id):
+                continue
+        callback = await ctx.loaders.callback_by_id.load(event.entity_id)
+        if callback is not None:
+            yield CallbackAlert(cursor=event.cursor, kind=event.kind, callback=callback)
+
+
+async def _works_campaign(agent_id: int, campaign_id: int | None) -> bool:
+    return campaign_id is not None and await CampaignAgent.filter(agent_id=agent_id, campaign_id=campaign_id).exists()
+
+
+async def queue_updates(ctx: Context, campaign_id: int) -> AsyncIterator[QueueSnapshot]:
+    """A campaign's live figures for supervisors: the first at once, then as the queue moves."""
+    viewer = await Viewer.start(ctx)
+    if not viewer.is_staff:
+        raise StreamEnded(StreamErrorCode.FORBIDDEN, "Queue monitoring is for supervisors.", "campaignId")
+    campaign = await ctx.loaders.campaign_by_id.load(campaign_id)
+    if campaign is None:
+        raise StreamEnded(StreamErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+    if ctx.queue_monitor is None:
+        raise RuntimeError("the queue monitor is not running in this process")
+    async with ctx.queue_monitor.watch(campaign_id, viewer.user.pk) as snapshots:
+        while True:
+            item = await snapshots.get()
+            await viewer.check()
+            if not viewer.is_staff:
+                raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Queue monitoring is for supervisors.")
+            if isinstance(item, Recheck):
+                continue
+            fresh_loaders()
+            yield item

@@ -1,0 +1,204 @@
+"""Subscriptions: live streams over graphql-transport-ws, each resumable from an event cursor."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from realtime.queue_monitor import QueueSnapshot
+from resolvers import realtime
+from resolvers.context import Context
+from schema.campaign import CampaignType
+from schema.errors import Error
+from schema.ids import to_pk
+from schema.operation import CallbackType
+from schema.ticket import TicketMessageType, TicketType
+from schema.user import UserType
+
+StreamErrorCode = strawberry.enum(realtime.StreamErrorCode, name="StreamErrorCode")
+
+
+@strawberry.type(description="Why a stream ended. It is the stream's last item.")
+class StreamError(Error):
+    code: StreamErrorCode  # type: ignore[valid-type]
+
+
+@strawberry.enum(description="What happened to the ticket.")
+class TicketEventKind(Enum):
+    OPENED = "TICKET_OPENED"
+    MESSAGE_ADDED = "TICKET_MESSAGE_ADDED"
+    STATUS_CHANGED = "TICKET_STATUS_CHANGED"
+    ASSIGNED = "TICKET_ASSIGNED"
+    CLOSED = "TICKET_CLOSED"
+    REOPENED = "TICKET_REOPENED"
+    UPDATED = "TICKET_UPDATED"
+
+
+@strawberry.type(description="A change to a ticket; `message` is the message it added, if any.")
+class TicketEvent:
+    cursor: str = strawberry.field(description="Pass it as `after` when resubscribing to miss nothing.")
+    kind: TicketEventKind
+    ticket: TicketType
+    ticket_message: TicketMessageType | None = strawberry.field(name="newMessage", description="The message the event added, if any (internal notes only for the operator).")
+
+
+@strawberry.type(description='A ticket whose return date has come ("aguarda retorno").')
+class TicketReturnAlert:
+    cursor: str
+    ticket: TicketType
+
+
+@strawberry.enum
+class CallbackAlertKind(Enum):
+    DUE = "CALLBACK_DUE"
+    OPENED = "CALLBACK_OPENED"
+
+
+@strawberry.type(description="A callback that fell due, or an agent's callback that opened to anyone.")
+class CallbackAlert:
+    cursor: str
+    kind: CallbackAlertKind
+    callback: CallbackType
+
+
+@strawberry.type
+class QueueStatusCount:
+    status: str
+    count: int
+
+
+@strawberry.type
+class ResultKindCount:
+    kind: str = strawberry.field(description="SUCCESS, FAILURE, SCHEDULE, or NO_CONTACT.")
+    count: int
+
+
+@strawberry.type
+class AgentQueueActivity:
+    claims_in_progress: int
+    operations_last_hour: int
+    successes_last_hour: int
+    agent_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def agent(self, info: Info[Context, None]) -> UserType | None:
+        row = await info.context.loaders.user_by_id.load(self.agent_id)
+        return UserType.from_row(row) if row else None
+
+
+@strawberry.type(name="QueueSnapshot", description="A campaign's queue right now, for supervisors' wallboards.")
+class QueueSnapshotType:
+    at: datetime
+    members_by_status: list[QueueStatusCount]
+    claims_in_progress: int
+    results_last_hour: list[ResultKindCount]
+    agents: list[AgentQueueActivity]
+    campaign_id: strawberry.Private[int]
+
+    @classmethod
+    def from_snapshot(cls, snapshot: QueueSnapshot) -> QueueSnapshotType:
+        return cls(
+            at=snapshot.at,
+            members_by_status=[QueueStatusCount(status=key, count=value) for key, value in snapshot.by_status.items()],
+            claims_in_progress=snapshot.claims_in_progress,
+            results_last_hour=[
+                ResultKindCount(kind=key, count=value) for key, value in sorted(snapshot.results_last_hour.items())
+            ],
+            agents=[
+                AgentQueueActivity(
+                    agent_id=agent.agent_id,
+                    claims_in_progress=agent.claims_in_progress,
+                    operations_last_hour=agent.operations_last_hour,
+                    successes_last_hour=agent.successes_last_hour,
+                )
+                for agent in snapshot.agents
+            ],
+            campaign_id=snapshot.campaign_id,
+        )
+
+    @strawberry.field
+    async def campaign(self, info: Info[Context, None]) -> CampaignType:
+        return CampaignType.from_row(await info.context.loaders.campaign_by_id.load(self.campaign_id))
+
+
+TicketUpdatesItem = Annotated[TicketEvent | StreamError, strawberry.union("TicketUpdatesItem")]
+TicketReturnDueItem = Annotated[TicketReturnAlert | StreamError, strawberry.union("TicketReturnDueItem")]
+CallbackDueItem = Annotated[CallbackAlert | StreamError, strawberry.union("CallbackDueItem")]
+QueueUpdatesItem = Annotated[QueueSnapshotType | StreamError, strawberry.union("QueueUpdatesItem")]
+
+T = TypeVar("T")
+
+
+async def _typed(source: AsyncIterator[T], convert: Callable[[T], Any]) -> AsyncGenerator[Any, None]:
+    """Items converted to schema types; a StreamEnded becomes a StreamError, the last item."""
+    try:
+        async for item in source:
+            yield convert(item)
+    except realtime.StreamEnded as ended:
+        yield StreamError(code=ended.code, message=ended.message, field=ended.field)
+    finally:
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _ticket_event(item: realtime.TicketUpdate) -> TicketEvent:
+    return TicketEvent(
+        cursor=str(item.cursor),
+        kind=TicketEventKind(item.kind),
+        ticket=TicketType.from_row(item.ticket),
+        ticket_message=TicketMessageType.from_row(item.message) if item.message else None,
+    )
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="Changes to one ticket, or without `ticketId` to every ticket you may see. "
+        "Resubscribe with `after` set to the last cursor you received to get what you missed first."
+    )
+    async def ticket_updates(
+        self, info: Info[Context, None], ticket_id: strawberry.ID | None = None, after: str | None = None
+    ) -> AsyncGenerator[TicketUpdatesItem, None]:
+        source = realtime.ticket_updates(info.context, to_pk(ticket_id) if ticket_id is not None else None, after)
+        async for item in _typed(source, _ticket_event):
+            yield item
+
+    @strawberry.subscription(description="Tickets whose return date has come, for the operator.")
+    async def ticket_return_due(
+        self, info: Info[Context, None], after: str | None = None
+    ) -> AsyncGenerator[TicketReturnDueItem, None]:
+        source = realtime.ticket_return_due(info.context, after)
+        async for item in _typed(
+            source, lambda alert: TicketReturnAlert(cursor=str(alert.cursor), ticket=TicketType.from_row(alert.ticket))
+        ):
+            yield item
+
+    @strawberry.subscription(
+        description="Your callbacks as they fall due, and other agents' that opened to anyone on your campaigns. "
+        "Supervisors may follow one agent (`agentId`) or, without it, every alert."
+    )
+    async def callback_due(
+        self, info: Info[Context, None], agent_id: strawberry.ID | None = None, after: str | None = None
+    ) -> AsyncGenerator[CallbackDueItem, None]:
+        source = realtime.callback_due(info.context, to_pk(agent_id) if agent_id is not None else None, after)
+        async for item in _typed(
+            source,
+            lambda alert: CallbackAlert(
+                cursor=str(alert.cursor), kind=CallbackAlertKind(alert.kind), callback=CallbackType.from_row(alert.callback)
+            ),
+        ):
+            yield item
+
+    @strawberry.subscription(description="A campaign's queue figures for supervisors: now, then as they change.")
+    async def queue_updates(
+        self, info: Info[Context, None], campaign_id: strawberry.ID
+    ) -> AsyncGenerator[QueueUpdatesItem, None]:
+        source = realtime.queue_updates(info.context, to_pk(campaign_id))
+        async for item in _typed(source, QueueSnapshotType.from_snapshot):
+            yield item
