@@ -14,7 +14,11 @@ from tests.servers import LiveServer, unique_database_name
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One real server per test module, on PostgreSQL when the run is configured for it."""
     directory: Path = tmp_path_factory.mktemp("live")
-    env: dict[str, str] = {"ALLOWED_ORIGINS": "https://wallboard.example", "WS_INIT_TIMEOUT_SECONDS": "1"}
+    env: dict[str, str] = {
+        "ALLOWED_ORIGINS": "https://wallboard.example",
+        "WS_INIT_TIMEOUT_SECONDS": "1",
+        "WS_MAX_SUBSCRIPTIONS": "2",
+    }
     database = None
     if PG_ADMIN_URL:
         database = unique_database_name()

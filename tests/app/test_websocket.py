@@ -57,3 +57,36 @@ async def test_no_connection_init_closes_with_4408(live_server: LiveServer) -> N
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(socket.recv(), timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4408
+
+
+async def _acknowledged(server: LiveServer) -> websockets.ClientConnection:
+    socket = await websockets.connect(server.ws_url, subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    token = server.login("supervisor@contato.dev")
+    await socket.send(json.dumps({"type": "connection_init", "payload": {"authToken": token}}))
+    assert json.loads(await asyncio.wait_for(socket.recv(), timeout=5))["type"] == "connection_ack"
+    return socket
+
+
+async def test_subscriptions_per_connection_are_capped(live_server: LiveServer) -> None:
+    # given: a server that allows two subscriptions per connection (WS_MAX_SUBSCRIPTIONS=2)
+    socket = await _acknowledged(live_server)
+    query = "subscription { ticketUpdates { __typename } }"
+    try:
+        # when
+        for operation_id in ("1", "2", "3"):
+            await socket.send(json.dumps({"id": operation_id, "type": "subscribe", "payload": {"query": query}}))
+        answer = json.loads(await asyncio.wait_for(socket.recv(), timeout=5))
+    finally:
+        await socket.close()
+    # then: the third is refused, the connection stays
+    assert answer["id"] == "3" and answer["type"] == "error"
+    assert answer["payload"][0]["message"] == "Subscription limit reached"
+
+
+async def test_oversized_messages_close_the_connection(live_server: LiveServer) -> None:
+    socket = await _acknowledged(live_server)
+    huge = json.dumps({"id": "1", "type": "subscribe", "payload": {"query": "#" + "x" * (2 * 1024 * 1024)}})
+    with pytest.raises(ConnectionClosed) as closed:
+        await socket.send(huge)
+        await asyncio.wait_for(socket.recv(), timeout=5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
