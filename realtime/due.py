@@ -7,10 +7,12 @@ alerted once whatever the number of schedulers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
 
 from models.operation import Callback, CallbackStatus
 from models.ticket import Ticket, TicketState
@@ -22,26 +24,33 @@ CALLBACK_OPENED = "CALLBACK_OPENED"
 TICKET_RETURN_DUE = "TICKET_RETURN_DUE"
 
 
-def _locked(queryset, connection: BaseDBAsyncClient, table: str):  # type: ignore[no-untyped-def]
-    if supports_skip_locked(connection):
-        queryset = queryset.select_for_update(skip_locked=True, of=(table,))
-    return queryset.using_db(connection)
+def _source(
+    name: str,
+    model: type[Model],
+    due: Callable[[datetime], dict[str, Any]],
+    order: str,
+    mark: str,
+    event: Callable[[Any], EventSpec],
+) -> DueSource:
+    """A source whose items are rows of `model` matching `due(now)`, claimed by setting `mark`."""
+
+    async def candidates(connection: BaseDBAsyncClient, now: datetime, limit: int) -> Sequence[int]:
+        queryset = model.filter(**due(now)).order_by(order, "id").limit(limit)
+        if supports_skip_locked(connection):
+            queryset = queryset.select_for_update(skip_locked=True, of=(model._meta.db_table,))
+        return await queryset.using_db(connection).values_list("id", flat=True)
+
+    async def claim(connection: BaseDBAsyncClient, item_id: int, now: datetime) -> EventSpec | None:
+        # Conditional: of two processes racing for one row, only one updates it.
+        won = await model.filter(id=item_id, **due(now)).using_db(connection).update(**{mark: now})
+        if not won:
+            return None
+        return event(await model.get(id=item_id).using_db(connection))
+
+    return DueSource(name, candidates, claim)
 
 
-async def _due_callbacks(connection: BaseDBAsyncClient, now: datetime, limit: int) -> Sequence[int]:
-    queryset = Callback.filter(status=CallbackStatus.PENDING, alerted_at__isnull=True, due_at__lte=now)
-    return await _locked(queryset.order_by("due_at", "id").limit(limit), connection, "callback").values_list(
-        "id", flat=True
-    )
-
-
-async def _claim_due_callback(connection: BaseDBAsyncClient, callback_id: int, now: datetime) -> EventSpec | None:
-    won = await Callback.filter(
-        id=callback_id, status=CallbackStatus.PENDING, alerted_at__isnull=True, due_at__lte=now
-    ).using_db(connection).update(alerted_at=now)
-    if not won:
-        return None
-    callback = await Callback.get(id=callback_id).using_db(connection)
+def _callback_due(callback: Callback) -> EventSpec:
     return EventSpec(
         kind=CALLBACK_DUE,
         entity="callback",
@@ -52,20 +61,7 @@ async def _claim_due_callback(connection: BaseDBAsyncClient, callback_id: int, n
     )
 
 
-async def _opened_callbacks(connection: BaseDBAsyncClient, now: datetime, limit: int) -> Sequence[int]:
-    queryset = Callback.filter(status=CallbackStatus.PENDING, opened_alerted_at__isnull=True, opens_at__lte=now)
-    return await _locked(queryset.order_by("opens_at", "id").limit(limit), connection, "callback").values_list(
-        "id", flat=True
-    )
-
-
-async def _claim_opened_callback(connection: BaseDBAsyncClient, callback_id: int, now: datetime) -> EventSpec | None:
-    won = await Callback.filter(
-        id=callback_id, status=CallbackStatus.PENDING, opened_alerted_at__isnull=True, opens_at__lte=now
-    ).using_db(connection).update(opened_alerted_at=now)
-    if not won:
-        return None
-    callback = await Callback.get(id=callback_id).using_db(connection)
+def _callback_opened(callback: Callback) -> EventSpec:
     # Opened to anyone on the campaign: no agent on the event, the owner in the data.
     return EventSpec(
         kind=CALLBACK_OPENED,
@@ -77,20 +73,7 @@ async def _claim_opened_callback(connection: BaseDBAsyncClient, callback_id: int
     )
 
 
-async def _due_returns(connection: BaseDBAsyncClient, now: datetime, limit: int) -> Sequence[int]:
-    queryset = Ticket.filter(state=TicketState.OPEN, return_alerted_at__isnull=True, return_due_at__lte=now)
-    return await _locked(queryset.order_by("return_due_at", "id").limit(limit), connection, "ticket").values_list(
-        "id", flat=True
-    )
-
-
-async def _claim_due_return(connection: BaseDBAsyncClient, ticket_id: int, now: datetime) -> EventSpec | None:
-    won = await Ticket.filter(
-        id=ticket_id, state=TicketState.OPEN, return_alerted_at__isnull=True, return_due_at__lte=now
-    ).using_db(connection).update(return_alerted_at=now)
-    if not won:
-        return None
-    ticket = await Ticket.get(id=ticket_id).using_db(connection)
+def _return_due(ticket: Ticket) -> EventSpec:
     return EventSpec(
         kind=TICKET_RETURN_DUE,
         entity="ticket",
@@ -102,9 +85,21 @@ async def _claim_due_return(connection: BaseDBAsyncClient, ticket_id: int, now: 
 
 
 DUE_SOURCES: list[DueSource] = [
-    DueSource("callback due", _due_callbacks, _claim_due_callback),
-    DueSource("callback opened", _opened_callbacks, _claim_opened_callback),
-    DueSource("ticket return", _due_returns, _claim_due_return),
+    _source(
+        "callback due", Callback,
+        lambda now: {"status": CallbackStatus.PENDING, "alerted_at__isnull": True, "due_at__lte": now},
+        "due_at", "alerted_at", _callback_due,
+    ),
+    _source(
+        "callback opened", Callback,
+        lambda now: {"status": CallbackStatus.PENDING, "opened_alerted_at__isnull": True, "opens_at__lte": now},
+        "opens_at", "opened_alerted_at", _callback_opened,
+    ),
+    _source(
+        "ticket return", Ticket,
+        lambda now: {"state": TicketState.OPEN, "return_alerted_at__isnull": True, "return_due_at__lte": now},
+        "return_due_at", "return_alerted_at", _return_due,
+    ),
 ]
 
 __all__ = ["CALLBACK_DUE", "CALLBACK_OPENED", "DUE_SOURCES", "TICKET_RETURN_DUE"]
