@@ -82,6 +82,7 @@ class Settings:
     max_aliases: int = 15
     max_tokens: int = 2000
     max_page_size: int = 100
+    max_query_cost: int = 20_000
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
@@ -153,6 +154,7 @@ class Settings:
             max_aliases=reader.integer("MAX_ALIASES", 15, minimum=1),
             max_tokens=reader.integer("MAX_TOKENS", 2000, minimum=100),
             max_page_size=reader.integer("MAX_PAGE_SIZE", 100, minimum=1, maximum=1000),
+            max_query_cost=reader.integer("MAX_QUERY_COST", 20_000, minimum=100),
             login_max_failures=reader.integer("LOGIN_MAX_FAILURES", 5, minimum=1),
             login_lockout_seconds=reader.integer("LOGIN_LOCKOUT_SECONDS", 300, minimum=1),
             alerts_in_server=reader.boolean("ALERTS_IN_SERVER", True),

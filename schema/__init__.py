@@ -27,6 +27,7 @@ from schema import ticket_catalog as ticket_catalog_schema
 from schema.campaign import CampaignMutation, CampaignQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.company import CompanyMutation, CompanyQuery
+from schema.cost import QueryCostLimiter
 from schema.errors import EXCEPTION_HANDLERS
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
@@ -93,6 +94,7 @@ def build_schema(settings: Settings) -> ContatoSchema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: QueryCostLimiter(max_cost=settings.max_query_cost, max_page_size=settings.max_page_size),
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
     ]
     if not settings.introspection:

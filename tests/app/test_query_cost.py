@@ -1,0 +1,57 @@
+"""The query cost limit: page sizes multiply what is selected under them."""
+
+from __future__ import annotations
+
+import pytest
+from graphql import parse
+
+from contato.settings import Settings
+from models.user import Role
+from schema import build_schema
+from schema.cost import query_cost
+from tests.factories import Factory
+
+TICKETS = """
+query($n: Int) { tickets(first: $n) { edges { node { number
+  messages(first: 10) { edges { node { body author { name } } } } } } } }
+"""
+
+
+@pytest.fixture(scope="module")
+def schema() -> object:
+    return build_schema(Settings(environment="test", password_hash_profile="CHEAPEST"))._schema
+
+
+def cost(schema: object, document: str, variables: dict | None = None) -> int:
+    return query_cost(schema, parse(document), None, variables, max_page_size=100)  # type: ignore[arg-type]
+
+
+def test_each_field_costs_one_and_pages_multiply_their_children(schema: object) -> None:
+    assert cost(schema, "{ me { id name } }") == 3
+    # tickets: 1 + n × (edges: 1 + (node: 1 + number 1 + messages: 1 + 10 × (edges 1 + node 1 + body 1 + author 1 + name 1)))
+    assert cost(schema, TICKETS, {"n": 5}) == 1 + 5 * (1 + 1 + 1 + 1 + 10 * 5)
+    assert cost(schema, TICKETS, {"n": 50}) == 1 + 50 * 54
+
+
+def test_unknown_or_oversized_pages_count_as_the_default_or_the_maximum(schema: object) -> None:
+    assert cost(schema, "{ persons { edges { node { id } } } }") == 1 + 20 * 3
+    assert cost(schema, "{ persons(first: 5000) { edges { node { id } } } }") == 1 + 100 * 3
+
+
+def test_fragments_count_where_they_are_spread(schema: object) -> None:
+    document = "query { persons(first: 10) { ...P } } fragment P on PersonConnection { edges { node { id name } } }"
+    assert cost(schema, document) == 1 + 10 * 4
+
+
+async def test_a_costly_query_is_refused_before_it_runs(factory: Factory) -> None:
+    # given: a limit a 50 × 10 ticket page exceeds but a 5 × 10 page does not
+    settings = Settings(environment="test", password_hash_profile="CHEAPEST", max_query_cost=1_000)
+    user = await factory.user(Role.SUPERVISOR)
+    # when
+    cheap = await factory.execute_raw(TICKETS, {"n": 5}, user=user, settings=settings)
+    costly = await factory.execute_raw(TICKETS, {"n": 50}, user=user, settings=settings)
+    # then
+    assert cheap.errors is None
+    assert costly.data is None
+    assert costly.errors[0].extensions == {"code": "QUERY_TOO_COSTLY"}
+    assert "cost 2701, limit 1000" in costly.errors[0].message
