@@ -15,7 +15,6 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
@@ -32,7 +31,13 @@ from schema.errors import EXCEPTION_HANDLERS
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.realtime import Subscription
-from schema.security import PUBLIC_EXCEPTIONS, RequireAuthentication, error_code, should_mask
+from schema.security import (
+    PUBLIC_EXCEPTIONS,
+    CachedValidation,
+    RequireAuthentication,
+    error_code,
+    should_mask,
+)
 from schema.ticket import TicketMutation, TicketQuery
 from schema.ticket_catalog import TicketCatalogMutation, TicketCatalogQuery
 from schema.user import UserMutation, UserQuery
@@ -90,7 +95,7 @@ def build_schema(settings: Settings) -> ContatoSchema:
     extensions: list[Any] = [
         RequireAuthentication,
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
+        lambda: CachedValidation(hide_suggestions=not settings.introspection),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),

@@ -1,4 +1,4 @@
-"""The query cost limit: page sizes multiply what is selected under them."""
+"""Request limits: query cost, validation error cap, suggestions hidden where the schema is private."""
 
 from __future__ import annotations
 
@@ -55,3 +55,22 @@ async def test_a_costly_query_is_refused_before_it_runs(factory: Factory) -> Non
     assert costly.data is None
     assert costly.errors[0].extensions == {"code": "QUERY_TOO_COSTLY"}
     assert "cost 2701, limit 1000" in costly.errors[0].message
+
+
+async def test_suggestions_are_hidden_where_the_schema_is_not_public(factory: Factory) -> None:
+    user = await factory.user(Role.SUPERVISOR)
+    public = Settings(environment="test", password_hash_profile="CHEAPEST", introspection=True)
+    private = Settings(environment="test", password_hash_profile="CHEAPEST", introspection=False)
+    document = "{ me { nam } }"
+    shown = await factory.execute_raw(document, user=user, settings=public)
+    hidden = await factory.execute_raw(document, user=user, settings=private)
+    assert "Did you mean 'name'?" in shown.errors[0].message
+    assert hidden.errors[0].message == "Cannot query field 'nam' on type 'User'."
+
+
+async def test_validation_errors_are_capped(factory: Factory) -> None:
+    user = await factory.user(Role.SUPERVISOR)
+    document = "{ me { " + " ".join(f"f{index}" for index in range(60)) + " } }"
+    result = await factory.execute_raw(document, user=user)
+    assert len(result.errors) == 21  # 20 and "Too many validation errors, error limit reached."
+    assert "error limit reached" in result.errors[-1].message
