@@ -4,7 +4,7 @@ Builds a fresh SQLite database (or uses DATABASE_URL), seeds it with `contato se
 the real server with `contato serve` on 127.0.0.1, then drives it from a separate process with a
 bounded number of requests and prints requests/s and latency percentiles. Not part of the tests.
 
-    /tmp/venv/bin/python bench/queue_page.py --persons 20000 --requests 2000 --concurrency 10
+    .venv/bin/python bench/queue_page.py --persons 20000 --requests 2000 --concurrency 10
 """
 
 from __future__ import annotations

@@ -46,6 +46,8 @@ class LiveEvent:
     campaign_id: int | None = None
     agent_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    # Per-process scratch space shared by every subscriber handed this event (e.g. its loaders).
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: Event) -> LiveEvent:

@@ -22,7 +22,12 @@ _event_loaders: ContextVar[Loaders | None] = ContextVar("contato_event_loaders",
 
 def fresh_loaders() -> Loaders:
     """New loaders for the event about to be executed in this task (one subscription's task)."""
-    loaders = Loaders()
+    return use_loaders(Loaders())
+
+
+def use_loaders(loaders: Loaders) -> Loaders:
+    """Loaders for the event about to be executed in this task, possibly shared with the other
+    subscribers of the same event: they batch together, and all see the rows as of this event."""
     _event_loaders.set(loaders)
     return loaders
 

@@ -8,6 +8,7 @@ event is about with loaders built for that event alone.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,8 +24,9 @@ from realtime.due import CALLBACK_DUE, CALLBACK_OPENED, TICKET_RETURN_DUE
 from realtime.events import USER_CHANGED
 from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, stream
 from realtime.queue_monitor import QueueSnapshot, Recheck
-from resolvers.context import Context, fresh_loaders
+from resolvers.context import Context, use_loaders
 from resolvers.errors import DomainError
+from resolvers.loaders import Loaders
 from resolvers.ticket.access import can_see, sees_internal_notes
 
 TICKET_KINDS = (
@@ -133,12 +135,22 @@ async def _events(
             await viewer.check()
             if event.kind == USER_CHANGED:
                 continue
-            fresh_loaders()
+            use_loaders(_shared_loaders(event))
             yield event
     except CursorExpired as expired:
         raise StreamEnded(StreamErrorCode.CURSOR_EXPIRED, str(expired), "after") from None
     except SubscriberOverflow as overflow:
         raise StreamEnded(StreamErrorCode.TOO_SLOW, str(overflow)) from None
+
+
+def _shared_loaders(event: LiveEvent) -> Loaders:
+    """One set of loaders per event per process, shared by every subscriber it reaches: their
+    loads batch into one query, and the rows are as fresh as the event. Loaders hold rows, never
+    decisions: each subscriber's access is checked on its own."""
+    loaders = event.shared.get("loaders")
+    if loaders is None:
+        loaders = event.shared["loaders"] = Loaders()
+    return loaders
 
 
 async def ticket_updates(ctx: Context, ticket_id: int | None, after: str | None) -> AsyncIterator[TicketUpdate]:
@@ -173,10 +185,17 @@ async def ticket_updates(ctx: Context, ticket_id: int | None, after: str | None)
         message = None
         message_id = event.data.get("message_id")
         if isinstance(message_id, int):
-            message = await TicketMessage.get_or_none(id=message_id)
+            message = await _message(event, message_id)
             if message is not None and message.internal and not sees_internal_notes(viewer.user):
                 message = None
         yield TicketUpdate(cursor=event.cursor, kind=event.kind, ticket=ticket, message=message)
+
+
+async def _message(event: LiveEvent, message_id: int) -> TicketMessage | None:
+    """The message an event added, read once per event per process."""
+    if "message" not in event.shared:
+        event.shared["message"] = asyncio.ensure_future(TicketMessage.get_or_none(id=message_id))
+    return await asyncio.shield(event.shared["message"])
 
 
 async def ticket_return_due(ctx: Context, after: str | None) -> AsyncIterator[TicketReturnAlert]:
@@ -252,5 +271,5 @@ async def queue_updates(ctx: Context, campaign_id: int) -> AsyncIterator[QueueSn
                 raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Queue monitoring is for supervisors.")
             if isinstance(item, Recheck):
                 continue
-            fresh_loaders()
+            use_loaders(Loaders())
             yield item

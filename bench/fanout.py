@@ -1,0 +1,290 @@
+"""Benchmark: fan-out of one ticket's updates to N WebSocket subscribers (graphql-transport-ws).
+
+Starts `python -m contato serve --demo` in a subprocess (embedded SQLite and in-process broadcast by
+default; `--postgres URL --redis` for PostgreSQL in a fresh database plus a redis-server it starts),
+opens N connections as supervisor@contato.dev, each subscribed to `ticketUpdates(ticketId: X)` for
+one open demo ticket, then posts M messages over HTTP (`ticketMessageAdd`, notifyCustomer false)
+and prints publish-to-receive latency, server CPU per delivery, server RSS per idle connection and
+the client's own CPU. One asyncio loop drives everything; not a test, no assertions on timings.
+
+    .venv/bin/python bench/fanout.py --subscribers 100
+    .venv/bin/python bench/fanout.py --subscribers 1000
+    .venv/bin/python bench/fanout.py --postgres postgres://postgres@127.0.0.1:55432/postgres --redis
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+import websockets  # noqa: E402
+
+from tests.servers import LiveServer, RedisServer, redis_binary  # noqa: E402
+
+UPDATES = """
+subscription($ticketId: ID) {
+  ticketUpdates(ticketId: $ticketId) {
+    __typename
+    ... on TicketEvent { cursor kind newMessage { body } }
+    ... on StreamError { code }
+  }
+}
+"""
+ADD = """
+mutation($input: TicketMessageAddInput!) {
+  ticketMessageAdd(input: $input) { __typename ... on TicketError { code message } }
+}
+"""
+TICKETS = "{ tickets(first: 50, filter: {state: OPEN}) { edges { node { id number } } } }"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+class Subscriber:
+    """One connection, one subscription; records (body, receive time) of every `next`."""
+
+    __slots__ = ("socket", "received", "errors", "task")
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, float]] = []
+        self.errors: list[object] = []
+
+    async def open(self, url: str, token: str, ticket_id: str, compression: str | None) -> None:
+        self.socket = await websockets.connect(
+            url, subprotocols=["graphql-transport-ws"], compression=compression, max_queue=64, open_timeout=60
+        )
+        await self.socket.send(json.dumps({"type": "connection_init", "payload": {"authToken": token}}))
+        ack = json.loads(await asyncio.wait_for(self.socket.recv(), 30))
+        if ack["type"] != "connection_ack":
+            raise RuntimeError(f"no ack: {ack}")
+        await self.socket.send(json.dumps(
+            {"id": "1", "type": "subscribe", "payload": {"query": UPDATES, "variables": {"ticketId": ticket_id}}}
+        ))
+        self.task = asyncio.create_task(self.read())
+
+    async def read(self) -> None:
+        clock = time.perf_counter
+        try:
+            async for raw in self.socket:
+                now = clock()
+                message = json.loads(raw)
+                kind = message["type"]
+                if kind == "next":
+                    payload = message["payload"]
+                    update = (payload.get("data") or {}).get("ticketUpdates") or {}
+                    body = (update.get("newMessage") or {}).get("body")
+                    if body is None:
+                        self.errors.append(payload)
+                    else:
+                        self.received.append((body, now))
+                elif kind == "ping":
+                    await self.socket.send('{"type":"pong"}')
+                elif kind in ("error", "complete"):
+                    self.errors.append(message)
+        except websockets.ConnectionClosed as closed:
+            self.errors.append(f"closed: {closed}")
+
+
+async def wait_for(condition, timeout: float) -> bool:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            return False
+        await asyncio.sleep(0.02)
+    return True
+
+
+async def drive(server: LiveServer, pid: int, args: argparse.Namespace) -> None:
+    n = args.subscribers
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        login = await http.post("/graphql", json={
+            "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { ... on LoginPayload { token } } }",
+            "variables": {"e": "supervisor@contato.dev", "p": "contato-demo"},
+        })
+        token = login.json()["data"]["login"]["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        edges = (await http.post("/graphql", headers=headers, json={"query": TICKETS})).json()["data"]["tickets"]["edges"]
+        ticket = edges[0]["node"]
+        print(f"ticket #{ticket['number']} (id {ticket['id']}), {n} subscribers, {args.events} events "
+              f"{args.interval * 1000:.0f} ms apart, compression {args.compression}")
+
+        async def post(body: str) -> float:
+            variables = {"input": {"ticketId": ticket["id"], "body": body, "internal": False, "notifyCustomer": False}}
+            started = time.perf_counter()
+            answer = (await http.post("/graphql", headers=headers, json={"query": ADD, "variables": variables})).json()
+            if answer.get("data", {}).get("ticketMessageAdd", {}).get("__typename") != "TicketMessage":
+                raise RuntimeError(f"ticketMessageAdd failed: {answer}")
+            return started
+
+        # Warm the server up (one HTTP post with nobody listening) before the RSS baseline.
+        await post("warmup-0")
+        await asyncio.sleep(1.0)
+        rss_before = rss_kib(pid)
+
+        subscribers = [Subscriber() for _ in range(n)]
+        gate = asyncio.Semaphore(args.connect_concurrency)
+        compression = None if args.compression == "none" else "deflate"
+
+        async def open_one(subscriber: Subscriber) -> None:
+            async with gate:
+                await subscriber.open(server.ws_url, token, ticket["id"], compression)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(open_one(s) for s in subscribers))
+        print(f"opened and subscribed {n} connections in {time.perf_counter() - started:.1f} s")
+        # graphql-transport-ws does not acknowledge a subscribe: one message proves every stream is live.
+        await post("warmup-1")
+        if not await wait_for(lambda: all(s.received for s in subscribers), 60):
+            missing = sum(1 for s in subscribers if not s.received)
+            print(f"warning: {missing} subscribers did not get the warm-up message")
+        await asyncio.sleep(2.0)
+        rss_after = rss_kib(pid)
+        for s in subscribers:
+            s.received.clear()
+
+        # Publishing phase.
+        cpu_server_0, cpu_client_0 = cpu_seconds(pid), client_cpu()
+        sent: dict[str, float] = {}
+        phase_start = time.perf_counter()
+        for i in range(args.events):
+            slot = phase_start + i * args.interval
+            delay = slot - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            body = f"fanout-{i}"
+            sent[body] = time.perf_counter()
+            await post(body)
+        expected = n * args.events
+        complete = await wait_for(lambda: sum(len(s.received) for s in subscribers) >= expected, args.drain_timeout)
+        cpu_server = cpu_seconds(pid) - cpu_server_0
+        cpu_client = client_cpu() - cpu_client_0
+        phase = time.perf_counter() - phase_start
+
+        latencies = []
+        duplicates = 0
+        for s in subscribers:
+            seen = set()
+            for body, at in s.received:
+                if body in seen:
+                    duplicates += 1
+                    continue
+                seen.add(body)
+                if body in sent:
+                    latencies.append(at - sent[body])
+        errors = [e for s in subscribers for e in s.errors]
+        for s in subscribers:
+            s.task.cancel()
+        await asyncio.gather(*(s.socket.close() for s in subscribers), return_exceptions=True)
+
+    deliveries = len(latencies)
+    print(f"deliveries: {deliveries}/{expected}" + ("" if complete else " (drain timed out)")
+          + f", duplicates {duplicates}, stream errors {len(errors)}")
+    if errors:
+        print(f"  first error: {errors[0]!r}"[:500])
+    if latencies:
+        print(f"publish-to-receive ms: p50 {percentile(latencies, 0.5) * 1000:.1f}  "
+              f"p99 {percentile(latencies, 0.99) * 1000:.1f}  max {max(latencies) * 1000:.1f}  "
+              f"(mean {statistics.fmean(latencies) * 1000:.1f})")
+        print(f"server CPU in publishing phase: {cpu_server:.2f} s over {phase:.1f} s "
+              f"= {cpu_server / deliveries * 1e6:.0f} us per delivery (includes the {args.events} HTTP posts)")
+    print(f"client CPU in publishing phase: {cpu_client:.2f} s ({cpu_client / phase * 100:.0f}% of one core)")
+    print(f"server RSS: {rss_before / 1024:.1f} MiB idle before, {rss_after / 1024:.1f} MiB with {n} idle "
+          f"subscriptions = {(rss_after - rss_before) / n:.1f} KiB per connection")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--subscribers", type=int, default=100, help="WebSocket connections (default 100)")
+    parser.add_argument("--events", type=int, default=20, help="messages posted (default 20)")
+    parser.add_argument("--interval", type=float, default=0.2, help="seconds between posts (default 0.2)")
+    parser.add_argument("--postgres", metavar="URL", help="admin URL of a PostgreSQL server: use a fresh database there")
+    parser.add_argument("--redis", action="store_true", help="start a redis-server and use it as the broadcast")
+    parser.add_argument("--compression", choices=["deflate", "none"], default="deflate",
+                        help="permessage-deflate offered by the client (default deflate, as browsers do)")
+    parser.add_argument("--connect-concurrency", type=int, default=50, help="connections opened at once")
+    parser.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to wait for the last deliveries")
+    args = parser.parse_args()
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.subscribers * 2 + 256)), hard))
+    with tempfile.TemporaryDirectory(prefix="contato-fanout-") as tmp:
+        directory = Path(tmp)
+        env: dict[str, str] = {}
+        redis = database = None
+        admin = args.postgres.replace("postgres://", "postgresql://", 1) if args.postgres else None
+        if args.redis:
+            binary = redis_binary()
+            if binary is None:
+                raise SystemExit("no redis-server on PATH")
+            redis = RedisServer(binary, directory)
+            redis.start()
+            env["BROADCAST_URL"] = redis.url
+        if admin:
+            database = f"contato_bench_{uuid.uuid4().hex[:12]}"
+            asyncio.run(_admin(admin, f'CREATE DATABASE "{database}"'))
+            env["DATABASE_URL"] = f"{args.postgres.rsplit('/', 1)[0]}/{database}"
+        server = LiveServer(directory, env)
+        try:
+            server.start("--log-level", "warning", timeout=120)
+            pid = server._process.pid  # one worker: uvicorn serves in this process
+            print(f"server pid {pid}: {'PostgreSQL' if admin else 'SQLite'}, "
+                  f"{'Redis' if redis else 'in-process'} broadcast")
+            asyncio.run(drive(server, pid, args))
+        finally:
+            server.stop()
+            if redis is not None:
+                redis.stop()
+            if database is not None:
+                asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            problems = [line for line in server.log().splitlines()
+                        if any(word in line for word in ("Traceback", "ERROR", "Error", "WARNING"))]
+            print(f"server log: {len(problems)} error/warning lines" + (f", first: {problems[0][:300]}" if problems else ""))
+    return 0
+
+
+async def _admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
