@@ -1,74 +1,80 @@
-"""A small graphql-transport-ws client on the `websockets` library, for tests against live servers."""
+"""A graphql-transport-ws client for tests against live servers: `gql` with its websockets transport.
+
+Each subscription is pumped in its own task into a queue, so a test can wait for the next item or
+check that nothing else arrives.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections import defaultdict
 from typing import Any
 
-import websockets
-from websockets.exceptions import ConnectionClosed
+from gql import Client, GraphQLRequest
+from gql.transport.websockets import WebsocketsTransport
 
-PROTOCOL = "graphql-transport-ws"
+_END = object()
 
 
 class WsClient:
     def __init__(self, url: str, token: str) -> None:
-        self.url = url
-        self.token = token
-        self._socket: Any = None
-        self._queues: dict[str, asyncio.Queue[dict[str, Any] | None]] = defaultdict(asyncio.Queue)
-        self._reader: asyncio.Task[None] | None = None
-        self._ids = 0
+        transport = WebsocketsTransport(
+            url=url,
+            init_payload={"authToken": token},
+            subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+            ping_interval=None,
+        )
+        self._client = Client(transport=transport, fetch_schema_from_transport=False)
+        self._session: Any = None
+        self._queues: dict[str, asyncio.Queue[Any]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> WsClient:
-        self._socket = await websockets.connect(self.url, subprotocols=[PROTOCOL])  # type: ignore[list-item]
-        await self._socket.send(json.dumps({"type": "connection_init", "payload": {"authToken": self.token}}))
-        ack = json.loads(await asyncio.wait_for(self._socket.recv(), 5))
-        assert ack["type"] == "connection_ack", ack
-        self._reader = asyncio.create_task(self._read())
+        self._session = await self._client.connect_async()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
-        await self._socket.close()
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self._socket:
-                message = json.loads(raw)
-                if message["type"] == "ping":
-                    await self._socket.send(json.dumps({"type": "pong"}))
-                elif message["type"] == "next":
-                    self._queues[message["id"]].put_nowait(message["payload"])
-                elif message["type"] in ("complete", "error"):
-                    self._queues[message["id"]].put_nowait(None)
-        except ConnectionClosed:
-            pass
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self._client.close_async()
 
     async def subscribe(self, query: str, variables: dict[str, Any] | None = None) -> str:
-        self._ids += 1
-        operation_id = str(self._ids)
-        await self._socket.send(
-            json.dumps({"id": operation_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}})
-        )
+        operation_id = str(len(self._queues) + 1)
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._queues[operation_id] = queue
+        started = asyncio.Event()
+
+        async def pump() -> None:
+            try:
+                source = self._session.subscribe(GraphQLRequest(query, variable_values=variables or {}))
+                started.set()
+                async for data in source:
+                    queue.put_nowait(data)
+            except Exception as error:  # noqa: BLE001 - surfaced by next()
+                queue.put_nowait(error)
+            finally:
+                started.set()
+                queue.put_nowait(_END)
+
+        self._tasks.append(asyncio.create_task(pump()))
+        await started.wait()
         return operation_id
 
     async def next(self, operation_id: str, timeout: float = 10.0) -> dict[str, Any]:
-        payload = await asyncio.wait_for(self._queues[operation_id].get(), timeout)
-        assert payload is not None, "the subscription completed"
-        assert "errors" not in payload, payload
-        return payload["data"]
+        item = await asyncio.wait_for(self._queues[operation_id].get(), timeout)
+        assert item is not _END, "the subscription completed"
+        if isinstance(item, Exception):
+            raise AssertionError(f"the subscription failed: {item!r}")
+        return item
 
-    async def quiet(self, operation_id: str, wait: float = 1.5) -> list[dict[str, Any]]:
+    async def quiet(self, operation_id: str, wait: float = 1.5) -> list[Any]:
         await asyncio.sleep(wait)
         extra = []
         queue = self._queues[operation_id]
         while not queue.empty():
-            extra.append(queue.get_nowait())
+            item = queue.get_nowait()
+            if item is not _END:
+                extra.append(item)
         return extra
