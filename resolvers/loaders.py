@@ -161,6 +161,7 @@ class Loaders:
         self.justification_links_by_result = _many(JustificationResult, "result_id", ("justification_id",))
         self.operations_by_member = _many(Operation, "member_id", ("-id",))
         self.operations_by_person = _many(Operation, "person_id", ("-id",))
+        self.campaign_ids_by_agent: DataLoader[int, set[int]] = DataLoader(load_fn=_campaign_ids_by_agent)
 
     def prime(self, rows: Iterable[Model]) -> None:
         """Seed loaders with rows a resolver already fetched, so children don't fetch them again."""
@@ -171,3 +172,13 @@ class Loaders:
                 self.person_by_id.prime(row.pk, row)
             elif isinstance(row, User):
                 self.user_by_id.prime(row.pk, row)
+
+
+async def _campaign_ids_by_agent(keys: list[int]) -> list[set[int]]:
+    """The campaigns each user is assigned to (what an agent may see of outbound work)."""
+    groups: dict[int, set[int]] = {key: set() for key in keys}
+    for agent_id, campaign_id in await CampaignAgent.filter(agent_id__in=set(keys)).values_list(
+        "agent_id", "campaign_id"
+    ):
+        groups[agent_id].add(campaign_id)
+    return [groups[key] for key in keys]

@@ -332,14 +332,16 @@ class CampaignMutation:
 
     @strawberry.mutation(description="Supervisors and admins.")
     async def campaign_update(self, info: Info, id: strawberry.ID, input: CampaignUpdateInput) -> CampaignResult:
+        # UNSET (left out) and 0 are both falsy: only UNSET means "keep".
+        opens_after = input.callback_opens_after_minutes
         data = config.CampaignInput(
             name=input.name, description=input.description, start_date=input.start_date,
             end_date=input.end_date or None, clear_end_date=input.end_date is None, active=input.active,
             default_action_type_id=optional_pk(input.default_action_type_id or None),
             clear_default_action_type=input.default_action_type_id is None,
             callback_policy=input.callback_policy,
-            callback_opens_after_minutes=input.callback_opens_after_minutes or None,
-            clear_callback_opens_after=input.callback_opens_after_minutes is None,
+            callback_opens_after_minutes=None if opens_after is strawberry.UNSET else opens_after,
+            clear_callback_opens_after=opens_after is None,
             max_attempts=input.max_attempts, retry_after_minutes=input.retry_after_minutes,
             calling_hours=_hours(input.calling_hours), stages=_stages(input.stages),
         )

@@ -115,6 +115,10 @@ class OperationType:
 class CallbackType:
     id: strawberry.ID
     due_at: datetime
+    opens_at: datetime | None = strawberry.field(
+        description="When this agent's callback opens to every agent of the campaign (USER_ONLY campaigns with "
+        "callbackOpensAfterMinutes); null: it stays the agent's."
+    )
     status: CallbackStatus  # type: ignore[valid-type]
     created_at: datetime
     closed_at: datetime | None
@@ -123,8 +127,8 @@ class CallbackType:
     @classmethod
     def from_row(cls, row: Callback) -> CallbackType:
         return cls(
-            id=strawberry.ID(str(row.pk)), due_at=row.due_at, status=row.status, created_at=row.created_at,
-            closed_at=row.closed_at, row=row,
+            id=strawberry.ID(str(row.pk)), due_at=row.due_at, opens_at=row.opens_at, status=row.status,
+            created_at=row.created_at, closed_at=row.closed_at, row=row,
         )
 
     @strawberry.field
@@ -161,6 +165,9 @@ class OperationRecordInput:
 
 OperationResult = Annotated[OperationType | OperationError, strawberry.union("OperationRecordResult")]
 CallbackResult = Annotated[CallbackType | OperationError, strawberry.union("CallbackResult")]
+PendingCallbacksResult = Annotated[
+    Connection[CallbackType] | OperationError, strawberry.union("PendingCallbacksResult")
+]
 
 
 @strawberry.type
@@ -228,6 +235,9 @@ class CampaignStatistics:
     attempts_per_concluded_member: list[AttemptsCount]
 
 
+CampaignStatisticsResult = Annotated[CampaignStatistics | OperationError, strawberry.union("CampaignStatisticsResult")]
+
+
 async def _statistics(info: Info, stats: statistics.Statistics) -> CampaignStatistics:
     loaders = info.context.loaders
     results = await loaders.contact_result_by_id.load_many([b.key for b in stats.by_result])
@@ -286,8 +296,11 @@ class RenderedScript:
 @strawberry.type
 class OperationQuery:
     @strawberry.field(
-        description="Pending callbacks due by dueBefore (default now): the caller's, and their campaigns' "
-        "callbacks for anyone. Supervisors and admins may ask for any agent."
+        description="Pending callbacks due by dueBefore (default now), oldest first. Without agentId, the "
+        "caller's ligações pendentes: their own, those for anyone on the campaigns they work, and other agents' "
+        "callbacks there that have opened to anyone (opensAt passed). With agentId, that agent's own callbacks; "
+        "only supervisors and admins may name another agent (FORBIDDEN otherwise). Agents see only open "
+        "campaigns they are assigned to."
     )
     async def pending_callbacks(
         self,
@@ -296,20 +309,23 @@ class OperationQuery:
         due_before: datetime | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[CallbackType]:
+    ) -> PendingCallbacksResult:
         page = await callbacks.list_pending(info.context, optional_pk(agent_id), due_before, first, after)
         return Connection.from_page(page, CallbackType.from_row)
 
-    @strawberry.field(description="Supervisors and admins. Days are local dates, both ends included.")
+    @strawberry.field(
+        description="Supervisors and admins: any campaign; agents: campaigns they are assigned to (FORBIDDEN "
+        "otherwise). Days are local dates, both ends included."
+    )
     async def campaign_statistics(
         self,
         info: Info,
         campaign_id: strawberry.ID,
         from_: Annotated[date | None, strawberry.argument(name="from")] = None,
         to: date | None = None,
-    ) -> CampaignStatistics | None:
+    ) -> CampaignStatisticsResult:
         stats = await statistics.campaign_statistics(info.context, to_pk(campaign_id), from_, to)
-        return await _statistics(info, stats) if stats else None
+        return await _statistics(info, stats)
 
     @strawberry.field(description="What each result allows and requires; operationRecord enforces the same rules.")
     async def form_rules(self, info: Info) -> FormRules:

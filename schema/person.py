@@ -68,7 +68,10 @@ class PersonType:
         row = await info.context.loaders.person_by_id.load(self.converted_to_id)
         return PersonType.from_row(row) if row else None
 
-    @strawberry.field(description="Outbound operations with this person, newest first (company reps: none).")
+    @strawberry.field(
+        description="Outbound operations with this person, newest first: agents see those of the campaigns they "
+        "are assigned to, supervisors and admins all, company reps none."
+    )
     async def operations(
         self, info: Info, campaign_id: strawberry.ID | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[OperationType, strawberry.lazy("schema.operation")]]:

@@ -82,6 +82,7 @@ async def add_members(
     first_stage = await CampaignStage.filter(campaign_id=campaign.pk).order_by("position", "id").first()
     stage_id = first_stage.pk if first_stage else None
     added = existing = do_not_call = seen = 0
+    events: list[Event] = []
     async with in_transaction() as connection:
         async for rows in _candidate_batches(connection, person_ids, where):
             seen += len(rows)
@@ -101,7 +102,13 @@ async def add_members(
             if fresh:
                 await CampaignMember.bulk_create(fresh, using_db=connection)
                 added += len(fresh)
-    unknown = len(set(person_ids)) - seen if person_ids is not None else 0
+        unknown = len(set(person_ids)) - seen if person_ids is not None else 0
+        if added:
+            events.append(await record(connection, EventSpec(
+                kind="MEMBERS_ADDED", entity="campaign", entity_id=campaign.pk, campaign_id=campaign.pk,
+                data={"added": added, "skipped": existing + do_not_call + unknown},
+            )))
+    await publish(ctx.broadcast, events)
     return MembersAdded(campaign, added, existing, do_not_call, unknown)
 
 

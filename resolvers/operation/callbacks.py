@@ -44,21 +44,61 @@ def _decode(cursor: str) -> tuple[datetime, int]:
         raise BadUserInput(f"The cursor {cursor!r} is not a valid callback cursor.") from None
 
 
+def _callers_campaigns(ctx: Context, user: User) -> Subquery:
+    """Ids of the campaigns the caller works; for agents only open ones, as in their queue."""
+    links = CampaignAgent.filter(agent_id=user.pk)
+    if not is_staff(user):
+        today = rules.local_today(ctx)
+        links = links.filter(
+            Q(campaign__active=True),
+            Q(campaign__start_date__lte=today),
+            Q(campaign__end_date__isnull=True) | Q(campaign__end_date__gte=today),
+        )
+    return Subquery(links.values("campaign_id"))
+
+
+async def _pending_scope(ctx: Context, user: User, agent_id: int | None) -> Q:
+    """Which pending callbacks the caller asks for (see list_pending); refusals are typed errors."""
+    if user.role == Role.COMPANY_REP:
+        raise OperationError(OperationErrorCode.FORBIDDEN, "Callbacks are for the operator.")
+    if agent_id is not None and agent_id != user.pk:
+        if not is_staff(user):
+            raise OperationError(
+                OperationErrorCode.FORBIDDEN, "Only supervisors list another agent's callbacks.", "agentId"
+            )
+        if not await User.filter(id=agent_id).exists():
+            raise OperationError(OperationErrorCode.NOT_FOUND, "No such agent.", "agentId")
+        return Q(agent_id=agent_id)
+    own = Q(agent_id=user.pk)
+    campaigns = Q(campaign_id__in=_callers_campaigns(ctx, user))
+    if agent_id is not None:
+        return own if is_staff(user) else own & campaigns
+    # Also open to the caller: callbacks for anyone, and other agents' callbacks past their opens_at.
+    shared = Q(agent_id__isnull=True) | Q(opens_at__lte=rules.utc_now())
+    if is_staff(user):
+        return own | (campaigns & shared)
+    return campaigns & (own | shared)
+
+
 async def list_pending(
     ctx: Context, agent_id: int | None, due_before: datetime | None, first: int | None, after: str | None
 ) -> CallbackPage:
-    """An agent's pending callbacks due by `due_before` (default: now): theirs and their campaigns' open ones."""
+    """Pending callbacks due by `due_before` (default: now), oldest first.
+
+    Without `agent_id`: the caller's worklist ("ligações pendentes"): their own callbacks, those for
+    anyone on the campaigns they work, and other agents' callbacks there that have opened to anyone.
+    With `agent_id`: that agent's own callbacks; only supervisors and admins may name someone else.
+    Agents see only campaigns they are assigned to that are open, as in their queue.
+    """
     user = ctx.require_user()
     size = check_page_size(first, ctx.settings.max_page_size)
     position = _decode(after) if after is not None else None
-    target = agent_id if agent_id is not None else user.pk
-    if target != user.pk and not is_staff(user):
-        return CallbackPage([], False, position is not None)
-    campaigns = Subquery(CampaignAgent.filter(agent_id=target).values("campaign_id"))
+    if due_before is not None and due_before.tzinfo is None:
+        raise OperationError(OperationErrorCode.INVALID, "Give the time with its offset.", "dueBefore")
     queryset = Callback.filter(
         Q(status=CallbackStatus.PENDING),
         Q(due_at__lte=(due_before or rules.utc_now()).astimezone(UTC)),
-        Q(agent_id=target) | Q(agent_id__isnull=True, campaign_id__in=campaigns),
+        await _pending_scope(ctx, user, agent_id),
     )
     if position is not None:
         due, callback_id = position
@@ -161,11 +201,14 @@ async def member_history(ctx: Context, member_id: int, first: int | None, after:
 async def person_operations(
     ctx: Context, person_id: int, campaign_id: int | None, first: int | None, after: str | None
 ) -> Page[Operation]:
-    """A person's operations across campaigns; company reps do not see outbound work."""
+    """A person's operations in the campaigns the caller may see: agents, theirs; staff, all; reps, none."""
     user = ctx.require_user()
     if user.role == Role.COMPANY_REP:
         return newest_first(ctx, [], first, after)
     rows = await ctx.loaders.operations_by_person.load(person_id)
+    if not is_staff(user):
+        assigned = await ctx.loaders.campaign_ids_by_agent.load(user.pk)
+        rows = [row for row in rows if row.campaign_id in assigned]
     if campaign_id is not None:
         rows = [row for row in rows if row.campaign_id == campaign_id]
     return newest_first(ctx, rows, first, after)

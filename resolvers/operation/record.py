@@ -133,15 +133,15 @@ async def _validate(ctx: Context, user: User, data: OperationInput, member: Camp
         raise OperationError(
             OperationErrorCode.INVALID, "A no-contact reason goes with noContact: true.", "noContactReasonId"
         )
-    if justification is not None:
-        if result is None or not await JustificationResult.filter(
-            justification_id=justification.pk, result_id=result.pk
-        ).exists():
-            raise OperationError(
-                OperationErrorCode.JUSTIFICATION_NOT_ALLOWED,
-                "This justification is not allowed for the chosen result.",
-                "justificationId",
-            )
+    if justification is not None and (
+        result is None
+        or not await JustificationResult.filter(justification_id=justification.pk, result_id=result.pk).exists()
+    ):
+        raise OperationError(
+            OperationErrorCode.JUSTIFICATION_NOT_ALLOWED,
+            "This justification is not allowed for the chosen result.",
+            "justificationId",
+        )
     needs_callback = (result is not None and result.kind == ResultKind.SCHEDULE) or (
         reason is not None and reason.requires_callback
     )

@@ -8,10 +8,12 @@ from typing import Any
 
 from tortoise.functions import Count
 
-from models.campaign import Campaign, CampaignMember, QueueStatus
+from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.operation import Operation
+from models.user import Role
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
+from resolvers.errors import OperationError, OperationErrorCode
 
 
 @dataclass(frozen=True)
@@ -49,13 +51,21 @@ class Statistics:
 
 async def campaign_statistics(
     ctx: Context, campaign_id: int, date_from: date | None, date_to: date | None
-) -> Statistics | None:
-    """Supervisors and admins only; days are local dates (`CONTATO_TIMEZONE`), both ends included."""
-    if not is_staff(ctx.require_user()):
-        return None
+) -> Statistics:
+    """Supervisors and admins: any campaign; agents: the campaigns they are assigned to.
+
+    Days are local dates (`CONTATO_TIMEZONE`), both ends included.
+    """
+    user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        raise OperationError(OperationErrorCode.FORBIDDEN, "Campaign statistics are for the operator.")
+    if date_from is not None and date_to is not None and date_from > date_to:
+        raise OperationError(OperationErrorCode.INVALID, "The period ends before it starts.", "to")
     campaign = await Campaign.get_or_none(id=campaign_id)
     if campaign is None:
-        return None
+        raise OperationError(OperationErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+    if not is_staff(user) and not await CampaignAgent.filter(campaign_id=campaign.pk, agent_id=user.pk).exists():
+        raise OperationError(OperationErrorCode.FORBIDDEN, "You are not assigned to this campaign.", "campaignId")
     operations = Operation.filter(campaign_id=campaign.pk)
     if date_from is not None:
         operations = operations.filter(local_date__gte=date_from)

@@ -33,6 +33,11 @@ mutation Agents($id: ID!, $agentIds: [ID!]!) {
   }
 }
 """
+OPENS_AFTER_UPDATE = """
+mutation Update($id: ID!, $input: CampaignUpdateInput!) {
+  campaignUpdate(id: $id, input: $input) { ... on Campaign { callbackOpensAfterMinutes } }
+}
+"""
 CAMPAIGNS = "query { campaigns { edges { node { name } } } }"
 
 
@@ -108,6 +113,21 @@ async def test_update_reorders_renames_adds_and_removes_stages(factory: Factory,
     stages = data["campaignUpdate"]["stages"]
     assert [(s["name"], s["position"]) for s in stages] == [("B", 1), ("A2", 2), ("D", 3)]
     assert not await CampaignStage.filter(id=c.pk).exists()
+
+
+async def test_update_sets_keeps_and_clears_when_callbacks_open_to_anyone(factory: Factory, outbound: Outbound) -> None:
+    # given
+    supervisor = await factory.user(Role.SUPERVISOR)
+    campaign = await outbound.campaign(callback_opens_after_minutes=30)
+    ids = {"id": str(campaign.pk)}
+    # when / then: 0 opens them as soon as they are due
+    zero = await factory.execute(OPENS_AFTER_UPDATE, {**ids, "input": {"callbackOpensAfterMinutes": 0}}, user=supervisor)
+    assert zero["campaignUpdate"] == {"callbackOpensAfterMinutes": 0}
+    kept = await factory.execute(OPENS_AFTER_UPDATE, {**ids, "input": {"name": "Renamed"}}, user=supervisor)
+    assert kept["campaignUpdate"] == {"callbackOpensAfterMinutes": 0}
+    cleared = await factory.execute(OPENS_AFTER_UPDATE, {**ids, "input": {"callbackOpensAfterMinutes": None}}, user=supervisor)
+    assert cleared["campaignUpdate"] == {"callbackOpensAfterMinutes": None}
+    assert (await Campaign.get(id=campaign.pk)).callback_opens_after_minutes is None
 
 
 async def test_agents_set_replaces_the_assignment_and_scopes_what_agents_see(

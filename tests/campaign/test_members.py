@@ -1,8 +1,15 @@
+import asyncio
+
+import orjson
+
 from models.campaign import CampaignMember
 from models.event import Event
 from models.person import PersonStage
 from models.user import Role
+from realtime.broadcast import create_broadcast
+from realtime.events import EVENTS_CHANNEL
 from resolvers.campaign import members as members_module
+from resolvers.context import Context
 from tests.factories import Factory
 from tests.outbound_factories import Outbound
 
@@ -50,6 +57,59 @@ async def test_add_by_ids_skips_members_do_not_call_and_unknown_ids(factory: Fac
     }
     member = await CampaignMember.get(person_id=fresh.pk)
     assert member.stage_id == (await outbound.stage(campaign, 1)).pk
+    event = await Event.get(kind="MEMBERS_ADDED")
+    assert (event.entity, event.entity_id, event.campaign_id) == ("campaign", campaign.pk, campaign.pk)
+    assert event.data == {"added": 1, "skipped": 3}
+
+
+async def test_adding_members_is_published_live_after_the_commit(factory: Factory, outbound: Outbound) -> None:
+    # given: a wallboard listening on the real in-process broadcast
+    supervisor = await factory.user(Role.SUPERVISOR)
+    campaign = await outbound.campaign()
+    people = [await factory.person(name=f"P{index}") for index in range(3)]
+    hub = create_broadcast("memory://")
+    await hub.connect()
+    try:
+        async with hub.subscribe(EVENTS_CHANNEL) as subscriber:
+            context = Context(settings=factory.settings, user=supervisor, broadcast=hub)
+            # when
+            result = await factory.schema.execute(
+                MEMBERS_ADD,
+                variable_values={"campaignId": str(campaign.pk), "personIds": [str(p.pk) for p in people]},
+                context_value=context,
+            )
+            # then
+            assert result.errors is None and result.data is not None
+            assert result.data["campaignMembersAdd"]["added"] == 3
+            async with asyncio.timeout(2):
+                message = await subscriber.get()
+    finally:
+        await hub.disconnect()
+    published = orjson.loads(message.message)
+    stored = await Event.get(kind="MEMBERS_ADDED")
+    assert published["cursor"] == stored.cursor
+    assert (published["kind"], published["entity"], published["entity_id"], published["campaign_id"]) == (
+        "MEMBERS_ADDED", "campaign", campaign.pk, campaign.pk
+    )
+    assert published["data"] == {"added": 3, "skipped": 0}
+
+
+async def test_adding_nobody_records_no_event(factory: Factory, outbound: Outbound) -> None:
+    # given: everyone is already in the campaign or on the do-not-call list
+    supervisor = await factory.user(Role.SUPERVISOR)
+    campaign = await outbound.campaign()
+    inside = await factory.person(name="inside")
+    await outbound.member(campaign, inside)
+    blocked = await factory.person(name="blocked")
+    blocked.do_not_call = True
+    await blocked.save()
+    # when
+    data = await factory.execute(
+        MEMBERS_ADD, {"campaignId": str(campaign.pk), "personIds": [str(inside.pk), str(blocked.pk)]}, user=supervisor
+    )
+    # then
+    assert data["campaignMembersAdd"]["added"] == 0
+    assert await Event.all().count() == 0
 
 
 async def test_add_by_filter_works_in_batches(factory: Factory, outbound: Outbound, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -69,6 +129,8 @@ async def test_add_by_filter_works_in_batches(factory: Factory, outbound: Outbou
     assert data["campaignMembersAdd"]["added"] == 7
     assert data["campaignMembersAdd"]["skippedExisting"] == 1
     assert await CampaignMember.filter(campaign_id=campaign.pk).count() == 8
+    # one event for the whole addition, however many batches it took
+    assert [(e.kind, e.data) for e in await Event.all()] == [("MEMBERS_ADDED", {"added": 7, "skipped": 1})]
 
 
 async def test_add_refusals(factory: Factory, outbound: Outbound) -> None:
@@ -87,6 +149,7 @@ async def test_add_refusals(factory: Factory, outbound: Outbound) -> None:
         data = await factory.execute(MEMBERS_ADD, values, user=user)
         assert data["campaignMembersAdd"]["code"] == code, values
     assert await CampaignMember.all().count() == 0
+    assert await Event.all().count() == 0
 
 
 async def test_move_and_assign_stay_inside_the_campaign(factory: Factory, outbound: Outbound) -> None:

@@ -23,19 +23,35 @@ query History($id: ID!, $personId: ID!, $campaignId: ID, $first: Int, $after: St
   person(id: $personId) { operations(campaignId: $campaignId) { edges { node { attempt campaign { id } } } } }
 }
 """
+PERSON_OPERATIONS = """
+query PersonOperations($id: ID!, $campaignId: ID) {
+  person(id: $id) { operations(campaignId: $campaignId) { edges { node { campaign { id } } } } }
+}
+"""
+PERSONS_WITH_OPERATIONS = """
+query Persons($first: Int) {
+  persons(first: $first) {
+    edges { node { name operations { edges { node { attempt campaign { name } agent { name } result { name } } } } } }
+  }
+}
+"""
 STATISTICS = """
 query Statistics($campaignId: ID!, $from: Date, $to: Date) {
   campaignStatistics(campaignId: $campaignId, from: $from, to: $to) {
-    total contacts contactRate
-    byKind { kind count }
-    byResult { result { name } count }
-    byJustification { justification { name } count }
-    byAgent { agent { id } count }
-    byStage { stage { name } count }
-    byDay { day count }
-    membersByStatus { status count }
-    averageAttemptsPerConcludedMember
-    attemptsPerConcludedMember { attempts members }
+    __typename
+    ... on CampaignStatistics {
+      total contacts contactRate
+      byKind { kind count }
+      byResult { result { name } count }
+      byJustification { justification { name } count }
+      byAgent { agent { id } count }
+      byStage { stage { name } count }
+      byDay { day count }
+      membersByStatus { status count }
+      averageAttemptsPerConcludedMember
+      attemptsPerConcludedMember { attempts members }
+    }
+    ... on OperationError { code field }
   }
 }
 """
@@ -90,11 +106,69 @@ async def test_history_and_person_operations_are_newest_first(factory: Factory, 
     assert data["campaignMember"]["history"]["edges"][0]["node"]["result"] == {"name": "Venda"}
     assert [e["node"]["attempt"] for e in data["person"]["operations"]["edges"]] == [3, 2, 1]
     assert len(everything["person"]["operations"]["edges"]) == 4
-    rep = await factory.user(Role.COMPANY_REP)
-    hidden = await factory.execute(
-        "query($id: ID!) { person(id: $id) { operations { edges { node { id } } } } }", {"id": str(person.pk)}, user=rep
-    )
-    assert hidden["person"] is None or hidden["person"]["operations"]["edges"] == []
+
+
+async def test_person_operations_show_only_campaigns_the_caller_may_see(
+    factory: Factory, outbound: Outbound, clock: Clock
+) -> None:
+    # given: one person worked in two campaigns; a newcomer works only the first
+    veteran, newcomer = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
+    supervisor, admin = await factory.user(Role.SUPERVISOR), await factory.user(Role.ADMIN)
+    company = await factory.company()
+    rep = await factory.user(Role.COMPANY_REP, company=company)
+    sale = await outbound.result(ResultKind.SUCCESS)
+    person = await factory.person(company=company)
+    first = await outbound.campaign(agents=(veteran, newcomer))
+    second = await outbound.campaign(agents=(veteran,))
+    for campaign in (first, second):
+        await outbound.member(campaign, person)
+        await _work(factory, veteran, campaign, resultId=str(sale.pk))
+    variables = {"id": str(person.pk)}
+
+    async def campaigns_seen(user, campaign_id=None):  # type: ignore[no-untyped-def]
+        data = await factory.execute(PERSON_OPERATIONS, {**variables, "campaignId": campaign_id}, user=user)
+        if data["person"] is None:
+            return None
+        return [edge["node"]["campaign"]["id"] for edge in data["person"]["operations"]["edges"]]
+
+    # when / then
+    both = [str(second.pk), str(first.pk)]
+    assert await campaigns_seen(veteran) == both
+    assert await campaigns_seen(supervisor) == both
+    assert await campaigns_seen(admin) == both
+    assert await campaigns_seen(newcomer) == [str(first.pk)]
+    assert await campaigns_seen(newcomer, str(second.pk)) == []
+    assert await campaigns_seen(rep) == []
+
+
+async def test_person_operations_cost_a_fixed_number_of_statements(
+    factory: Factory, outbound: Outbound, clock: Clock, sql_statements: StatementCounter
+) -> None:
+    # given: persons worked in two campaigns; the agent works only one of them
+    agent, colleague = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
+    sale = await outbound.result(ResultKind.SUCCESS, name="Venda")
+    mine = await outbound.campaign(agents=(agent, colleague))
+    theirs = await outbound.campaign(agents=(colleague,))
+    for index in range(8):
+        person = await factory.person(name=f"Person {index}")
+        for campaign in (mine, theirs):
+            await outbound.member(campaign, person)
+            await _work(factory, colleague, campaign, resultId=str(sale.pk))
+    counts = {}
+    for size in (2, 8):
+        sql_statements.statements.clear()
+        # when
+        data = await factory.execute(PERSONS_WITH_OPERATIONS, {"first": size}, user=agent)
+        # then
+        persons = data["persons"]["edges"]
+        assert len(persons) == size
+        assert all(
+            [op["node"]["campaign"]["name"] for op in edge["node"]["operations"]["edges"]] == [mine.name]
+            for edge in persons
+        )
+        counts[size] = len(sql_statements.statements)
+    # persons, operations, the caller's campaigns, campaigns, users, results
+    assert counts == {2: 6, 8: 6}, sql_statements.statements
 
 
 async def test_statistics_group_in_the_database(
@@ -135,7 +209,30 @@ async def test_statistics_group_in_the_database(
     assert len(sql_statements.statements) <= 14, sql_statements.statements
     day = await factory.execute(STATISTICS, {"campaignId": str(campaign.pk), "from": str(clock.today)}, user=supervisor)
     assert day["campaignStatistics"]["total"] == 1
-    assert (await factory.execute(STATISTICS, {"campaignId": str(campaign.pk)}, user=first))["campaignStatistics"] is None
+    by_agent = await factory.execute(STATISTICS, {"campaignId": str(campaign.pk)}, user=first)
+    assert by_agent["campaignStatistics"]["total"] == 4
+
+
+async def test_statistics_one_may_not_see_are_a_typed_error(factory: Factory, outbound: Outbound, clock: Clock) -> None:
+    # given
+    agent, outsider = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    rep = await factory.user(Role.COMPANY_REP)
+    campaign = await outbound.campaign(agents=(agent,))
+    ids = {"campaignId": str(campaign.pk)}
+    cases = [
+        (ids, outsider, "FORBIDDEN", "campaignId"),
+        (ids, rep, "FORBIDDEN", None),
+        ({"campaignId": "999999"}, supervisor, "NOT_FOUND", "campaignId"),
+        ({**ids, "from": str(clock.today), "to": str(clock.today - timedelta(days=1))}, supervisor, "INVALID", "to"),
+    ]
+    for variables, user, code, field in cases:
+        # when
+        data = await factory.execute(STATISTICS, variables, user=user)
+        # then
+        assert data["campaignStatistics"] == {"__typename": "OperationError", "code": code, "field": field}, variables
+    assigned = await factory.execute(STATISTICS, ids, user=agent)
+    assert assigned["campaignStatistics"]["__typename"] == "CampaignStatistics"
 
 
 async def test_form_rules_tell_which_justifications_and_fields_each_result_needs(

@@ -1,8 +1,8 @@
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
-from models.campaign import CampaignMember, QueuePriority, QueueStatus
+from models.campaign import CallbackPolicy, CampaignMember, QueuePriority, QueueStatus
 from models.event import Event
 from models.operation import Callback, CallbackStatus, Operation
 from models.outbound import ResultKind
@@ -22,6 +22,15 @@ mutation OperationRecord($input: OperationRecordInput!) {
       member { status attempts claimedBy { id } nextCallback { dueAt status agent { id } } }
     }
     ... on OperationError { code field message }
+  }
+}
+"""
+
+
+OPENS_AT = """
+mutation OperationRecord($input: OperationRecordInput!) {
+  operationRecord(input: $input) {
+    __typename ... on Operation { member { nextCallback { dueAt opensAt } } } ... on OperationError { code field }
   }
 }
 """
@@ -103,6 +112,48 @@ async def test_schedule_creates_a_pending_callback_and_a_later_operation_closes_
     assert (await Callback.get(id=callback.pk)).status == CallbackStatus.DONE
     kinds = [event.kind for event in await Event.all().order_by("cursor")]
     assert kinds == ["CALLBACK_SCHEDULED", "OPERATION_RECORDED", "CALLBACK_DONE", "OPERATION_RECORDED"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "opens_after", "callback_for", "opens_in"),
+    [
+        (CallbackPolicy.USER_ONLY, 30, "ME", 30),
+        (CallbackPolicy.USER_ONLY, 0, "ME", 0),
+        (CallbackPolicy.USER_ONLY, 30, "ANYONE", None),
+        (CallbackPolicy.USER_ONLY, None, "ME", None),
+        (CallbackPolicy.ANYONE, 30, "ME", None),
+    ],
+)
+async def test_an_agents_own_callback_opens_to_anyone_after_the_campaigns_delay(
+    factory: Factory, outbound: Outbound, clock: Clock,
+    policy: CallbackPolicy, opens_after: int | None, callback_for: str, opens_in: int | None,
+) -> None:
+    # given
+    agent = await factory.user(Role.AGENT)
+    campaign = await outbound.campaign(
+        agents=(agent,), callback_policy=policy, callback_opens_after_minutes=opens_after
+    )
+    later = await outbound.result(ResultKind.SCHEDULE)
+    member = await outbound.claimed(campaign, agent)
+    due = clock.local(days=1, hour=10)
+    # when
+    data = await factory.execute(
+        OPENS_AT,
+        {"input": {"memberId": str(member.pk), "resultId": str(later.pk), "callbackAt": due.isoformat(),
+                   "callbackFor": callback_for}},
+        user=agent,
+    )
+    # then
+    expected = None if opens_in is None else due + timedelta(minutes=opens_in)
+    callback = await Callback.get(member_id=member.pk)
+    assert callback.opens_at == expected
+    shown = data["operationRecord"]["member"]["nextCallback"]["opensAt"]
+    assert shown == (expected.astimezone(UTC).isoformat() if expected else None)
+    stored = await _member_state(member.pk)
+    if policy == CallbackPolicy.USER_ONLY and callback_for == "ME":
+        assert (stored.reserved_agent_id, stored.reserved_until) == (agent.pk, expected)
+    else:
+        assert stored.reserved_agent_id is None
 
 
 async def test_failure_with_a_recycle_rule_retries_until_its_attempts_run_out(
