@@ -7,7 +7,8 @@ from typing import Any
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
@@ -21,6 +22,61 @@ from schema import ContatoSchema
 # A multipart POST is a "simple" request a foreign page can send with the user's cookies or
 # through a form; demanding one of these headers forces a CORS preflight, which such pages fail.
 PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight", "x-apollo-operation-name")
+
+# A JSON operation gets the 1 MiB Starlette allows the operations part of a multipart request.
+JSON_MAX_BYTES = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The request body passed its cap while it was being read."""
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope.get("headers") or []:
+        if name == b"content-type":
+            return value.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
+    return False
+
+
+def _declared_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers") or []:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _capped(receive: Receive, limit: int) -> Receive:
+    """`receive` that counts body bytes and raises BodyTooLarge once they pass `limit`."""
+    received = 0
+
+    async def capped_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise BodyTooLarge()
+        return message
+
+    return capped_receive
+
+
+def _too_large(limit: int, multipart: bool) -> Response:
+    what = (
+        "The multipart request (all files together) is larger than the "
+        f"{limit} bytes allowed (UPLOAD_MAX_REQUEST_BYTES): send fewer or smaller files."
+        if multipart
+        else f"The request body is larger than the {limit} bytes allowed."
+    )
+    return JSONResponse(
+        {"errors": [{"message": what, "extensions": {"code": "REQUEST_TOO_LARGE", "maxBytes": limit}}]},
+        status_code=413,
+        # The rest of the body is not read: the connection cannot carry another request.
+        headers={"Connection": "close"},
+    )
 
 
 class ContatoGraphQL(GraphQL[Context, None]):
@@ -43,6 +99,22 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.broadcast = broadcast
         self.hub = hub
         self.queue_monitor = queue_monitor
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Cap the HTTP body before parsing: by its declared length at once, else while it streams."""
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        multipart = _is_multipart(scope)
+        limit = self.settings.effective_upload_max_request_bytes if multipart else JSON_MAX_BYTES
+        declared = _declared_length(scope)
+        if declared is not None and declared > limit:
+            await _too_large(limit, multipart)(scope, receive, send)
+            return
+        try:
+            await super().__call__(scope, _capped(receive, limit), send)
+        except BodyTooLarge:
+            await _too_large(limit, multipart)(scope, receive, send)
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):

@@ -44,6 +44,13 @@ DEFAULT_UPLOAD_ALLOWED_TYPES = (
     "application/vnd.oasis.opendocument.spreadsheet",
 )
 
+# Without UPLOAD_MAX_REQUEST_BYTES, a multipart request may carry this many files of the largest
+# size plus room for the operations and map parts (Starlette caps each of those at 1 MiB).
+UPLOAD_REQUEST_FILES = 5
+UPLOAD_REQUEST_OVERHEAD = 1024 * 1024
+# An explicit cap must leave room for one file of UPLOAD_MAX_BYTES and a small operation.
+UPLOAD_REQUEST_MIN_OVERHEAD = 64 * 1024
+
 
 class SuspectConversion(str, Enum):
     DELETE = "DELETE"
@@ -83,6 +90,7 @@ class Settings:
     max_tokens: int = 2000
     max_page_size: int = 100
     max_query_cost: int = 20_000
+    mutations_per_minute: int = 120
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
@@ -90,6 +98,8 @@ class Settings:
     ws_init_timeout_seconds: int = 5
     ws_max_subscriptions: int = 50
     event_retention_hours: int = 72
+    # The whole multipart request (every file, operations and map); None: derived, see below.
+    upload_max_request_bytes: int | None = None
 
     @property
     def is_production(self) -> bool:
@@ -98,6 +108,12 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def effective_upload_max_request_bytes(self) -> int:
+        if self.upload_max_request_bytes is not None:
+            return self.upload_max_request_bytes
+        return self.upload_max_bytes * UPLOAD_REQUEST_FILES + UPLOAD_REQUEST_OVERHEAD
 
     @property
     def effective_database_url(self) -> str:
@@ -155,12 +171,15 @@ class Settings:
             max_tokens=reader.integer("MAX_TOKENS", 2000, minimum=100),
             max_page_size=reader.integer("MAX_PAGE_SIZE", 100, minimum=1, maximum=1000),
             max_query_cost=reader.integer("MAX_QUERY_COST", 20_000, minimum=100),
+            mutations_per_minute=reader.integer("MUTATIONS_PER_MINUTE", 120, minimum=0),
             login_max_failures=reader.integer("LOGIN_MAX_FAILURES", 5, minimum=1),
             login_lockout_seconds=reader.integer("LOGIN_LOCKOUT_SECONDS", 300, minimum=1),
             alerts_in_server=reader.boolean("ALERTS_IN_SERVER", True),
             ws_init_timeout_seconds=reader.integer("WS_INIT_TIMEOUT_SECONDS", 5, minimum=1, maximum=60),
             ws_max_subscriptions=reader.integer("WS_MAX_SUBSCRIPTIONS", 50, minimum=1),
             event_retention_hours=reader.integer("EVENT_RETENTION_HOURS", 72, minimum=1),
+            # 0 (the default when unset) means derived from UPLOAD_MAX_BYTES; a set value is >= 1.
+            upload_max_request_bytes=reader.integer("UPLOAD_MAX_REQUEST_BYTES", 0, minimum=1) or None,
             password_hash_profile=reader.exact(
                 "PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILES, "RFC_9106_LOW_MEMORY"
             ),
@@ -179,6 +198,12 @@ class Settings:
         if scheme not in ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg"):
             raise SettingsError(
                 f"DATABASE_URL scheme {scheme!r} is not supported (use sqlite:// or postgres://)"
+            )
+        if self.effective_upload_max_request_bytes < self.upload_max_bytes + UPLOAD_REQUEST_MIN_OVERHEAD:
+            raise SettingsError(
+                f"UPLOAD_MAX_REQUEST_BYTES={self.effective_upload_max_request_bytes} must be at least "
+                f"UPLOAD_MAX_BYTES + {UPLOAD_REQUEST_MIN_OVERHEAD} ({self.upload_max_bytes + UPLOAD_REQUEST_MIN_OVERHEAD}), "
+                "so one file of the largest size fits in a request"
             )
         broadcast_scheme = self.broadcast_url.split("://", 1)[0]
         if broadcast_scheme not in ("memory", "redis", "rediss"):

@@ -214,6 +214,7 @@ class TicketErrorCode(str, Enum):
     TOO_MANY_FILES = "TOO_MANY_FILES"
     FILE_TOO_LARGE = "FILE_TOO_LARGE"
     FILE_TYPE_REFUSED = "FILE_TYPE_REFUSED"
+    PERSON_NOT_IN_COMPANY = "PERSON_NOT_IN_COMPANY"
 
 
 class TicketError(DomainError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -43,7 +43,7 @@ async def enqueue(
         to_address=to,
         subject=subject[:255],
         body=body,
-        next_attempt_at=datetime.now(timezone.utc),
+        next_attempt_at=datetime.now(UTC),
         using_db=connection,
     )
 
@@ -87,7 +87,7 @@ class MailSender:
                 await self.run_once()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - the next tick tries again
+            except Exception:  # the next tick tries again
                 logger.exception("mail sender tick failed")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
@@ -95,7 +95,7 @@ class MailSender:
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Try every due mail once; returns how many were delivered."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
         due = await (
             OutboxMail.filter(status=MailStatus.PENDING, next_attempt_at__lte=now)
@@ -130,7 +130,7 @@ class MailSender:
             permanent = refused.code >= 500
             await self._failed(mail, now, f"{refused.code} {refused.message}", permanent)
             return False
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
             await self._failed(mail, now, f"{type(error).__name__}: {error}", permanent=False)
             return False
         await OutboxMail.filter(id=mail.pk).update(

@@ -104,7 +104,8 @@ def _readable(ctx: Context, queryset: QuerySet[M], include_inactive: bool) -> Qu
 
 def _name(value: str) -> str:
     cleaned = value.strip()
-    if not cleaned or len(cleaned) > 100:
+    # PostgreSQL text cannot hold NUL.
+    if not cleaned or len(cleaned) > 100 or "\x00" in cleaned:
         raise TicketCatalogError(
             TicketCatalogErrorCode.INVALID, "Name must have 1 to 100 characters.", "name"
         )
@@ -247,7 +248,7 @@ async def save_contact_type(
     if "category" in data.clear:
         row.category = None
     elif data.category is not None:
-        row.category = data.category.strip()[:100] or None
+        row.category = data.category.replace("\x00", "").strip()[:100] or None
     for bound in ("valid_from", "valid_to"):
         if bound in data.clear:
             setattr(row, bound, None)

@@ -7,7 +7,7 @@ ticket is seen by its assignee (and by supervisors and admins) only.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tortoise.expressions import Q
@@ -72,10 +72,11 @@ async def list_tickets(
     if where.contact_type_id is not None:
         queryset = queryset.filter(contact_type_id=where.contact_type_id)
     if where.awaiting_return is not None:
-        due = Q(state=TicketState.OPEN, return_due_at__lte=datetime.now(timezone.utc))
+        due = Q(state=TicketState.OPEN, return_due_at__lte=datetime.now(UTC))
         queryset = queryset.filter(due) if where.awaiting_return else queryset.filter(~due)
-    if where.text and where.text.strip():
-        term = where.text.strip()
+    # PostgreSQL text cannot hold NUL, and no ticket's text has one.
+    term = (where.text or "").replace("\x00", "").strip()
+    if term:
         number = digits(term)
         needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
         queryset = queryset.filter(search_text__contains=needle)
@@ -95,9 +96,11 @@ async def open_attachment(ctx: Context, attachment_id: int) -> tuple[Attachment,
         or not await visible_tickets(ctx).filter(id=attachment.ticket_id).exists()
     ):
         raise AttachmentNotFound()
-    if not sees_internal_notes(user):
-        if await TicketMessage.filter(id=attachment.message_id, internal=True).exists():
-            raise AttachmentNotFound()
+    if (
+        not sees_internal_notes(user)
+        and await TicketMessage.filter(id=attachment.message_id, internal=True).exists()
+    ):
+        raise AttachmentNotFound()
     path = blob_path(ctx.settings, attachment.sha256)
     if not path.is_file():
         raise AttachmentNotFound()

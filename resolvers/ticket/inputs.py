@@ -47,6 +47,7 @@ class TicketOpenInput:
     product: str | None = None
     occurrence: str | None = None
     files: Sequence[Upload] = field(default_factory=tuple)
+    notify_customer: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class ChildCreateInput:
     product: str | None = None
     occurrence: str | None = None
     assignee_id: int | None = None
+    notify_customer: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -158,28 +158,35 @@ def enter_status(ticket: Ticket, status: TicketStatus, now: datetime) -> None:
 
 
 def customer_mail(
-    current: TicketStatus, entering: TicketStatus | None, notify: bool | None, actor: User
+    current: TicketStatus | None,
+    entering: TicketStatus | None,
+    notify: bool | None,
+    actor: User,
 ) -> bool:
     """Whether to e-mail the customer; raises CONFIRMATION_REQUIRED when the operator must say.
 
-    Entering an `emailOnEnter` status, or any change to a ticket in an `emailOnChange` status,
-    e-mails the customer once the operator confirms with notifyCustomer: true (false declines).
-    Company reps are the customer: their own changes never ask.
+    Entering an `emailOnEnter` status (a new ticket has no `current` status, so it enters its
+    first one), or any change to a ticket in an `emailOnChange` status, e-mails the customer once
+    the operator confirms with notifyCustomer: true (false declines). Every use case that changes
+    a ticket asks here, before it writes anything.
+    Company reps are the customer: their own changes never ask and never e-mail.
     """
     if actor.role == Role.COMPANY_REP:
         return False
-    entering_new = entering is not None and entering.pk != current.pk
-    asks = (
-        entering_new and entering is not None and entering.email_on_enter
-    ) or current.email_on_change
-    if not asks:
+    enters = (
+        entering is not None
+        and entering.email_on_enter
+        and (current is None or entering.pk != current.pk)
+    )
+    on_change = current is not None and current.email_on_change
+    if not enters and not on_change:
         return False
     if notify is None:
-        reason = (
-            f"entering {entering.name!r} e-mails the customer"
-            if entering_new and entering is not None and entering.email_on_enter
-            else f"a change to a ticket in {current.name!r} e-mails the customer"
-        )
+        if enters and entering is not None:
+            reason = f"entering {entering.name!r} e-mails the customer"
+        else:
+            assert current is not None
+            reason = f"a change to a ticket in {current.name!r} e-mails the customer"
         raise TicketError(
             TicketErrorCode.CONFIRMATION_REQUIRED,
             f"Confirm: {reason}. Send again with notifyCustomer true (send) or false (do not send).",
@@ -210,4 +217,4 @@ async def next_number(connection: BaseDBAsyncClient, scope: str, prefix: str, ye
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

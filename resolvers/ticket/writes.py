@@ -86,6 +86,9 @@ def _text(
         raise TicketError(
             TicketErrorCode.INVALID, f"{label} must have at most {maximum} characters.", field
         )
+    if "\x00" in cleaned:
+        # PostgreSQL text cannot hold NUL: refuse it here rather than fail in the database.
+        raise TicketError(TicketErrorCode.INVALID, f"{label} contains a NUL character.", field)
     return cleaned
 
 
@@ -105,12 +108,16 @@ async def _locked_ticket(ctx: Context, connection: BaseDBAsyncClient, ticket_id:
     return ticket
 
 
-def _require_open(ticket: Ticket) -> None:
+def _require_open(ticket: Ticket, user: User) -> None:
     if ticket.state == TicketState.CLOSED:
+        # Reps cannot reopen: tell them what they can do instead.
+        what = (
+            "open a new ticket, or ask the operator to reopen it"
+            if user.role == Role.COMPANY_REP
+            else "reopen it first"
+        )
         raise TicketError(
-            TicketErrorCode.TICKET_CLOSED,
-            f"Ticket {ticket.number} is closed: reopen it first.",
-            "ticketId",
+            TicketErrorCode.TICKET_CLOSED, f"Ticket {ticket.number} is closed: {what}.", "ticketId"
         )
 
 
@@ -200,7 +207,7 @@ async def _open_values(ctx: Context, user: User, data: TicketOpenInput) -> dict[
             "contactPhone",
         )
     email = (data.contact_email or "").strip()
-    if not is_valid_email(email):
+    if not is_valid_email(email) or "\x00" in email:
         raise TicketError(
             TicketErrorCode.INVALID_EMAIL, "The contact e-mail is not valid.", "contactEmail"
         )
@@ -224,6 +231,12 @@ async def _open_values(ctx: Context, user: User, data: TicketOpenInput) -> dict[
             raise TicketError(TicketErrorCode.UNKNOWN_PERSON, "No such person.", "personId")
         if company_id is None:
             company_id = person.company_id
+        elif person.company_id is not None and person.company_id != company_id:
+            raise TicketError(
+                TicketErrorCode.PERSON_NOT_IN_COMPANY,
+                "The person belongs to another company than the ticket's.",
+                "personId",
+            )
     values.update(company_id=company_id, person_id=data.person_id)
     if (
         data.channel_id is not None
@@ -250,6 +263,8 @@ async def open_ticket(ctx: Context, data: TicketOpenInput) -> Ticket:
     values = await _open_values(ctx, user, data)
     body = _body(data.body)
     status = await initial_status(values.get("contact_type_id"))
+    # Asked before the files are read: a confirmation round trip stages nothing.
+    mailed = customer_mail(None, status, data.notify_customer, user)
     staged = await stage_uploads(ctx.settings, list(data.files))
     try:
         now = utcnow()
@@ -269,12 +284,16 @@ async def open_ticket(ctx: Context, data: TicketOpenInput) -> Ticket:
             await ticket.save(using_db=connection)
             message = await _add_message(connection, ticket, user, body, False, staged)
             store(ctx.settings, staged)
+            if mailed:
+                await _mail_customer(
+                    connection, ticket, f"We received your ticket. Its status is: {status.name}."
+                )
             events = [
                 await record(connection, _event(TICKET_OPENED, ticket, message_id=message.pk))
             ]
     finally:
         discard(staged)
-    await _finish(ctx, events, mailed=False)
+    await _finish(ctx, events, mailed)
     return ticket
 
 
@@ -297,7 +316,7 @@ async def add_message(
     try:
         async with in_transaction() as connection:
             ticket = await _locked_ticket(ctx, connection, ticket_id)
-            _require_open(ticket)
+            _require_open(ticket, user)
             current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
             mailed = not internal and customer_mail(current, None, notify_customer, user)
             message = await _add_message(connection, ticket, user, text, internal, staged)
@@ -325,7 +344,7 @@ async def change_status(
     user = _operator(ctx)
     async with in_transaction() as connection:
         ticket = await _locked_ticket(ctx, connection, ticket_id)
-        _require_open(ticket)
+        _require_open(ticket, user)
         entering = await status_to_enter(status_id, ticket.contact_type_id)
         current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
         if entering.pk == current.pk:
@@ -347,21 +366,33 @@ async def change_status(
     return ticket
 
 
-async def assign_ticket(ctx: Context, ticket_id: int, assignee_id: int | None) -> Ticket:
+async def assign_ticket(
+    ctx: Context, ticket_id: int, assignee_id: int | None, notify_customer: bool | None = None
+) -> Ticket:
     user = _operator(ctx)
     target = await _assignee(user, assignee_id)
     async with in_transaction() as connection:
         ticket = await _locked_ticket(ctx, connection, ticket_id)
-        _require_open(ticket)
+        _require_open(ticket, user)
         if ticket.assignee_id == target:
             return ticket
+        current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
+        mailed = customer_mail(current, None, notify_customer, user)
         previous = ticket.assignee_id
         ticket.assignee_id = target
         await ticket.save(using_db=connection)
+        if mailed:
+            await _mail_customer(
+                connection,
+                ticket,
+                "An attendant is now handling your ticket."
+                if target is not None
+                else "Your ticket is waiting for an attendant.",
+            )
         events = [
             await record(connection, _event(TICKET_ASSIGNED, ticket, previous_assignee_id=previous))
         ]
-    await _finish(ctx, events, mailed=False)
+    await _finish(ctx, events, mailed)
     return ticket
 
 
@@ -382,7 +413,7 @@ async def close_ticket(
         )
     async with in_transaction() as connection:
         ticket = await _locked_ticket(ctx, connection, ticket_id)
-        _require_open(ticket)
+        _require_open(ticket, user)
         current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
         if not current.allows_closing:
             raise TicketError(
@@ -406,8 +437,11 @@ async def close_ticket(
     return ticket
 
 
-async def reopen_ticket(ctx: Context, ticket_id: int) -> Ticket:
-    _operator(ctx)
+async def reopen_ticket(
+    ctx: Context, ticket_id: int, notify_customer: bool | None = None
+) -> Ticket:
+    """Back to the initial status (its return date anew), OPEN, without closing date and reason."""
+    user = _operator(ctx)
     async with in_transaction() as connection:
         ticket = await _locked_ticket(ctx, connection, ticket_id)
         if ticket.state != TicketState.CLOSED:
@@ -416,14 +450,25 @@ async def reopen_ticket(ctx: Context, ticket_id: int) -> Ticket:
                 "Only a closed ticket can be reopened.",
                 "ticketId",
             )
+        current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
         status = await initial_status(ticket.contact_type_id)
+        mailed = customer_mail(current, status, notify_customer, user)
         ticket.state = TicketState.OPEN
         ticket.closed_at = None
         ticket.closure_reason_id = None
         enter_status(ticket, status, utcnow())
         await ticket.save(using_db=connection)
-        events = [await record(connection, _event(TICKET_REOPENED, ticket, status_id=status.pk))]
-    await _finish(ctx, events, mailed=False)
+        if mailed:
+            await _mail_customer(
+                connection, ticket, f"Your ticket was reopened. Its status is: {status.name}."
+            )
+        events = [
+            await record(
+                connection,
+                _event(TICKET_REOPENED, ticket, from_status_id=current.pk, status_id=status.pk),
+            )
+        ]
+    await _finish(ctx, events, mailed)
     return ticket
 
 
@@ -440,8 +485,10 @@ async def create_child(ctx: Context, parent_id: int, data: ChildCreateInput) -> 
     await ensure_counter("ticket", year)
     async with in_transaction() as connection:
         parent = await _locked_ticket(ctx, connection, parent_id)
-        _require_open(parent)
+        _require_open(parent, user)
         status = await initial_status(parent.contact_type_id)
+        # The child is a new ticket of the same customer: only its first status can ask.
+        mailed = customer_mail(None, status, data.notify_customer, user)
         child = Ticket(
             parent_id=parent.pk,
             company_id=parent.company_id,
@@ -468,13 +515,20 @@ async def create_child(ctx: Context, parent_id: int, data: ChildCreateInput) -> 
         )
         await child.save(using_db=connection)
         message = await _add_message(connection, child, user, body, False, [])
+        if mailed:
+            await _mail_customer(
+                connection,
+                child,
+                f"We opened ticket {child.number} from your ticket {parent.number}. "
+                f"Its status is: {status.name}.",
+            )
         events = [
             await record(
                 connection, _event(TICKET_OPENED, child, message_id=message.pk, parent_id=parent.pk)
             ),
             await record(connection, _event(TICKET_UPDATED, parent, child_id=child.pk)),
         ]
-    await _finish(ctx, events, mailed=False)
+    await _finish(ctx, events, mailed)
     return child
 
 
@@ -502,7 +556,7 @@ async def perform_action(ctx: Context, data: ActionPerformInput) -> TicketAction
     mailed = False
     async with in_transaction() as connection:
         ticket = await _locked_ticket(ctx, connection, data.ticket_id)
-        _require_open(ticket)
+        _require_open(ticket, user)
         current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
         entering = None
         if definition.sets_ticket_status_id is not None:

@@ -63,6 +63,11 @@ class TicketOpenInput:
     product: str | None = None
     occurrence: str | None = None
     files: list[Upload] = strawberry.field(default_factory=list)
+    notify_customer: bool | None = strawberry.field(
+        default=None,
+        description="The operator's answer when the initial status e-mails the customer "
+        "(ignored for company reps).",
+    )
 
 
 @strawberry.input
@@ -86,6 +91,10 @@ class TicketChildCreateInput:
     product: str | None = None
     occurrence: str | None = None
     assignee_id: strawberry.ID | None = None
+    notify_customer: bool | None = strawberry.field(
+        default=None,
+        description="The operator's answer when the child's initial status e-mails the customer.",
+    )
 
 
 @strawberry.input
@@ -155,7 +164,8 @@ class TicketQuery:
 @strawberry.type
 class TicketMutation:
     @strawberry.mutation(
-        description="A rep (for their company) or an operator; with the first message and files."
+        description="A rep (for their company) or an operator; with the first message and files. "
+        + NOTIFY_DESCRIPTION
     )
     async def ticket_open(self, info: Info, input: TicketOpenInput) -> TicketResult:
         data = use_cases.TicketOpenInput(
@@ -174,6 +184,7 @@ class TicketMutation:
             product=input.product,
             occurrence=input.occurrence,
             files=list(input.files),
+            notify_customer=input.notify_customer,
         )
         return TicketType.from_row(await use_cases.open_ticket(info.context, data))
 
@@ -205,14 +216,20 @@ class TicketMutation:
         return TicketType.from_row(row)
 
     @strawberry.mutation(
-        description="Agents take tickets for themselves; supervisors assign anyone. null unassigns."
+        description="Agents take tickets for themselves; supervisors assign anyone. null unassigns. "
+        + NOTIFY_DESCRIPTION
     )
     async def ticket_assign(
-        self, info: Info, ticket_id: strawberry.ID, assignee_id: strawberry.ID | None = None
+        self,
+        info: Info,
+        ticket_id: strawberry.ID,
+        assignee_id: strawberry.ID | None = None,
+        notify_customer: bool | None = None,
     ) -> TicketResult:
-        return TicketType.from_row(
-            await use_cases.assign_ticket(info.context, to_pk(ticket_id), optional_pk(assignee_id))
+        row = await use_cases.assign_ticket(
+            info.context, to_pk(ticket_id), optional_pk(assignee_id), notify_customer
         )
+        return TicketType.from_row(row)
 
     @strawberry.mutation(
         description="Only from a status that allowsClosing, with a reason. " + NOTIFY_DESCRIPTION
@@ -229,12 +246,19 @@ class TicketMutation:
         )
         return TicketType.from_row(row)
 
-    @strawberry.mutation(description="Back to the initial status.")
-    async def ticket_reopen(self, info: Info, ticket_id: strawberry.ID) -> TicketResult:
-        return TicketType.from_row(await use_cases.reopen_ticket(info.context, to_pk(ticket_id)))
+    @strawberry.mutation(
+        description="Operators. Back to the initial status (and its return date), state OPEN, "
+        "closedAt and closureReason cleared. " + NOTIFY_DESCRIPTION
+    )
+    async def ticket_reopen(
+        self, info: Info, ticket_id: strawberry.ID, notify_customer: bool | None = None
+    ) -> TicketResult:
+        row = await use_cases.reopen_ticket(info.context, to_pk(ticket_id), notify_customer)
+        return TicketType.from_row(row)
 
     @strawberry.mutation(
-        description="A child ticket with the parent's customer and classification."
+        description="A child ticket with the parent's customer and classification. "
+        + NOTIFY_DESCRIPTION
     )
     async def ticket_child_create(
         self, info: Info, parent_id: strawberry.ID, input: TicketChildCreateInput
@@ -245,6 +269,7 @@ class TicketMutation:
             product=input.product,
             occurrence=input.occurrence,
             assignee_id=optional_pk(input.assignee_id),
+            notify_customer=input.notify_customer,
         )
         return TicketType.from_row(
             await use_cases.create_child(info.context, to_pk(parent_id), data)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import strawberry
 
@@ -235,7 +235,7 @@ class TicketType:
         return (
             self.row.state == TicketStateModel.OPEN
             and due is not None
-            and due <= datetime.now(timezone.utc)
+            and due <= datetime.now(UTC)
         )
 
     @strawberry.field

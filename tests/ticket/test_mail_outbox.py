@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from email import message_from_bytes
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
-import pytest
-from aiosmtpd.controller import Controller
-
-from contato.settings import Settings
 from models.ticket import MailStatus, OutboxMail
 from models.user import Role
 from resolvers.mail import MailSender
 from tests.factories import Factory
-from tests.servers import free_port
+from tests.ticket.conftest import Inbox, Refusing, mail_settings, smtp_server
 from tests.ticket_factories import TicketFactory
 
 STATUS_CHANGE = """
@@ -24,47 +17,6 @@ mutation StatusChange($ticketId: ID!, $statusId: ID!) {
   ticketStatusChange(ticketId: $ticketId, statusId: $statusId, notifyCustomer: true) { __typename }
 }
 """
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd API
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content)))
-        return "250 OK"
-
-
-class Refusing:
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
-    ) -> str:  # noqa: N802
-        return "550 no such mailbox"
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-def smtp_server(port: int, handler: Any) -> Controller:
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller
-
-
-@pytest.fixture
-def inbox(smtp_port: int) -> Iterator[Inbox]:
-    handler = Inbox()
-    controller = smtp_server(smtp_port, handler)
-    try:
-        yield handler
-    finally:
-        controller.stop()
-
-
-def mail_settings(settings: Settings, port: int) -> Settings:
-    return replace(settings, smtp_host="127.0.0.1", smtp_port=port, smtp_from="contato@test.dev")
 
 
 async def queue_mail(factory: Factory, tickets: TicketFactory) -> None:
@@ -104,7 +56,7 @@ async def test_a_server_outage_loses_nothing(
     await queue_mail(factory, tickets)
     settings = mail_settings(factory.settings, smtp_port)
     sender = MailSender(settings)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     # when: two attempts fail, each waiting twice as long as the one before
     assert await sender.run_once(now) == 0
     first = await OutboxMail.get()
@@ -138,7 +90,7 @@ async def test_permanent_refusals_give_up_after_the_limit(
     sender = MailSender(settings)
     controller = smtp_server(smtp_port, Refusing())
     try:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         await sender.run_once(now)
         assert (await OutboxMail.get()).status == MailStatus.PENDING
         await sender.run_once(now + timedelta(days=1))
@@ -153,7 +105,7 @@ async def test_a_claimed_mail_is_not_sent_by_another_sender(
     factory: Factory, tickets: TicketFactory, inbox: Inbox, smtp_port: int
 ) -> None:
     await queue_mail(factory, tickets)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await OutboxMail.all().update(locked_until=now + timedelta(minutes=1))
     sender = MailSender(mail_settings(factory.settings, smtp_port))
     assert await sender.run_once(now) == 0

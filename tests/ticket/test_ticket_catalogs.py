@@ -290,3 +290,21 @@ async def test_action_definitions_and_closure_reasons(
         "code": "DUPLICATE_NAME",
         "field": "name",
     }
+
+
+async def test_a_name_with_a_nul_character_is_a_typed_error(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    """PostgreSQL text cannot hold NUL: refused as INVALID, never an unexpected error."""
+    admin = await factory.user(Role.ADMIN)
+    data = await factory.execute(STATUS_CREATE, {"input": {"name": "Novo\x00"}}, user=admin)
+    assert (data["ticketStatusCreate"]["code"], data["ticketStatusCreate"]["field"]) == (
+        "INVALID",
+        "name",
+    )
+    created = await factory.execute(
+        CONTACT_TYPE_CREATE, {"input": {"name": "Reclamação", "category": "SAC\x00"}}, user=admin
+    )
+    assert created["contactTypeCreate"]["__typename"] == "ContactType"
+    assert (await ContactType.get()).category == "SAC"
+    assert await TicketStatus.all().count() == 0

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from models.event import Event
 from models.ticket import OutboxMail, Ticket, TicketMessage, TicketState
@@ -66,7 +66,7 @@ async def test_entering_a_status_with_return_days_sets_the_return_date(
     waiting = await tickets.status("Aguardando cliente", return_after_days=3)
     ticket = await tickets.ticket(agent, new)
     # when
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     data = await factory.execute(
         STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(waiting.pk)}, user=agent
     )
@@ -74,7 +74,7 @@ async def test_entering_a_status_with_return_days_sets_the_return_date(
     result = data["ticketStatusChange"]
     assert result["status"] == {"name": "Aguardando cliente"}
     due = datetime.fromisoformat(result["returnDueAt"])
-    assert before + timedelta(days=3) <= due <= datetime.now(timezone.utc) + timedelta(days=3)
+    assert before + timedelta(days=3) <= due <= datetime.now(UTC) + timedelta(days=3)
     assert result["awaitingReturn"] is False
     event = await Event.get(kind="TICKET_STATUS_CHANGED")
     assert event.data == {"from_status_id": new.pk, "status_id": waiting.pk}
@@ -296,3 +296,69 @@ async def test_agents_take_tickets_and_supervisors_assign_anyone(
         (agent.pk, None),
         (other.pk, agent.pk),
     ]
+
+
+async def test_reopening_goes_back_to_the_initial_status_and_forgets_the_closing(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: a ticket of a contact type, assigned, closed through the mutations
+    agent = await factory.user(Role.AGENT)
+    await tickets.status("Novo", initial=True)
+    triage = await tickets.status("Triagem", initial=True, return_after_days=2)
+    done = await tickets.status("Concluído", allows_closing=True)
+    contact_type = await tickets.contact_type(statuses=[triage, done])
+    reason = await tickets.closure_reason("Resolvido")
+    ticket = await tickets.ticket(agent, triage, assignee=agent, contact_type=contact_type)
+    variables = {"ticketId": str(ticket.pk)}
+    await factory.execute(STATUS_CHANGE, {**variables, "statusId": str(done.pk)}, user=agent)
+    closed = await factory.execute(CLOSE, {**variables, "reasonId": str(reason.pk)}, user=agent)
+    assert closed["ticketClose"]["state"] == "CLOSED"
+    await Ticket.filter(id=ticket.pk).update(return_alerted_at=datetime.now(UTC))
+    # when
+    before = datetime.now(UTC)
+    data = await factory.execute(REOPEN, variables, user=agent)
+    # then: the initial status its contact type allows, OPEN, nothing left of the closing
+    assert data["ticketReopen"] == {
+        "__typename": "Ticket",
+        "state": "OPEN",
+        "closedAt": None,
+        "status": {"name": "Triagem"},
+    }
+    row = await Ticket.get(id=ticket.pk)
+    assert (row.state, row.status_id, row.closed_at, row.closure_reason_id) == (
+        TicketState.OPEN,
+        triage.pk,
+        None,
+        None,
+    )
+    # a return is due again from the initial status, and will be alerted again
+    assert row.return_due_at is not None and row.return_due_at >= before + timedelta(days=2)
+    assert row.return_alerted_at is None
+    assert row.assignee_id == agent.pk
+    event = await Event.get(kind="TICKET_REOPENED")
+    assert (event.entity_id, event.agent_id, event.data) == (
+        ticket.pk,
+        agent.pk,
+        {"from_status_id": done.pk, "status_id": triage.pk},
+    )
+    # and it takes messages again
+    message = await factory.execute(
+        MESSAGE_ADD, {"input": {"ticketId": str(ticket.pk), "body": "Voltou."}}, user=agent
+    )
+    assert message["ticketMessageAdd"]["__typename"] == "TicketMessage"
+
+
+async def test_a_rep_writing_on_a_closed_ticket_is_told_what_they_can_do(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    rep = await factory.user(Role.COMPANY_REP)
+    done = await tickets.status("Concluído", allows_closing=True)
+    ticket = await tickets.ticket(rep, done, company=await rep.company, state=TicketState.CLOSED)
+    document = MESSAGE_ADD.replace("code field", "code field message")
+    data = await factory.execute(
+        document, {"input": {"ticketId": str(ticket.pk), "body": "Oi?"}}, user=rep
+    )
+    error = data["ticketMessageAdd"]
+    assert error["code"] == "TICKET_CLOSED"
+    # reps cannot reopen, so the message does not tell them to
+    assert "reopen it first" not in error["message"] and "new ticket" in error["message"]

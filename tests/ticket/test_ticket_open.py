@@ -24,6 +24,16 @@ mutation TicketOpen($input: TicketOpenInput!) {
 }
 """
 
+MESSAGE_ADD = """
+mutation MessageAdd($input: TicketMessageAddInput!) {
+  ticketMessageAdd(input: $input) { __typename ... on TicketError { code field } }
+}
+"""
+
+TICKETS = """
+query Tickets($text: String) { tickets(filter: { text: $text }) { edges { node { id } } } }
+"""
+
 
 def open_input(**overrides: object) -> dict[str, object]:
     values: dict[str, object] = {
@@ -246,3 +256,82 @@ async def test_refused_files_write_nothing(factory: Factory, tickets: TicketFact
     assert await Attachment.all().count() == 0
     upload_dir = factory.settings.upload_dir
     assert not upload_dir.exists() or [p for p in upload_dir.rglob("*") if p.is_file()] == []
+
+
+async def test_text_with_a_nul_character_is_a_typed_error(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    """PostgreSQL text cannot hold NUL: refused as INVALID, never an unexpected error."""
+    # given
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    ticket = await tickets.ticket(agent, new)
+    cases = [
+        ("subject", "INVALID"),
+        ("body", "INVALID"),
+        ("contactName", "INVALID"),
+        ("product", "INVALID"),
+        ("occurrence", "INVALID"),
+        ("contactEmail", "INVALID_EMAIL"),
+    ]
+    for field, code in cases:
+        value = "rita\x00@acme.test" if field == "contactEmail" else "a\x00b"
+        # when
+        result = await factory.execute_raw(
+            TICKET_OPEN,
+            {"input": open_input(classificationId=str(root.pk), **{field: value})},
+            user=agent,
+        )
+        # then
+        assert result.errors is None, (field, result.errors)
+        error = result.data["ticketOpen"]
+        assert (error["code"], error["field"]) == (code, field)
+    message = await factory.execute_raw(
+        MESSAGE_ADD, {"input": {"ticketId": str(ticket.pk), "body": "a\x00b"}}, user=agent
+    )
+    assert message.errors is None
+    assert (
+        message.data["ticketMessageAdd"]["code"],
+        message.data["ticketMessageAdd"]["field"],
+    ) == (
+        "INVALID",
+        "body",
+    )
+    assert await Ticket.all().count() == 1 and await TicketMessage.all().count() == 0
+    # and searching for it finds nothing rather than failing
+    found = await factory.execute_raw(TICKETS, {"text": "fatura\x00"}, user=agent)
+    assert found.errors is None
+    assert found.data["tickets"]["edges"] == [{"node": {"id": str(ticket.pk)}}]
+
+
+async def test_the_person_must_belong_to_the_tickets_company(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    agent = await factory.user(Role.AGENT)
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    acme = await factory.company()
+    globex = await factory.company()
+    of_globex = await factory.person("Pedro", company=globex)
+    of_nobody = await factory.person("Ana")
+    base = {"classificationId": str(root.pk), "companyId": str(acme.pk)}
+    # when
+    data = await factory.execute(
+        TICKET_OPEN, {"input": open_input(**base, personId=str(of_globex.pk))}, user=agent
+    )
+    # then
+    assert (data["ticketOpen"]["code"], data["ticketOpen"]["field"]) == (
+        "PERSON_NOT_IN_COMPANY",
+        "personId",
+    )
+    assert await Ticket.all().count() == 0
+    # a person without a company, or the company taken from the person, is fine
+    for overrides in (
+        {**base, "personId": str(of_nobody.pk)},
+        {"classificationId": str(root.pk), "personId": str(of_globex.pk)},
+    ):
+        data = await factory.execute(TICKET_OPEN, {"input": open_input(**overrides)}, user=agent)
+        assert data["ticketOpen"]["__typename"] == "Ticket", overrides
+    assert [row.company_id for row in await Ticket.all().order_by("id")] == [acme.pk, globex.pk]

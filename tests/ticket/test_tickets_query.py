@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -134,10 +134,10 @@ async def test_filters(factory: Factory, tickets: TicketFactory) -> None:
     c = await tickets.ticket(supervisor, new, state=TicketState.CLOSED, subject="Senha")
     await Ticket.filter(id=b.pk).update(subclassification_id=sub.pk)
     await Ticket.filter(id=a.pk).update(
-        return_due_at=datetime.now(timezone.utc) - timedelta(hours=1)
+        return_due_at=datetime.now(UTC) - timedelta(hours=1)
     )
     await Ticket.filter(id=b.pk).update(
-        return_due_at=datetime.now(timezone.utc) + timedelta(days=1)
+        return_due_at=datetime.now(UTC) + timedelta(days=1)
     )
     cases = [
         ({"state": "OPEN"}, [a, b]),
