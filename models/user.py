@@ -1,6 +1,7 @@
 from enum import Enum
 
 from tortoise import fields
+from tortoise.models import Model
 
 from models.base import TimestampedModel
 
@@ -41,3 +42,18 @@ class LoginThrottle(TimestampedModel):
 
     class Meta:
         table = "login_throttle"
+
+
+class MutationWindow(Model):
+    """Mutations per user per minute, shared by every server process (the per-user rate limit)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", related_name="mutation_windows", on_delete=fields.CASCADE)
+    window_start = fields.DatetimeField()
+    count = fields.IntField()
+
+    user_id: int
+
+    class Meta:
+        table = "mutation_window"
+        unique_together = (("user", "window_start"),)

@@ -20,6 +20,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.event import Event
+from models.user import MutationWindow
 from realtime.events import EventSpec, publish, record
 
 logger = logging.getLogger("contato.alerts")
@@ -66,8 +67,10 @@ async def run_once(sources: Sequence[DueSource], broadcast: Any, now: datetime |
 
 
 async def prune_events(retention: timedelta, now: datetime | None = None) -> int:
-    cutoff = (now or datetime.now(timezone.utc)) - retention
-    return await Event.filter(created_at__lt=cutoff).delete()
+    now = now or datetime.now(timezone.utc)
+    # Housekeeping rides along: rate-limit windows are only read for the current minute.
+    await MutationWindow.filter(window_start__lt=now - timedelta(minutes=5)).delete()
+    return await Event.filter(created_at__lt=now - retention).delete()
 
 
 class AlertScheduler:

@@ -34,6 +34,7 @@ from schema.realtime import Subscription
 from schema.security import (
     PUBLIC_EXCEPTIONS,
     CachedValidation,
+    MutationRateLimit,
     RequireAuthentication,
     error_code,
     should_mask,
@@ -99,6 +100,7 @@ def build_schema(settings: Settings) -> ContatoSchema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        lambda: MutationRateLimit(per_minute=settings.mutations_per_minute),
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, max_page_size=settings.max_page_size),
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
     ]

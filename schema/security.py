@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
 
 from graphql import (
     DocumentNode,
@@ -19,7 +20,11 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types.graphql import OperationType
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 
+from models.user import MutationWindow
 from resolvers.errors import BadUserInput, NotAuthenticated
 
 logger = logging.getLogger("contato.graphql")
@@ -107,3 +112,48 @@ class CachedValidation(SchemaExtension):
                 context.schema._schema, context.graphql_document, tuple(context.validation_rules), self.hide_suggestions
             )
         yield
+
+
+class MutationRateLimit(SchemaExtension):
+    """At most `per_minute` mutations per user per minute, counted in the database so that every
+    server process shares the count. Over the limit: RATE_LIMITED, before anything runs."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        user = getattr(context.context, "user", None)
+        if (
+            self.per_minute > 0
+            and user is not None
+            and context.result is None
+            and context.operation_type == OperationType.MUTATION
+        ):
+            count, retry_after = await count_mutation(user.pk)
+            if count > self.per_minute:
+                error = public_error(
+                    f"Too many changes: at most {self.per_minute} a minute. Try again in {retry_after} s.",
+                    "RATE_LIMITED",
+                )
+                error.extensions = {**(error.extensions or {}), "retryAfterSeconds": retry_after}
+                context.result = ExecutionResult(data=None, errors=[error])
+        yield
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def count_mutation(user_id: int) -> tuple[int, int]:
+    """Counts one mutation in the user's current minute; returns the count and seconds left in it."""
+    now = utc_now()
+    window = now.replace(second=0, microsecond=0)
+    scope = MutationWindow.filter(user_id=user_id, window_start=window)
+    if not await scope.update(count=F("count") + 1):
+        try:
+            await MutationWindow.create(user_id=user_id, window_start=window, count=1)
+        except IntegrityError:  # another process opened the window first
+            await scope.update(count=F("count") + 1)
+    count = await scope.values_list("count", flat=True)
+    return (max(count) if count else 1), 60 - now.second

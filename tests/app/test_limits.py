@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 from graphql import parse
 
+from contato.seed import make_cpf
 from contato.settings import Settings
+from models.person import Person
 from models.user import Role
-from schema import build_schema
+from schema import build_schema, security
 from schema.cost import query_cost
 from tests.factories import Factory
 
@@ -74,3 +78,25 @@ async def test_validation_errors_are_capped(factory: Factory) -> None:
     result = await factory.execute_raw(document, user=user)
     assert len(result.errors) == 21  # 20 and "Too many validation errors, error limit reached."
     assert "error limit reached" in result.errors[-1].message
+
+
+async def test_mutations_are_rate_limited_per_user(factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: three mutations a minute allowed, all of them within one minute
+    monkeypatch.setattr(security, "utc_now", lambda: datetime(2026, 11, 24, 12, 0, 30, tzinfo=timezone.utc))
+    settings = Settings(environment="test", password_hash_profile="CHEAPEST", mutations_per_minute=3)
+    busy, other = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
+    create = """mutation($name: String!, $document: String!) {
+      personCreate(input: {kind: NATURAL, name: $name, document: $document}) { __typename } }"""
+    # when
+    results = [
+        await factory.execute_raw(create, {"name": f"P{index}", "document": make_cpf(900 + index)}, user=busy, settings=settings)
+        for index in range(4)
+    ]
+    others = await factory.execute_raw(create, {"name": "Q", "document": make_cpf(999)}, user=other, settings=settings)
+    reads = await factory.execute_raw("{ me { id } }", user=busy, settings=settings)
+    # then: the fourth is refused before it runs; others and reads are not affected
+    assert [result.errors is None for result in results] == [True, True, True, False]
+    refused = results[3].errors[0]
+    assert (refused.extensions["code"], refused.extensions["retryAfterSeconds"]) == ("RATE_LIMITED", 30)
+    assert await Person.filter(name="P3").count() == 0
+    assert others.errors is None and reads.errors is None
