@@ -215,8 +215,8 @@ async def ticket_return_due(ctx: Context, after: str | None) -> AsyncIterator[Ti
 
 async def callback_due(ctx: Context, agent_id: int | None, after: str | None) -> AsyncIterator[CallbackAlert]:
     """An agent's callbacks as they fall due, those open to anyone on their campaigns, and other
-    agents' USER_ONLY callbacks when they open to anyone. Supervisors may watch one agent's
-    (`agent_id`) or, without it, every alert."""
+    agents' USER_ONLY callbacks when they open to anyone. Supervisors may follow one agent's own
+    callbacks (`agent_id`, as `pendingCallbacks(agentId)` lists them) or, without it, every alert."""
     position = parse_cursor(after)
     viewer = await Viewer.start(ctx)
     if agent_id is not None and agent_id != viewer.user.pk and not viewer.is_staff:
@@ -227,13 +227,19 @@ async def callback_due(ctx: Context, agent_id: int | None, after: str | None) ->
         agent_id = viewer.user.pk
     if agent_id is not None and not await User.filter(id=agent_id).exists():
         raise StreamEnded(StreamErrorCode.NOT_FOUND, "No such agent.", "agentId")
+    # A supervisor following an agent sees that agent's own callbacks fall due, nothing else.
+    own_only = agent_id is not None and agent_id != viewer.user.pk
     replay = Q(entity="callback", kind__in=(CALLBACK_DUE, CALLBACK_OPENED))
-    if agent_id is not None:
+    if own_only:
+        replay = Q(entity="callback", kind=CALLBACK_DUE, agent_id=agent_id)
+    elif agent_id is not None:
         replay &= Q(agent_id=agent_id) | Q(agent_id__isnull=True)
 
     def accepts(event: LiveEvent) -> bool:
         if event.entity != "callback" or event.kind not in (CALLBACK_DUE, CALLBACK_OPENED):
             return False
+        if own_only:
+            return event.kind == CALLBACK_DUE and event.agent_id == agent_id
         return agent_id is None or event.agent_id in (agent_id, None)
 
     async for event in _events(ctx, viewer, position, replay, accepts):

@@ -372,3 +372,21 @@ async def test_queue_updates_are_for_supervisors(factory: Factory, outbound: Out
     stream = await live.subscribe(QUEUE, {"campaignId": str(campaign.pk)}, agent)
     assert (await stream.next())["queueUpdates"] == {"__typename": "StreamError", "code": "FORBIDDEN"}
     assert await CampaignAgent.filter(campaign_id=campaign.pk).count() == 1
+
+
+async def test_a_supervisor_following_an_agent_sees_that_agents_own_callbacks(
+    factory: Factory, outbound: Outbound, live: LiveSchema
+) -> None:
+    # given: agent A's own due callback and one open to anyone on A's campaign
+    a = await factory.user(Role.AGENT)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    campaign = await outbound.campaign(agents=(a,))
+    now = datetime.now(timezone.utc)
+    own = await Callback.create(member=await outbound.member(campaign), campaign=campaign, agent=a, due_at=now)
+    await Callback.create(member=await outbound.member(campaign), campaign=campaign, agent=None, due_at=now)
+    stream = await live.subscribe(CALLBACK_DUE, {"agentId": str(a.pk)}, supervisor)
+    # when
+    assert await run_once(DUE_SOURCES, None, now) == 2
+    # then: as pendingCallbacks(agentId) lists them
+    assert (await stream.next())["callbackDue"]["callback"]["id"] == str(own.pk)
+    assert await stream.quiet() == []
