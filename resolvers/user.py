@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -44,7 +44,7 @@ async def list_users(
     queryset = visible_users(ctx)
     if text:
         term = fold(text.strip())
-        queryset = queryset.filter(email__icontains=term) | queryset.filter(name__icontains=text.strip())
+        queryset = queryset.filter(Q(email__icontains=term) | Q(name__icontains=text.strip()))
     if role is not None:
         queryset = queryset.filter(role=role)
     return await paginate(queryset, "user", first, after, ctx.settings.max_page_size)

@@ -135,3 +135,14 @@ async def test_agents_list_only_themselves(factory: Factory) -> None:
     assert [edge["node"]["email"] for edge in mine["users"]["edges"]] == [agent.email]
     everyone = await factory.execute(USERS, user=supervisor)
     assert len(everyone["users"]["edges"]) == 2
+
+
+async def test_users_are_found_by_name_or_email(factory: Factory) -> None:
+    # found by the fuzzer: a text filter used to fail with an unexpected error
+    admin = await factory.user(Role.ADMIN, email="boss@test.dev")
+    await factory.user(Role.AGENT, email="maria@test.dev")
+    query = "query($text: String) { users(text: $text) { edges { node { email } } } }"
+    by_email = await factory.execute(query, {"text": "MARIA@"}, user=admin)
+    by_name = await factory.execute(query, {"text": "Admin"}, user=admin)
+    assert [edge["node"]["email"] for edge in by_email["users"]["edges"]] == ["maria@test.dev"]
+    assert [edge["node"]["email"] for edge in by_name["users"]["edges"]] == ["boss@test.dev"]
