@@ -6,12 +6,16 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.campaign import CallbackPolicy, Campaign, CampaignAgent, CampaignMember, CampaignStage
+from models.operation import Callback, CallbackStatus
 from models.outbound import ActionType
 from models.user import Role, User
+from realtime.events import EventSpec, publish, record
+from resolvers.campaign import rules
 from resolvers.campaign.rules import DAY_MINUTES, is_staff
 from resolvers.context import Context
 from resolvers.errors import CampaignError, CampaignErrorCode
@@ -268,19 +272,50 @@ async def set_agents(ctx: Context, campaign_id: int, agent_ids: list[int]) -> Ca
         raise CampaignError(
             CampaignErrorCode.UNKNOWN_AGENT, "Every id must be an active agent or supervisor.", "agentIds"
         )
+    events = []
     async with in_transaction() as connection:
         current = set(
             await CampaignAgent.filter(campaign_id=campaign.pk).using_db(connection).values_list(
                 "agent_id", flat=True
             )
         )
-        if current - wanted:
-            await CampaignAgent.filter(campaign_id=campaign.pk, agent_id__in=current - wanted).using_db(
-                connection
-            ).delete()
-        if wanted - current:
+        removed, added = current - wanted, wanted - current
+        if removed:
+            await CampaignAgent.filter(campaign_id=campaign.pk, agent_id__in=removed).using_db(connection).delete()
+            await _release_work(connection, campaign.pk, removed)
+        if added:
             await CampaignAgent.bulk_create(
-                [CampaignAgent(campaign_id=campaign.pk, agent_id=agent) for agent in sorted(wanted - current)],
+                [CampaignAgent(campaign_id=campaign.pk, agent_id=agent) for agent in sorted(added)],
                 using_db=connection,
             )
+        if removed or added:
+            events.append(
+                await record(
+                    connection,
+                    EventSpec(
+                        kind="CAMPAIGN_AGENTS_CHANGED", entity="campaign", entity_id=campaign.pk,
+                        campaign_id=campaign.pk, data={"added": sorted(added), "removed": sorted(removed)},
+                    ),
+                )
+            )
+    await publish(ctx.broadcast, events)
     return campaign
+
+
+async def _release_work(connection: BaseDBAsyncClient, campaign_id: int, agents: set[int]) -> None:
+    """What agents taken off a campaign held goes back to the team: claims and reservations are
+    released, members assigned to them are unassigned, and their pending callbacks are for anyone
+    (those already alerted to them open at once, so the scheduler tells the others)."""
+    members = CampaignMember.filter(campaign_id=campaign_id)
+    await members.filter(claimed_by_id__in=agents).using_db(connection).update(
+        claimed_by_id=None, claim_expires_at=None
+    )
+    await members.filter(reserved_agent_id__in=agents).using_db(connection).update(
+        reserved_agent_id=None, reserved_until=None
+    )
+    await members.filter(assigned_agent_id__in=agents).using_db(connection).update(assigned_agent_id=None)
+    pending = Callback.filter(campaign_id=campaign_id, agent_id__in=agents, status=CallbackStatus.PENDING)
+    await pending.filter(alerted_at__isnull=False).using_db(connection).update(
+        agent_id=None, opens_at=rules.utc_now(), opened_alerted_at=None
+    )
+    await pending.filter(alerted_at__isnull=True).using_db(connection).update(agent_id=None, opens_at=None)

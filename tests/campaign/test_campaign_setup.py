@@ -1,7 +1,11 @@
 from datetime import timedelta
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignStage
+from models.event import Event
+from models.operation import Callback
 from models.user import Role
+from realtime.alerts import run_once
+from realtime.due import DUE_SOURCES
 from tests.factories import Factory
 from tests.outbound_factories import Clock, Outbound
 
@@ -148,3 +152,31 @@ async def test_agents_set_replaces_the_assignment_and_scopes_what_agents_see(
     assert (await factory.execute(CAMPAIGNS, user=rep))["campaigns"]["edges"] == []
     assert len((await factory.execute(CAMPAIGNS, user=supervisor))["campaigns"]["edges"]) == 2
     assert await CampaignMember.all().count() == 0
+
+
+async def test_an_agent_taken_off_a_campaign_leaves_their_work_to_the_team(
+    factory: Factory, outbound: Outbound, clock: Clock
+) -> None:
+    # given: agent A holds a claim, a reservation, an assigned member, an alerted and a future callback
+    supervisor = await factory.user(Role.SUPERVISOR)
+    a, b = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
+    campaign = await outbound.campaign(agents=(a, b))
+    claimed = await outbound.claimed(campaign, a)
+    reserved = await outbound.member(campaign, reserved_agent=a, reserved_until=None, assigned_agent=a)
+    alerted = await Callback.create(
+        member=reserved, campaign=campaign, agent=a, due_at=clock.now, alerted_at=clock.now
+    )
+    future = await Callback.create(member=claimed, campaign=campaign, agent=a, due_at=clock.local(days=1))
+    # when
+    await factory.execute(AGENTS_SET, {"id": str(campaign.pk), "agentIds": [str(b.pk)]}, user=supervisor)
+    # then: nothing stays stranded with A, and the campaign hears the already-due callback opened
+    assert await CampaignMember.filter(campaign_id=campaign.pk, claimed_by_id=a.pk).count() == 0
+    assert await CampaignMember.filter(campaign_id=campaign.pk, reserved_agent_id=a.pk).count() == 0
+    assert await CampaignMember.filter(campaign_id=campaign.pk, assigned_agent_id=a.pk).count() == 0
+    alerted_now, future_now = await Callback.get(id=alerted.pk), await Callback.get(id=future.pk)
+    assert (alerted_now.agent_id, future_now.agent_id, future_now.opens_at) == (None, None, None)
+    assert alerted_now.opens_at is not None and alerted_now.opened_alerted_at is None
+    assert await run_once(DUE_SOURCES, None, alerted_now.opens_at) == 1
+    assert await Event.filter(kind="CALLBACK_OPENED", entity_id=alerted.pk).count() == 1
+    changed = await Event.get(kind="CAMPAIGN_AGENTS_CHANGED")
+    assert changed.data == {"added": [], "removed": [a.pk]}
