@@ -1,18 +1,35 @@
-"""The GraphQL endpoint: HTTP and graphql-transport-ws on one path, with token authentication."""
+"""The GraphQL endpoint: HTTP and graphql-transport-ws on one path, with token authentication.
+
+HTTP follows the GraphQL-over-HTTP spec (checked by graphql-http's audits, tests/conformance/):
+the response is `application/graphql-response+json` when the client prefers it, else
+`application/json`; with the former, a request error (no `data`: syntax, validation, variables,
+authentication, limits) gets a 4xx status, with the latter 200 as before.
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from graphql import GraphQLSyntaxError, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from contato.settings import Settings
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token, token_expiry
@@ -27,25 +44,117 @@ PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight", "x
 JSON_MAX_BYTES = 1024 * 1024
 
 
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+JSON = "application/json"
+# What an Accept entry asks for, as one of the two media types served; `*/*` and a missing
+# Accept mean application/json, which every client before graphql-response+json understands.
+_OFFERED = {
+    GRAPHQL_RESPONSE_JSON: GRAPHQL_RESPONSE_JSON,
+    JSON: JSON,
+    "application/*": JSON,
+    "*/*": JSON,
+}
+
+# MaskErrors' message (schema/__init__.py): a fault of ours, not of the request.
+_MASKED_MESSAGE = "Unexpected error."
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The media type to answer in: the acceptable one with the highest q (the first on a tie)."""
+    if accept is None or not accept.strip():
+        return JSON
+    chosen, chosen_q = None, 0.0
+    for entry in accept.split(","):
+        media_type, _, parameters = entry.partition(";")
+        q = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        offered = _OFFERED.get(media_type.strip().lower())
+        if offered is not None and q > chosen_q:
+            chosen, chosen_q = offered, q
+    return chosen
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope.get("headers") or []:
+        if name == wanted:
+            return bytes(value)
+    return None
+
+
+def _request_error_status(errors: list[Any]) -> tuple[int, dict[str, str]]:
+    """Status and headers for a response without `data`: 401 and 429 for those refusals, 500 for
+    our own faults, 400 for the rest (syntax, validation, variables, limits)."""
+    for error in errors:
+        extensions = error.get("extensions") or {}
+        code = extensions.get("code")
+        if code == "UNAUTHENTICATED":
+            return 401, {"WWW-Authenticate": "Bearer"}
+        if code == "RATE_LIMITED":
+            retry_after = extensions.get("retryAfterSeconds")
+            return 429, {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+        if code is None and error.get("message") == _MASKED_MESSAGE:
+            return 500, {}
+    return 400, {}
+
+
+def _is_request_error(response: GraphQLHTTPResponse) -> bool:
+    """Refused before execution: no data and no error at a path (a failed non-null root field
+    also leaves `data` null, but it ran, and its errors have a path)."""
+    errors = response.get("errors") or []
+    executed = any(isinstance(error, dict) and error.get("path") for error in errors)
+    return response.get("data") is None and bool(errors) and not executed
+
+
+def _refusal(refused: HTTPException, media_type: str) -> Response:
+    """An HTTP-level refusal, as a GraphQL response without `data`."""
+    headers = dict(refused.headers) if isinstance(refused, Refused) else {}
+    if refused.status_code == 405:
+        headers.setdefault("Allow", "GET, POST")  # Strawberry's own 405 (HEAD, say) names none
+    return JSONResponse(
+        {"errors": [{"message": refused.reason}]},
+        status_code=refused.status_code,
+        media_type=media_type,
+        headers=headers,
+    )
+
+
 class BodyTooLarge(Exception):
     """The request body passed its cap while it was being read."""
 
 
+class Refused(HTTPException):
+    """An HTTPException that also sets response headers (`Allow` on a 405)."""
+
+    def __init__(self, status_code: int, reason: str, headers: dict[str, str]) -> None:
+        super().__init__(status_code, reason)
+        self.headers = headers
+
+
+class SubResponse(Response):
+    """Strawberry's per-request response stub; carries the negotiated media type to create_response."""
+
+    negotiated: str | None = None
+
+
 def _is_multipart(scope: Scope) -> bool:
-    for name, value in scope.get("headers") or []:
-        if name == b"content-type":
-            return value.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
-    return False
+    value = _header(scope, b"content-type")
+    return value is not None and value.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
 
 
 def _declared_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers") or []:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
+    value = _header(scope, b"content-length")
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 def _capped(receive: Receive, limit: int) -> Receive:
@@ -64,7 +173,7 @@ def _capped(receive: Receive, limit: int) -> Receive:
     return capped_receive
 
 
-def _too_large(limit: int, multipart: bool) -> Response:
+def _too_large(limit: int, multipart: bool, media_type: str) -> Response:
     what = (
         "The multipart request (all files together) is larger than the "
         f"{limit} bytes allowed (UPLOAD_MAX_REQUEST_BYTES): send fewer or smaller files."
@@ -74,12 +183,86 @@ def _too_large(limit: int, multipart: bool) -> Response:
     return JSONResponse(
         {"errors": [{"message": what, "extensions": {"code": "REQUEST_TOO_LARGE", "maxBytes": limit}}]},
         status_code=413,
+        media_type=media_type,
         # The rest of the body is not read: the connection cannot carry another request.
         headers={"Connection": "close"},
     )
 
 
+# graphql-transport-ws close codes (github.com/enisdenjo/graphql-ws, PROTOCOL.md).
+WS_BAD_REQUEST = 4400
+# RFC 6455: a close frame's reason is at most 123 bytes of UTF-8.
+WS_CLOSE_REASON_MAX_BYTES = 123
+
+
+def protocol_violation(message: object) -> str | None:
+    """Why a client message breaks graphql-transport-ws (the server then closes with 4400), or None.
+
+    Strawberry checks the message type and the keys it reads, not their JSON types: a message
+    that is not an object, a payload that is not one, or a numeric id would raise inside the
+    handler and drop the connection without a close code (1006)."""
+    if not isinstance(message, dict):
+        return "A message must be a JSON object."
+    kind = message.get("type")
+    if kind in ("connection_init", "ping", "pong"):
+        if message.get("payload") is not None and not isinstance(message["payload"], dict):
+            return f"The {kind} payload must be an object or null."
+    elif kind in ("subscribe", "complete"):
+        if not isinstance(message.get("id"), str) or not message["id"]:
+            return f"A {kind} message needs a non-empty string id."
+        payload = message.get("payload")
+        if kind == "subscribe":
+            if not isinstance(payload, dict):
+                return "The subscribe payload must be an object."
+            if not isinstance(payload.get("query"), str):
+                return "The subscribe payload needs a query string."
+            for name, expected, what in (
+                ("variables", dict, "an object"),
+                ("operationName", str, "a string"),
+                ("extensions", dict, "an object"),
+            ):
+                if payload.get(name) is not None and not isinstance(payload[name], expected):
+                    return f"The subscribe payload's {name} must be {what} or null."
+    return None
+
+
+class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler, closing with 4400 on every malformed message."""
+
+    async def handle_message(self, message: WSMessage) -> None:
+        problem = protocol_violation(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        if message.get("type") == "connection_init" and message.get("payload") is None:
+            # The protocol allows a null payload; Strawberry takes only an absent one for "none".
+            message = {"type": "connection_init", "payload": {}}
+        await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        # Strawberry means to close with 4400 on a syntax error, but with the ParserCache extension
+        # the error escapes its stream and the client only gets `complete`: parse here first.
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            settings = cast("ContatoGraphQL", self.view).settings
+            try:
+                parse(message["payload"]["query"], max_tokens=settings.max_tokens)
+            except GraphQLSyntaxError as error:
+                await self.websocket.close(WS_BAD_REQUEST, error.message)
+                return
+        await super().handle_subscribe(message)
+
+
+class ContatoWebSocketAdapter(ASGIWebSocketAdapter):
+    async def close(self, code: int, reason: str) -> None:
+        # Reasons quote the client (a message type, an operation id): keep the frame valid.
+        clipped = reason.encode()[:WS_CLOSE_REASON_MAX_BYTES].decode(errors="ignore")
+        await super().close(code, clipped)
+
+
 class ContatoGraphQL(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = ContatoTransportWSHandler
+    websocket_adapter_class = ContatoWebSocketAdapter  # type: ignore[assignment]  # as Strawberry's own
+
     def __init__(
         self, schema: ContatoSchema, settings: Settings, broadcast: Any, hub: Any, queue_monitor: Any = None
     ) -> None:
@@ -101,20 +284,100 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.queue_monitor = queue_monitor
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Cap the HTTP body before parsing: by its declared length at once, else while it streams."""
+        """Strawberry's ASGI entry for HTTP, with refusals (400, 405, 406, 415) as GraphQL responses
+        and the body capped before parsing: by its declared length at once, else while it streams."""
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         multipart = _is_multipart(scope)
         limit = self.settings.effective_upload_max_request_bytes if multipart else JSON_MAX_BYTES
+        accept = _header(scope, b"accept")
+        media_type = negotiate(accept.decode("latin-1") if accept is not None else None) or JSON
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(limit, multipart)(scope, receive, send)
+            await _too_large(limit, multipart, media_type)(scope, receive, send)
             return
         try:
-            await super().__call__(scope, _capped(receive, limit), send)
+            response = await self.run(Request(scope, _capped(receive, limit)))
         except BodyTooLarge:
-            await _too_large(limit, multipart)(scope, receive, send)
+            response = _too_large(limit, multipart, media_type)
+        except HTTPException as refused:
+            # Strawberry would answer in text/plain; a GraphQL client reads `errors`.
+            response = _refusal(refused, media_type)
+        await response(scope, receive, send)
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = SubResponse()
+        sub_response.status_code = None  # type: ignore[assignment]  # Strawberry's "not set"
+        del sub_response.headers["content-length"]
+        sub_response.negotiated = negotiate(request.headers.get("accept"))
+        return sub_response
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        if negotiate(request.headers.get("accept")) is None:
+            raise HTTPException(406, f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {JSON}.")
+        if request.method == "POST":
+            content_type, _ = parse_content_type(request.content_type or "")
+            multipart = self.multipart_uploads_enabled and content_type == "multipart/form-data"
+            if content_type != JSON and not multipart:
+                sent = f"not {content_type}" if content_type else "with a Content-Type header"
+                raise HTTPException(
+                    415, f"Send the operation as {JSON} (files: multipart/form-data), {sent}."
+                )
+        data = await super().parse_http_body(request)
+        for operation in data if isinstance(data, list) else [data]:
+            # Strawberry checks query, variables and extensions, but passes any operationName on.
+            if not isinstance(operation.operation_name, (str, type(None))):
+                raise HTTPException(
+                    400, "The GraphQL operation's `operationName` must be a string or null, if provided."
+                )
+        return data
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            return await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException as refused:
+            cause = refused.__cause__
+            if (
+                request_adapter.method == "GET"
+                and isinstance(cause, InvalidOperationTypeError)
+                and cause.operation_type == OperationType.MUTATION
+            ):
+                raise Refused(405, "Mutations must be sent with POST.", {"Allow": "POST"}) from cause
+            raise
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        body: object = response_data
+        media_type, status, headers = JSON, 200, dict[str, str]()
+        if isinstance(sub_response, SubResponse) and sub_response.negotiated == GRAPHQL_RESPONSE_JSON:
+            media_type = GRAPHQL_RESPONSE_JSON
+            if isinstance(response_data, dict) and _is_request_error(response_data):
+                # The operation never ran: no `data` entry, and a status that says why.
+                body = {key: value for key, value in response_data.items() if key != "data"}
+                status, headers = _request_error_status(response_data.get("errors") or [])
+        response = Response(
+            self.encode_json(body), status_code=status, media_type=media_type, headers=headers
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     async def parse_multipart(self, request: AsyncHTTPRequestAdapter) -> dict[str, str]:
         if not any(request.headers.get(name) for name in PREFLIGHT_HEADERS):
