@@ -1,14 +1,35 @@
-"""The app factory and the lifespan that owns the database and the broadcast."""
+"""The app factory and the lifespan that owns the database and the broadcast.
+
+Also the operations side of the process: `/metrics`, the request id every log line carries, and
+the WebSockets a stopping server closes as "going away" (1001).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import glob
+import hmac
 import logging
+import os
+import re
+import signal
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
+from types import FrameType
 from typing import Any
 
+import uvicorn
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Gauge,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prometheus_multiprocess
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -18,6 +39,7 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from contato.graphql_view import ContatoGraphQL
+from contato.logging_config import REQUEST_ID
 from contato.settings import Settings
 from models import tortoise_config
 from realtime.alerts import AlertScheduler
@@ -27,11 +49,27 @@ from realtime.queue_monitor import QueueMonitor
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.context import Context
 from resolvers.errors import AttachmentNotFound
-from resolvers.mail import MailSender
+from resolvers.mail import MailSender, pending_count
 from resolvers.ticket import open_attachment
 from schema import build_schema
 
 logger = logging.getLogger("contato")
+
+WEBSOCKETS_OPEN = Gauge(
+    "contato_websocket_connections", "Accepted WebSocket connections open.", multiprocess_mode="livesum"
+)
+OUTBOX_PENDING = Gauge(
+    "contato_outbox_pending_mails",
+    "Mails waiting in the outbox (read from the database when /metrics is scraped).",
+    multiprocess_mode="livemostrecent",
+)
+
+GOING_AWAY = 1001
+# How long a stopping server waits for the WebSockets it closed to finish before uvicorn takes over.
+CLOSE_WAIT_SECONDS = 5.0
+# Uvicorn's --workers share one port, so a scrape reaches any one of them: with several workers,
+# `contato serve` sets this directory and every worker's /metrics answers for all of them.
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class RequestIdMiddleware:
@@ -55,7 +93,179 @@ class RequestIdMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        # Every log line of the request (and of the tasks it starts) carries the id.
+        token = REQUEST_ID.set(request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+
+class OpenWebSockets:
+    """The WebSocket connections of this process, so that a stopping server can close them as going
+    away (1001) instead of letting them drop: clients then reconnect (to another process) at once."""
+
+    def __init__(self) -> None:
+        self.closing = False
+        self._connections: set[_TrackedWebSocket] = set()
+        self._none_left = asyncio.Event()
+        self._none_left.set()
+
+    def __len__(self) -> int:
+        return len(self._connections)
+
+    async def serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        connection = _TrackedWebSocket(self, send)
+        self._connections.add(connection)
+        self._none_left.clear()
+        try:
+            await app(scope, receive, connection.send)
+        finally:
+            self._connections.discard(connection)
+            if connection.accepted:
+                WEBSOCKETS_OPEN.dec()
+            if not self._connections:
+                self._none_left.set()
+
+    async def close_all(self, reason: str = "server shutting down", wait: float = CLOSE_WAIT_SECONDS) -> None:
+        """Close every accepted connection with 1001 and refuse new ones; wait (a bounded time) for
+        their handlers to finish."""
+        self.closing = True
+        for connection in list(self._connections):
+            await connection.go_away(reason)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._none_left.wait(), wait)
+
+
+class _TrackedWebSocket:
+    def __init__(self, sockets: OpenWebSockets, send: Send) -> None:
+        self.sockets = sockets
+        self._send = send
+        self.accepted = False
+        self.closed = False  # by the handler or the client
+        self.went_away = False  # closed by us, as the server stops
+
+    async def send(self, message: Message) -> None:
+        if self.went_away:
+            return  # the handler's late messages have nowhere to go
+        kind = message["type"]
+        if kind == "websocket.accept" and self.sockets.closing:
+            self.went_away = True
+            message = {"type": "websocket.close", "code": GOING_AWAY}  # refuses the handshake
+        try:
+            await self._send(message)
+        except Exception:
+            if self.went_away and kind != "websocket.accept":
+                return  # raced with our close
+            raise
+        if kind == "websocket.close":
+            self.closed = True
+        elif kind == "websocket.accept" and not self.went_away:
+            self.accepted = True
+            WEBSOCKETS_OPEN.inc()
+
+    async def go_away(self, reason: str) -> None:
+        if not self.accepted or self.closed or self.went_away:
+            return
+        self.went_away = True
+        # The server hands the handler a disconnect: it cleans up as for a client that left.
+        with contextlib.suppress(Exception):
+            await self._send({"type": "websocket.close", "code": GOING_AWAY, "reason": reason})
+
+
+class WebSocketTracking:
+    """Counts WebSocket connections (the `contato_websocket_connections` gauge) in `OpenWebSockets`."""
+
+    def __init__(self, app: ASGIApp, sockets: OpenWebSockets) -> None:
+        self.app = app
+        self.sockets = sockets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        await self.sockets.serve(self.app, scope, receive, send)
+
+
+@contextlib.contextmanager
+def close_websockets_on_stop_signal(sockets: OpenWebSockets) -> Iterator[None]:
+    """Under uvicorn, SIGTERM and SIGINT first close the WebSockets as going away, then start
+    uvicorn's shutdown, which would otherwise cut them with 1012 before the lifespan ends. Elsewhere
+    (another server, in-process tests) nothing changes and the lifespan's end closes them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    replaced: dict[signal.Signals, Callable[[int, FrameType | None], Any]] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(signum)
+        if callable(handler) and isinstance(getattr(handler, "__self__", None), uvicorn.Server):
+            replaced[signum] = handler
+            signal.signal(signum, _GoingAwayFirst(loop, sockets, handler))
+    try:
+        yield
+    finally:
+        for signum, handler in replaced.items():
+            signal.signal(signum, handler)
+
+
+class _GoingAwayFirst:
+    """A stop-signal handler in front of uvicorn's: close the WebSockets, then hand the signal over."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        sockets: OpenWebSockets,
+        uvicorn_handler: Callable[[int, FrameType | None], Any],
+    ) -> None:
+        self.loop = loop
+        self.sockets = sockets
+        self.uvicorn_handler = uvicorn_handler
+        self._handed_over = False
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.sockets.closing or not len(self.sockets):
+            # Nothing to close, or a second signal while closing: uvicorn's handling as usual.
+            self._hand_over(signum, frame)
+            return
+        self.sockets.closing = True
+        self.loop.call_soon_threadsafe(self._start, signum)
+
+    def _start(self, signum: int) -> None:
+        self._task = self.loop.create_task(self._close_then_hand_over(signum), name="websockets-going-away")
+
+    async def _close_then_hand_over(self, signum: int) -> None:
+        try:
+            await self.sockets.close_all()
+        finally:
+            if not self._handed_over:
+                self._hand_over(signum, None)
+
+    def _hand_over(self, signum: int, frame: FrameType | None) -> None:
+        self._handed_over = True
+        self.uvicorn_handler(signum, frame)
+
+
+def multiprocess_directory() -> str | None:
+    path = os.environ.get(MULTIPROCESS_DIR_ENV)
+    return path if path and os.path.isdir(path) else None
+
+
+def _forget_gone_workers(path: str) -> None:
+    """Live gauges of workers that died without a clean shutdown would count forever: drop them."""
+    pids = set()
+    for file in glob.glob(os.path.join(path, "gauge_live*_*.db")):
+        match = re.search(r"_(\d+)\.db$", file)
+        if match:
+            pids.add(int(match.group(1)))
+    for pid in pids - {os.getpid()}:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            prometheus_multiprocess.mark_process_dead(pid, path)
+        except PermissionError:
+            pass
 
 
 def alert_scheduler(settings: Settings, broadcast: Any) -> AlertScheduler:
@@ -73,6 +283,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     scheduler = alert_scheduler(settings, broadcast) if settings.alerts_in_server else None
     mail_sender = MailSender(settings) if settings.mail_in_server else None
     graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor)
+    open_websockets = OpenWebSockets()
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -112,8 +323,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
         )
 
+    async def metrics(request: Request) -> Response:
+        """Prometheus text format; for the monitoring network, never the public (see README)."""
+        if settings.metrics_token and not _bearer_matches(request, settings.metrics_token):
+            return Response("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n", 401)
+        try:
+            OUTBOX_PENDING.set(await pending_count())
+        except Exception as error:  # noqa: BLE001 - the other metrics still answer
+            logger.warning("metrics: outbox backlog unreadable: %s", type(error).__name__)
+            OUTBOX_PENDING.set(float("nan"))
+        registry = REGISTRY
+        directory = multiprocess_directory()
+        if directory is not None:
+            registry = CollectorRegistry()
+            prometheus_multiprocess.MultiProcessCollector(registry, path=directory)
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        directory = multiprocess_directory()
+        if directory is not None:
+            _forget_gone_workers(directory)
         async with RegisterTortoise(app, config=tortoise_config(settings.effective_database_url)):
             await broadcast.connect()
             await hub.start()
@@ -123,8 +353,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if mail_sender is not None:
                 await mail_sender.start()
             try:
-                yield
+                with close_websockets_on_stop_signal(open_websockets):
+                    yield
             finally:
+                # Already done under uvicorn (on the signal); here for any other way of stopping.
+                await open_websockets.close_all()
+                if directory is not None:
+                    prometheus_multiprocess.mark_process_dead(os.getpid(), directory)
                 if mail_sender is not None:
                     await mail_sender.stop()
                 if scheduler is not None:
@@ -133,19 +368,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await hub.stop()
                 await broadcast.disconnect()
 
-    app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
-            Route("/attachments/{attachment_id:int}", attachment_download),
-        ],
-        lifespan=lifespan,
-    )
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/attachments/{attachment_id:int}", attachment_download),
+    ]
+    if settings.metrics_enabled:
+        routes.append(Route("/metrics", metrics))
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.broadcast = broadcast
     app.state.hub = hub
     app.state.queue_monitor = queue_monitor
+    app.state.open_websockets = open_websockets
+    app.add_middleware(WebSocketTracking, sockets=open_websockets)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _bearer_matches(request: Request, token: str) -> bool:
+    given = bearer_token(request.headers.get("authorization")) or ""
+    return hmac.compare_digest(given.encode(), token.encode())

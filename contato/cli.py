@@ -6,10 +6,15 @@ import argparse
 import asyncio
 import getpass
 import logging
+import logging.config
 import os
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from contato.settings import Settings, SettingsError
 
@@ -100,13 +105,37 @@ def cmd_export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metrics_directory(workers: int) -> tuple[str | None, bool]:
+    """With several workers, a directory where each writes its metrics for any of them to answer.
+
+    Returns the directory (None for one worker) and whether `serve` made it (and removes it).
+    """
+    from contato.app import MULTIPROCESS_DIR_ENV
+
+    given = os.environ.get(MULTIPROCESS_DIR_ENV)
+    if given:
+        # Left from an earlier run, its files would add that run's counts to this one's.
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        return given, False
+    if workers <= 1:
+        return None, False
+    made = tempfile.mkdtemp(prefix="contato-metrics-")
+    os.environ[MULTIPROCESS_DIR_ENV] = made
+    return made, True
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from contato.db import database, migrate
+    from contato.logging_config import log_config
     from contato.seed import DEMO_PASSWORD, seed_demo
 
     settings = _settings()
+    logging_setup = log_config(settings.log_format, args.log_level)
+    logging.config.dictConfig(logging_setup)
     if args.workers > 1 and settings.effective_database_url.startswith("sqlite"):
         sys.stderr.write("contato: several workers need PostgreSQL (DATABASE_URL) and Redis (BROADCAST_URL)\n")
         return 2
@@ -122,45 +151,74 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return list(await seed_demo(settings))
 
     logins = asyncio.run(prepare())
+    # In JSON mode every line of output is a log record; text mode keeps the banner readable.
+    say = logging.getLogger("contato").info if settings.log_format == "json" else print
     host_for_url = "localhost" if args.host in ("0.0.0.0", "127.0.0.1", "::") else args.host
-    print(f"Contato is starting on http://{host_for_url}:{args.port}")
+    say(f"Contato is starting on http://{host_for_url}:{args.port}")
     if settings.graphiql:
-        print(f"  GraphiQL: http://{host_for_url}:{args.port}/graphql")
+        say(f"  GraphiQL: http://{host_for_url}:{args.port}/graphql")
     if logins:
-        print(f"  Demo logins (password {DEMO_PASSWORD!r}):")
+        say(f"  Demo logins (password {DEMO_PASSWORD!r}):")
         for login in logins:
             company = f" of {login.company}" if login.company else ""  # type: ignore[attr-defined]
-            print(f"    {login.email:<26} {login.role.value}{company}")  # type: ignore[attr-defined]
+            say(f"    {login.email:<26} {login.role.value}{company}")  # type: ignore[attr-defined]
     sys.stdout.flush()
-    uvicorn.run(
-        "contato.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        reload=args.reload,
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
-        ws_max_size=1024 * 1024,
-        log_level=args.log_level,
-    )
+    metrics_directory, made_metrics_directory = _metrics_directory(args.workers)
+    # uvicorn stops on SIGTERM gracefully, then raises it again once its own handler is gone: that
+    # second one means "stopped as asked", so the command exits 0 (as it does after Ctrl+C).
+    signal.signal(signal.SIGTERM, _stopped)
+    try:
+        uvicorn.run(
+            "contato.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            reload=args.reload,
+            ws_ping_interval=20.0,
+            ws_ping_timeout=20.0,
+            ws_max_size=1024 * 1024,
+            log_level=args.log_level,
+            log_config=logging_setup,
+            # In-flight requests (a mutation's transaction) get this long to finish on SIGTERM.
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if made_metrics_directory and metrics_directory:
+            shutil.rmtree(metrics_directory, ignore_errors=True)
     return 0
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
     """The due-alert scheduler on its own, for deployments that run it apart from the servers."""
     from contato.app import alert_scheduler
     from contato.db import database
+    from contato.logging_config import log_config
     from realtime.broadcast import create_broadcast
 
     settings = _settings()
+    logging.config.dictConfig(log_config(settings.log_format))
+    if args.metrics_port and settings.metrics_enabled:
+        from prometheus_client import start_http_server
+
+        # Its own /metrics (alert lateness, events published), as the servers' do not see this process.
+        start_http_server(args.metrics_port, addr=args.metrics_host)
 
     async def run() -> None:
         broadcast = create_broadcast(settings.broadcast_url)
         async with database(settings):
             await broadcast.connect()
             try:
-                print("Alert scheduler running (Ctrl+C to stop).", flush=True)
+                if settings.log_format == "json":
+                    logging.getLogger("contato").info("Alert scheduler running.")
+                else:
+                    print("Alert scheduler running (Ctrl+C to stop).", flush=True)
                 await alert_scheduler(settings, broadcast).run()
             finally:
                 await broadcast.disconnect()
@@ -208,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     alerts = commands.add_parser(
         "alerts", help="run the due-alert scheduler apart from the servers (set ALERTS_IN_SERVER=false there)"
     )
+    alerts.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port (default: none)")
+    alerts.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     alerts.set_defaults(handler=cmd_alerts)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL (default schema.graphql)")

@@ -100,6 +100,13 @@ class Settings:
     event_retention_hours: int = 72
     # The whole multipart request (every file, operations and map); None: derived, see below.
     upload_max_request_bytes: int | None = None
+    # Operations: /metrics (for the monitoring network only), log lines, shutdown.
+    metrics_enabled: bool = True
+    # When set, /metrics answers only `Authorization: Bearer <metrics_token>`.
+    metrics_token: str = field(default="", repr=False)
+    log_format: str = "text"
+    # How long a stopping server waits for in-flight requests before cancelling them.
+    shutdown_grace_seconds: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -183,6 +190,10 @@ class Settings:
             password_hash_profile=reader.exact(
                 "PASSWORD_HASH_PROFILE", PASSWORD_HASH_PROFILES, "RFC_9106_LOW_MEMORY"
             ),
+            metrics_enabled=reader.boolean("METRICS_ENABLED", True),
+            metrics_token=reader.text("METRICS_TOKEN", ""),
+            log_format=reader.choice("LOG_FORMAT", ("text", "json"), "json" if production else "text"),
+            shutdown_grace_seconds=reader.integer("SHUTDOWN_GRACE_SECONDS", 10, minimum=0, maximum=3600),
         )
         settings.validate()
         return settings

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from prometheus_client import Histogram
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
@@ -26,6 +27,13 @@ from realtime.events import EventSpec, publish, record
 logger = logging.getLogger("contato.alerts")
 
 BATCH = 200
+
+ALERT_LATENESS = Histogram(
+    "contato_alert_lateness_seconds",
+    "Time from an item falling due (callback due or open, ticket return) to its alert being claimed.",
+    ["source"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ alerted once whatever the number of schedulers.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -16,7 +16,7 @@ from tortoise.models import Model
 
 from models.operation import Callback, CallbackStatus
 from models.ticket import Ticket, TicketState
-from realtime.alerts import DueSource, supports_skip_locked
+from realtime.alerts import ALERT_LATENESS, DueSource, supports_skip_locked
 from realtime.events import EventSpec
 
 CALLBACK_DUE = "CALLBACK_DUE"
@@ -32,7 +32,8 @@ def _source(
     mark: str,
     event: Callable[[Any], EventSpec],
 ) -> DueSource:
-    """A source whose items are rows of `model` matching `due(now)`, claimed by setting `mark`."""
+    """A source whose items are rows of `model` matching `due(now)` (due at `order`), claimed by setting `mark`."""
+    lateness = ALERT_LATENESS.labels(name.replace(" ", "_"))
 
     async def candidates(connection: BaseDBAsyncClient, now: datetime, limit: int) -> Sequence[int]:
         queryset = model.filter(**due(now)).order_by(order, "id").limit(limit)
@@ -45,7 +46,9 @@ def _source(
         won = await model.filter(id=item_id, **due(now)).using_db(connection).update(**{mark: now})
         if not won:
             return None
-        return event(await model.get(id=item_id).using_db(connection))
+        row = await model.get(id=item_id).using_db(connection)
+        lateness.observe(max((datetime.now(UTC) - getattr(row, order)).total_seconds(), 0.0))
+        return event(row)
 
     return DueSource(name, candidates, claim)
 

@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from prometheus_client import Counter
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.event import Event
 
 logger = logging.getLogger("contato.realtime")
+
+EVENTS_PUBLISHED = Counter("contato_events_published_total", "Events published to the broadcast, by kind.", ["kind"])
+EVENTS_PUBLISH_FAILED = Counter(
+    "contato_events_publish_failures_total", "Events the broadcast refused (hubs replay them from the database)."
+)
 
 COUNTER_ID = 1
 _BUMP_SQL = (
@@ -84,4 +90,7 @@ async def publish(broadcast: Any, events: list[Event]) -> None:
         try:
             await broadcast.publish(EVENTS_CHANNEL, encode(event))
         except Exception:  # noqa: BLE001 - the database has the event; live delivery is best effort
+            EVENTS_PUBLISH_FAILED.inc()
             logger.warning("could not publish event %s (%s); hubs will replay it", event.cursor, event.kind)
+        else:
+            EVENTS_PUBLISHED.labels(event.kind).inc()

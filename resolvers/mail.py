@@ -48,6 +48,11 @@ async def enqueue(
     )
 
 
+async def pending_count() -> int:
+    """Mails waiting in the outbox: not sent yet and not given up on (the backlog)."""
+    return await OutboxMail.filter(status=MailStatus.PENDING).count()
+
+
 def wake_senders() -> None:
     """Tell this process's sender there is mail, so it does not wait for its next poll."""
     for event in list(_wakeups):
