@@ -28,6 +28,7 @@ from schema.catalog import CatalogMutation, CatalogQuery
 from schema.company import CompanyMutation, CompanyQuery
 from schema.cost import QueryCostLimiter
 from schema.errors import EXCEPTION_HANDLERS
+from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.realtime import Subscription
@@ -35,6 +36,7 @@ from schema.security import (
     PUBLIC_EXCEPTIONS,
     CachedValidation,
     MutationRateLimit,
+    RejectNulCharacters,
     RequireAuthentication,
     error_code,
     should_mask,
@@ -100,12 +102,15 @@ def build_schema(settings: Settings) -> ContatoSchema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+        RejectNulCharacters,
         lambda: MutationRateLimit(per_minute=settings.mutations_per_minute),
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, max_page_size=settings.max_page_size),
         lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
     ]
     if not settings.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    # Last: it tells refused operations by the results the extensions above set before execution.
+    extensions.append(OperationMetrics)
     return ContatoSchema(
         query=Query,
         mutation=Mutation,

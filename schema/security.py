@@ -13,7 +13,10 @@ from graphql import (
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
+    StringValueNode,
+    Visitor,
     validate,
+    visit,
 )
 from graphql.language import FieldNode
 from graphql.validation import ASTValidationRule
@@ -84,14 +87,28 @@ def should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, (*PUBLIC_EXCEPTIONS, GraphQLError))
 
 
+class _Rules:
+    """Validation rules keyed by name. Strawberry's depth and alias limiters make a new rule class
+    for every request; keyed by the classes themselves the cache never hit. For one schema (whose
+    limits are fixed by its settings) rules of the same name check the same thing."""
+
+    def __init__(self, rules: tuple[type[ASTValidationRule], ...]) -> None:
+        self.rules = rules
+        self.names = tuple(f"{rule.__module__}.{rule.__qualname__}" for rule in rules)
+
+    def __hash__(self) -> int:
+        return hash(self.names)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Rules) and other.names == self.names
+
+
 @functools.lru_cache(maxsize=512)
-def _validate(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...], hide_suggestions: bool
-) -> list[GraphQLError]:
+def _validate(schema: GraphQLSchema, document: DocumentNode, rules: _Rules, hide_suggestions: bool) -> list[GraphQLError]:
     return validate(
         schema,
         document,
-        (*rules, MaybeNullValidationRule, OneOfInputValidationRule),
+        (*rules.rules, MaybeNullValidationRule, OneOfInputValidationRule),
         max_errors=MAX_VALIDATION_ERRORS,
         hide_suggestions=hide_suggestions,
     )
@@ -109,7 +126,8 @@ class CachedValidation(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is not None:
             context.pre_execution_errors = _validate(
-                context.schema._schema, context.graphql_document, tuple(context.validation_rules), self.hide_suggestions
+                context.schema._schema, context.graphql_document, _Rules(tuple(context.validation_rules)),
+                self.hide_suggestions,
             )
         yield
 
@@ -157,3 +175,41 @@ async def count_mutation(user_id: int) -> tuple[int, int]:
             await scope.update(count=F("count") + 1)
     count = await scope.values_list("count", flat=True)
     return (max(count) if count else 1), 60 - now.second
+
+
+class RejectNulCharacters(SchemaExtension):
+    """No text in Contato may hold a NUL character (PostgreSQL cannot store one): refuse any
+    request that carries one, in its variables or in the document, with BAD_USER_INPUT."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.result is None and (_holds_nul(context.variables) or _document_holds_nul(context.graphql_document)):
+            context.result = ExecutionResult(
+                data=None, errors=[public_error("Text may not contain NUL characters (\\u0000).", "BAD_USER_INPUT")]
+            )
+        yield
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def _document_holds_nul(document: DocumentNode | None) -> bool:
+    if document is None or document.loc is None:
+        return False
+    # A NUL can only reach a string literal through the \u0000 escape; the parsed values tell.
+    found = False
+
+    class Finder(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: object) -> None:
+            nonlocal found
+            found = found or "\x00" in node.value
+
+    visit(document, Finder())
+    return found

@@ -9,6 +9,7 @@ from graphql import parse
 
 from contato.seed import make_cpf
 from contato.settings import Settings
+from models.company import Company
 from models.person import Person
 from models.user import Role
 from schema import build_schema, security
@@ -100,3 +101,26 @@ async def test_mutations_are_rate_limited_per_user(factory: Factory, monkeypatch
     assert (refused.extensions["code"], refused.extensions["retryAfterSeconds"]) == ("RATE_LIMITED", 30)
     assert await Person.filter(name="P3").count() == 0
     assert others.errors is None and reads.errors is None
+
+
+async def test_nul_characters_are_refused_wherever_they_are(factory: Factory) -> None:
+    # found by the fuzzer: PostgreSQL cannot store NUL, and every text input reached it unchecked
+    admin = await factory.user(Role.ADMIN)
+    literal = 'mutation { companyCreate(input: {name: "A\\u0000", cnpj: "11222333000181"}) { __typename } }'
+    variable = 'mutation($name: String!) { companyCreate(input: {name: $name, cnpj: "11222333000181"}) { __typename } }'
+    for document, variables in ((literal, None), (variable, {"name": "A\x00"})):
+        result = await factory.execute_raw(document, variables, user=admin)
+        assert result.data is None
+        assert result.errors[0].extensions == {"code": "BAD_USER_INPUT"}, result.errors
+    assert await Company.all().count() == 0
+
+
+async def test_a_document_is_validated_once(factory: Factory) -> None:
+    # Strawberry's depth and alias limiters make new rule classes per request: the cache must hit anyway
+    user = await factory.user(Role.AGENT)
+    document = "query Again { me { id name } }"
+    await factory.execute(document, user=user)
+    before = security._validate.cache_info()
+    await factory.execute(document, user=user)
+    after = security._validate.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
