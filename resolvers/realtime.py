@@ -16,7 +16,6 @@ from enum import Enum
 
 from tortoise.expressions import Q
 
-from models.campaign import CampaignAgent
 from models.operation import Callback
 from models.ticket import Ticket, TicketMessage
 from models.user import Role, User
@@ -24,7 +23,7 @@ from realtime.due import CALLBACK_DUE, CALLBACK_OPENED, TICKET_RETURN_DUE
 from realtime.events import USER_CHANGED
 from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, stream
 from realtime.queue_monitor import QueueSnapshot, Recheck
-from resolvers.context import Context, use_loaders
+from resolvers.context import Context, fresh_loaders, use_loaders
 from resolvers.errors import DomainError
 from resolvers.loaders import Loaders
 from resolvers.ticket.access import can_see, sees_internal_notes
@@ -248,15 +247,19 @@ async def callback_due(ctx: Context, agent_id: int | None, after: str | None) ->
                 raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "You no longer follow this agent.", "agentId")
             if event.kind == CALLBACK_OPENED and event.data.get("owner_id") == agent_id:
                 continue  # the owner had the due alert; "opened" tells the others
-            if event.agent_id is None and not await _works_campaign(agent_id, event.campaign_id):
+            if event.agent_id is None and not await _works_campaign(ctx, agent_id, event.campaign_id):
                 continue
         callback = await ctx.loaders.callback_by_id.load(event.entity_id)
         if callback is not None:
             yield CallbackAlert(cursor=event.cursor, kind=event.kind, callback=callback)
 
 
-async def _works_campaign(agent_id: int, campaign_id: int | None) -> bool:
-    return campaign_id is not None and await CampaignAgent.filter(agent_id=agent_id, campaign_id=campaign_id).exists()
+async def _works_campaign(ctx: Context, agent_id: int, campaign_id: int | None) -> bool:
+    """Through the event's shared loaders: one query for every subscriber the event reaches."""
+    if campaign_id is None:
+        return False
+    links = await ctx.loaders.agent_links_by_campaign.load(campaign_id)
+    return any(link.agent_id == agent_id for link in links)
 
 
 async def queue_updates(ctx: Context, campaign_id: int) -> AsyncIterator[QueueSnapshot]:
@@ -277,5 +280,5 @@ async def queue_updates(ctx: Context, campaign_id: int) -> AsyncIterator[QueueSn
                 raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Queue monitoring is for supervisors.")
             if isinstance(item, Recheck):
                 continue
-            use_loaders(Loaders())
+            fresh_loaders()
             yield item

@@ -390,3 +390,16 @@ async def test_a_supervisor_following_an_agent_sees_that_agents_own_callbacks(
     # then: as pendingCallbacks(agentId) lists them
     assert (await stream.next())["callbackDue"]["callback"]["id"] == str(own.pk)
     assert await stream.quiet() == []
+
+
+async def test_a_ticket_the_caller_may_not_see_is_not_found(
+    factory: Factory, tickets: TicketFactory, live: LiveSchema
+) -> None:
+    acme, globex = await factory.company("Acme"), await factory.company("Globex")
+    rep = await factory.user(Role.COMPANY_REP, company=acme)
+    agent = await factory.user(Role.AGENT)
+    theirs = await tickets.ticket(agent, await tickets.status(), company=globex)
+    stream = await live.subscribe(TICKET_UPDATES, {"ticketId": str(theirs.pk)}, rep)
+    item = (await stream.next())["ticketUpdates"]
+    assert (item["__typename"], item["code"], item["field"]) == ("StreamError", "NOT_FOUND", "ticketId")
+    assert await stream.finished()
