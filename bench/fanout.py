@@ -5,7 +5,9 @@ default; `--postgres URL --redis` for PostgreSQL in a fresh database plus a redi
 opens N connections as supervisor@contato.dev, each subscribed to `ticketUpdates(ticketId: X)` for
 one open demo ticket, then posts M messages over HTTP (`ticketMessageAdd`, notifyCustomer false)
 and prints publish-to-receive latency, server CPU per delivery, server RSS per idle connection and
-the client's own CPU. One asyncio loop drives everything; not a test, no assertions on timings.
+the client's own CPU. Then does the same against bench/baseline_ws.py (a raw WebSocket broadcast:
+one encoding, N sends) and prints the ratio. One asyncio loop drives everything; not a test, no
+assertions on timings.
 
     .venv/bin/python bench/fanout.py --subscribers 100
     .venv/bin/python bench/fanout.py --subscribers 1000
@@ -20,10 +22,13 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 import websockets  # noqa: E402
 
-from tests.servers import LiveServer, RedisServer, redis_binary  # noqa: E402
+from tests.servers import LiveServer, RedisServer, free_port, redis_binary  # noqa: E402
 
 UPDATES = """
 subscription($ticketId: ID) {
@@ -127,8 +132,37 @@ async def wait_for(condition, timeout: float) -> bool:
     return True
 
 
-async def drive(server: LiveServer, pid: int, args: argparse.Namespace) -> None:
-    n = args.subscribers
+@dataclass
+class Figures:
+    deliveries: int
+    expected: int
+    complete: bool
+    duplicates: int
+    errors: list[object]
+    latencies: list[float]
+    cpu_server: float
+    cpu_client: float
+    phase: float
+    rss_before: int
+    rss_after: int
+    subscribers: int
+    cpu_posts: float  # the same posts with nobody subscribed
+
+    @property
+    def cpu_per_delivery_us(self) -> float:
+        return self.cpu_server / max(1, self.deliveries) * 1e6
+
+    @property
+    def net_cpu_per_delivery_us(self) -> float:
+        return max(0.0, self.cpu_server - self.cpu_posts) / max(1, self.deliveries) * 1e6
+
+    @property
+    def kib_per_connection(self) -> float:
+        return (self.rss_after - self.rss_before) / self.subscribers
+
+
+async def contato_target(server: LiveServer) -> tuple[str, str, Callable[[httpx.AsyncClient, str], Awaitable[None]]]:
+    """Log in as the demo supervisor and pick an open ticket: the token, its id and how to post to it."""
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
         login = await http.post("/graphql", json={
             "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { ... on LoginPayload { token } } }",
@@ -137,22 +171,39 @@ async def drive(server: LiveServer, pid: int, args: argparse.Namespace) -> None:
         token = login.json()["data"]["login"]["token"]
         headers = {"Authorization": f"Bearer {token}"}
         edges = (await http.post("/graphql", headers=headers, json={"query": TICKETS})).json()["data"]["tickets"]["edges"]
-        ticket = edges[0]["node"]
-        print(f"ticket #{ticket['number']} (id {ticket['id']}), {n} subscribers, {args.events} events "
-              f"{args.interval * 1000:.0f} ms apart, compression {args.compression}")
+    ticket = edges[0]["node"]
+    print(f"Contato: ticket #{ticket['number']} (id {ticket['id']})")
 
-        async def post(body: str) -> float:
-            variables = {"input": {"ticketId": ticket["id"], "body": body, "internal": False, "notifyCustomer": False}}
-            started = time.perf_counter()
-            answer = (await http.post("/graphql", headers=headers, json={"query": ADD, "variables": variables})).json()
-            if answer.get("data", {}).get("ticketMessageAdd", {}).get("__typename") != "TicketMessage":
-                raise RuntimeError(f"ticketMessageAdd failed: {answer}")
-            return started
+    async def post(http: httpx.AsyncClient, body: str) -> None:
+        variables = {"input": {"ticketId": ticket["id"], "body": body, "internal": False, "notifyCustomer": False}}
+        answer = (await http.post("/graphql", headers=headers, json={"query": ADD, "variables": variables})).json()
+        if answer.get("data", {}).get("ticketMessageAdd", {}).get("__typename") != "TicketMessage":
+            raise RuntimeError(f"ticketMessageAdd failed: {answer}")
 
-        # Warm the server up (one HTTP post with nobody listening) before the RSS baseline.
-        await post("warmup-0")
+    return token, ticket["id"], post
+
+
+async def baseline_post(http: httpx.AsyncClient, body: str) -> None:
+    answer = await http.post("/publish", json={"body": body})
+    answer.raise_for_status()
+
+
+async def drive(
+    base_url: str, ws_url: str, pid: int, args: argparse.Namespace, token: str, ticket_id: str,
+    post: Callable[[httpx.AsyncClient, str], Awaitable[None]],
+) -> Figures:
+    n = args.subscribers
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        # Warm the server up (one post with nobody listening) before the RSS baseline, then time the
+        # posts alone: what each event costs the server before anyone receives it.
+        await post(http, "warmup-0")
         await asyncio.sleep(1.0)
         rss_before = rss_kib(pid)
+        cpu_posts_0 = cpu_seconds(pid)
+        for i in range(args.events):
+            await post(http, f"alone-{i}")
+        await asyncio.sleep(0.5)
+        cpu_posts = cpu_seconds(pid) - cpu_posts_0
 
         subscribers = [Subscriber() for _ in range(n)]
         gate = asyncio.Semaphore(args.connect_concurrency)
@@ -160,16 +211,16 @@ async def drive(server: LiveServer, pid: int, args: argparse.Namespace) -> None:
 
         async def open_one(subscriber: Subscriber) -> None:
             async with gate:
-                await subscriber.open(server.ws_url, token, ticket["id"], compression)
+                await subscriber.open(ws_url, token, ticket_id, compression)
 
         started = time.perf_counter()
         await asyncio.gather(*(open_one(s) for s in subscribers))
-        print(f"opened and subscribed {n} connections in {time.perf_counter() - started:.1f} s")
+        print(f"  opened and subscribed {n} connections in {time.perf_counter() - started:.1f} s")
         # graphql-transport-ws does not acknowledge a subscribe: one message proves every stream is live.
-        await post("warmup-1")
+        await post(http, "warmup-1")
         if not await wait_for(lambda: all(s.received for s in subscribers), 60):
             missing = sum(1 for s in subscribers if not s.received)
-            print(f"warning: {missing} subscribers did not get the warm-up message")
+            print(f"  warning: {missing} subscribers did not get the warm-up message")
         await asyncio.sleep(2.0)
         rss_after = rss_kib(pid)
         for s in subscribers:
@@ -186,7 +237,7 @@ async def drive(server: LiveServer, pid: int, args: argparse.Namespace) -> None:
                 await asyncio.sleep(delay)
             body = f"fanout-{i}"
             sent[body] = time.perf_counter()
-            await post(body)
+            await post(http, body)
         expected = n * args.events
         complete = await wait_for(lambda: sum(len(s.received) for s in subscribers) >= expected, args.drain_timeout)
         cpu_server = cpu_seconds(pid) - cpu_server_0
@@ -208,21 +259,29 @@ async def drive(server: LiveServer, pid: int, args: argparse.Namespace) -> None:
         for s in subscribers:
             s.task.cancel()
         await asyncio.gather(*(s.socket.close() for s in subscribers), return_exceptions=True)
+    return Figures(len(latencies), expected, complete, duplicates, errors, latencies, cpu_server, cpu_client, phase,
+                   rss_before, rss_after, n, cpu_posts)
 
-    deliveries = len(latencies)
-    print(f"deliveries: {deliveries}/{expected}" + ("" if complete else " (drain timed out)")
-          + f", duplicates {duplicates}, stream errors {len(errors)}")
-    if errors:
-        print(f"  first error: {errors[0]!r}"[:500])
-    if latencies:
-        print(f"publish-to-receive ms: p50 {percentile(latencies, 0.5) * 1000:.1f}  "
+
+def report(label: str, figures: Figures, events: int) -> None:
+    print(f"{label}: deliveries {figures.deliveries}/{figures.expected}"
+          + ("" if figures.complete else " (drain timed out)")
+          + f", duplicates {figures.duplicates}, stream errors {len(figures.errors)}")
+    if figures.errors:
+        print(f"  first error: {figures.errors[0]!r}"[:500])
+    if figures.latencies:
+        latencies = figures.latencies
+        print(f"  publish-to-receive ms: p50 {percentile(latencies, 0.5) * 1000:.1f}  "
               f"p99 {percentile(latencies, 0.99) * 1000:.1f}  max {max(latencies) * 1000:.1f}  "
               f"(mean {statistics.fmean(latencies) * 1000:.1f})")
-        print(f"server CPU in publishing phase: {cpu_server:.2f} s over {phase:.1f} s "
-              f"= {cpu_server / deliveries * 1e6:.0f} us per delivery (includes the {args.events} HTTP posts)")
-    print(f"client CPU in publishing phase: {cpu_client:.2f} s ({cpu_client / phase * 100:.0f}% of one core)")
-    print(f"server RSS: {rss_before / 1024:.1f} MiB idle before, {rss_after / 1024:.1f} MiB with {n} idle "
-          f"subscriptions = {(rss_after - rss_before) / n:.1f} KiB per connection")
+        print(f"  server CPU in publishing phase: {figures.cpu_server:.2f} s over {figures.phase:.1f} s "
+              f"= {figures.cpu_per_delivery_us:.0f} us per delivery (includes the {events} HTTP posts)")
+        print(f"  the {events} posts alone, nobody subscribed: {figures.cpu_posts:.2f} s; fan-out net of them: "
+              f"{figures.net_cpu_per_delivery_us:.0f} us per delivery")
+    print(f"  client CPU in publishing phase: {figures.cpu_client:.2f} s "
+          f"({figures.cpu_client / figures.phase * 100:.0f}% of one core)")
+    print(f"  server RSS: {figures.rss_before / 1024:.1f} MiB idle before, {figures.rss_after / 1024:.1f} MiB with "
+          f"{figures.subscribers} idle subscriptions = {figures.kib_per_connection:.1f} KiB per connection")
 
 
 def main() -> int:
@@ -236,6 +295,7 @@ def main() -> int:
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate",
                         help="permessage-deflate offered by the client (default deflate, as browsers do)")
     parser.add_argument("--connect-concurrency", type=int, default=50, help="connections opened at once")
+    parser.add_argument("--no-baseline", action="store_true", help="measure Contato only")
     parser.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to wait for the last deliveries")
     args = parser.parse_args()
 
@@ -258,12 +318,19 @@ def main() -> int:
             asyncio.run(_admin(admin, f'CREATE DATABASE "{database}"'))
             env["DATABASE_URL"] = f"{args.postgres.rsplit('/', 1)[0]}/{database}"
         server = LiveServer(directory, env)
+        contato: Figures | None = None
         try:
             server.start("--log-level", "warning", timeout=120)
             pid = server._process.pid  # one worker: uvicorn serves in this process
             print(f"server pid {pid}: {'PostgreSQL' if admin else 'SQLite'}, "
-                  f"{'Redis' if redis else 'in-process'} broadcast")
-            asyncio.run(drive(server, pid, args))
+                  f"{'Redis' if redis else 'in-process'} broadcast; {args.subscribers} subscribers, "
+                  f"{args.events} events {args.interval * 1000:.0f} ms apart, compression {args.compression}")
+
+            async def run_contato() -> Figures:
+                token, ticket_id, post = await contato_target(server)
+                return await drive(server.url, server.ws_url, pid, args, token, ticket_id, post)
+
+            contato = asyncio.run(run_contato())
         finally:
             server.stop()
             if redis is not None:
@@ -273,7 +340,68 @@ def main() -> int:
             problems = [line for line in server.log().splitlines()
                         if any(word in line for word in ("Traceback", "ERROR", "Error", "WARNING"))]
             print(f"server log: {len(problems)} error/warning lines" + (f", first: {problems[0][:300]}" if problems else ""))
+        report("Contato", contato, args.events)
+        if args.no_baseline:
+            return 0
+        baseline = BaselineServer(directory)
+        try:
+            baseline.start()
+            print(f"baseline (bench/baseline_ws.py) pid {baseline.pid}: raw WebSocket broadcast")
+            raw = asyncio.run(drive(baseline.url, baseline.ws_url, baseline.pid, args, "-", "-", baseline_post))
+        finally:
+            baseline.stop()
+        report("Baseline", raw, args.events)
+        if contato.latencies and raw.latencies:
+            print(f"Contato / baseline: server CPU per delivery {contato.cpu_per_delivery_us:.0f} / "
+                  f"{raw.cpu_per_delivery_us:.0f} us = {contato.cpu_per_delivery_us / raw.cpu_per_delivery_us:.2f}x "
+                  f"(net of the posts {contato.net_cpu_per_delivery_us:.0f} / {raw.net_cpu_per_delivery_us:.0f} us = "
+                  f"{contato.net_cpu_per_delivery_us / max(1e-9, raw.net_cpu_per_delivery_us):.2f}x); "
+                  f"p99 {percentile(contato.latencies, 0.99) * 1000:.1f} / {percentile(raw.latencies, 0.99) * 1000:.1f} ms; "
+                  f"RSS per connection {contato.kib_per_connection:.1f} / {raw.kib_per_connection:.1f} KiB")
     return 0
+
+
+class BaselineServer:
+    """bench/baseline_ws.py in a subprocess on a free port."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.log_path = directory / "baseline-ws.log"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def start(self) -> None:
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, str(Path(__file__).with_name("baseline_ws.py")), "--port", str(self.port)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError(f"baseline did not start:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(10)
+            self._process = None
 
 
 async def _admin(url: str, sql: str) -> None:

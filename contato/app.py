@@ -96,7 +96,8 @@ class RequestIdMiddleware:
         # Every log line of the request (and of the tasks it starts) carries the id.
         token = REQUEST_ID.set(request_id)
         try:
-            await self.app(scope, receive, send_with_id)
+            # A WebSocket's frames pass this send thousands of times: only HTTP needs the header.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             REQUEST_ID.reset(token)
 

@@ -8,6 +8,7 @@ authentication, limits) gets a 4xx status, with the latter 200 as before.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any, cast
 
@@ -20,11 +21,14 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
+    _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
@@ -32,6 +36,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from contato.settings import Settings
+from contato.shared_streams import SharedStreams, share_key
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token, token_expiry
 from resolvers.context import Context
 from schema import ContatoSchema
@@ -251,6 +256,37 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return
         await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """Subscriptions that others in this process ask too join their shared stream."""
+        streams = cast("ContatoGraphQL", self.view).streams
+        key = None
+        if streams is not None:
+            try:
+                key = share_key(operation.query, operation.variables, operation.operation_name, self.context)
+            except Exception as error:  # noqa: BLE001 - a fault here must not cost the subscription
+                await self.handle_task_exception(error)
+        if key is None or streams is None:
+            await super().run_operation(operation)
+            return
+        try:
+            await streams.serve(
+                key,
+                self.context,
+                operation.id,
+                self.websocket.ws.send_text,  # type: ignore[attr-defined]  # ContatoWebSocketAdapter's
+                lambda error: self._handle_pre_execution_error(operation, error),
+            )
+            with suppress(WebSocketDisconnected):  # the client left: nothing to complete
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            # As Strawberry's own path: logged (its task callback drops exceptions), then complete.
+            await self.handle_task_exception(error)
+            with suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            raise
+
 
 class ContatoWebSocketAdapter(ASGIWebSocketAdapter):
     async def close(self, code: int, reason: str) -> None:
@@ -282,6 +318,7 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.broadcast = broadcast
         self.hub = hub
         self.queue_monitor = queue_monitor
+        self.streams = SharedStreams(schema) if settings.ws_shared_streams else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's ASGI entry for HTTP, with refusals (400, 405, 406, 415) as GraphQL responses

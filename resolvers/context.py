@@ -42,14 +42,24 @@ class Context:
     broadcast: Any = None
     hub: Any = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    request_loaders: Loaders = field(default_factory=Loaders)
+    # Built on first use: a WebSocket connection's context may never need its own (25 KiB each).
+    request_loaders_: Loaders | None = field(default=None, repr=False)
     connection_params: dict[str, Any] | None = None
     token_expires_at: datetime | None = None
     queue_monitor: Any = None
+    # The context of a stream run once for many subscribers (contato/shared_streams.py): each
+    # subscriber's token and user are checked on its own, not through this context's user.
+    shared_stream: bool = False
 
     @property
     def loaders(self) -> Loaders:
         return _event_loaders.get() or self.request_loaders
+
+    @property
+    def request_loaders(self) -> Loaders:
+        if self.request_loaders_ is None:
+            self.request_loaders_ = Loaders()
+        return self.request_loaders_
 
     def require_user(self) -> User:
         if self.user is None:

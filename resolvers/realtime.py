@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 
 from tortoise.expressions import Q
@@ -99,13 +99,19 @@ class Viewer:
         return viewer
 
     async def check(self) -> None:
-        expires_at = self.ctx.token_expires_at
-        if expires_at is not None and datetime.now(timezone.utc) >= expires_at:
-            raise StreamEnded(StreamErrorCode.TOKEN_EXPIRED, "Your token has expired: log in and subscribe again.")
-        version = self.ctx.hub.user_version(self.user.pk)
-        if version != self._seen:
-            self._seen = version
+        if not self.check_now():
+            self._seen = self.ctx.hub.user_version(self.user.pk)
             await self._reload()
+
+    def check_now(self) -> bool:
+        """The checks that need no database: StreamEnded when the token has expired; False when a
+        process reported a change to the user, who must be re-read (`check` does)."""
+        if self.ctx.shared_stream:
+            return True  # a shared stream's members are checked one by one (contato/shared_streams.py)
+        expires_at = self.ctx.token_expires_at
+        if expires_at is not None and datetime.now(UTC) >= expires_at:
+            raise StreamEnded(StreamErrorCode.TOKEN_EXPIRED, "Your token has expired: log in and subscribe again.")
+        return self.ctx.hub.user_version(self.user.pk) == self._seen
 
     async def _reload(self) -> None:
         user = await User.get_or_none(id=self.user.pk)
@@ -117,6 +123,18 @@ class Viewer:
     @property
     def is_staff(self) -> bool:
         return self.user.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+def share_scope(user: User) -> tuple[object, ...]:
+    """Everything besides the document that decides what a live stream shows this user: the
+    access rules above (`can_see`, `sees_internal_notes`, whose callbacks) and every field
+    resolver depend on the role, a rep's company and an agent's own id, nothing else. Subscribers
+    with the same document, variables and scope may share one execution of their stream."""
+    if user.role == Role.COMPANY_REP:
+        return (user.role.value, user.company_id)
+    if user.role == Role.AGENT:
+        return (user.role.value, user.pk)
+    return (user.role.value,)
 
 
 async def _events(

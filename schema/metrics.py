@@ -47,6 +47,11 @@ SUBSCRIPTIONS_ACTIVE = Gauge(
     "Subscriptions streaming to a client.",
     multiprocess_mode="livesum",
 )
+SHARED_STREAMS = Gauge(
+    "contato_shared_streams_active",
+    "Live streams executed once for all the subscribers who ask the same (contato/shared_streams.py).",
+    multiprocess_mode="livesum",
+)
 EVENTS_DELIVERED = Counter(
     "contato_events_delivered_total",
     "Items subscriptions sent to their subscribers, by subscription field.",
@@ -73,10 +78,15 @@ class OperationMetrics(SchemaExtension):
     `on_execute`), so that it sees their refusals."""
 
     def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        self._executed = False
-        self._streaming = False
         self._delivered: Counter | None = None
+        self._executed = self._streaming = False
+        self._shared = bool(getattr(self.execution_context.context, "shared_stream", False))
+        if self._shared:
+            # A stream run once for many subscribers: each is counted by the transport
+            # (subscription_started, subscription_ended and its deliveries).
+            yield
+            return
+        started = time.perf_counter()
         failed = False
         try:
             yield
@@ -88,7 +98,9 @@ class OperationMetrics(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        if self._type() == OperationType.SUBSCRIPTION.value:
+        if self._shared:
+            pass
+        elif self._type() == OperationType.SUBSCRIPTION.value:
             # Strawberry subscribes whatever the other hooks set: reaching here means it streams.
             self._executed = self._streaming = True
             self._count(OK)
@@ -131,6 +143,16 @@ class OperationMetrics(SchemaExtension):
             return self.execution_context.operation_type.value
         except Exception:  # noqa: BLE001 - no document (syntax error) or no such operation
             return "unknown"
+
+
+def subscription_started(operation_name: str | None, field: str) -> None:
+    """A subscriber joined a shared stream (contato/shared_streams.py): counted as it would be alone."""
+    GRAPHQL_REQUESTS.labels(operation_label(operation_name, admit=True), OperationType.SUBSCRIPTION.value, OK).inc()
+    SUBSCRIPTIONS_ACTIVE.inc()
+
+
+def subscription_ended() -> None:
+    SUBSCRIPTIONS_ACTIVE.dec()
 
 
 def _has_errors(result: object) -> bool:
