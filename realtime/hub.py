@@ -98,6 +98,11 @@ class EventHub:
                 await task
         self._tasks = []
 
+    @property
+    def listening(self) -> int:
+        """How many streams are registered for live events in this process right now."""
+        return len(self._queues)
+
     def user_version(self, user_id: int) -> int:
         """Bumped when this process sees a USER_CHANGED event: streams of that user re-check it."""
         return self._user_versions.get(user_id, 0)

@@ -35,6 +35,15 @@ class Stream:
         finally:
             self._items.put_nowait(_END)
 
+    async def live(self, registered: Any, timeout: float = 5.0) -> None:
+        """Wait until the resolver listens (it runs lazily, in the pump task), has yielded, or ended:
+        an event published before that would be missed, as it is for a client not yet subscribed."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (registered() or not self._items.empty() or self._task.done()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError("the subscription never started listening")
+            await asyncio.sleep(0.005)
+
     async def next(self, timeout: float = 5.0) -> dict[str, Any]:
         item = await asyncio.wait_for(self._items.get(), timeout)
         if item is _END:
@@ -89,8 +98,10 @@ class LiveSchema:
             token_expires_at=token_expires_at,
         )
         source = await self.schema.subscribe(document, variable_values=variables, context_value=context)
+        before = self.hub.listening
         stream = Stream(source)
         self.streams.append(stream)
+        await stream.live(lambda: self.hub.listening > before)
         return stream
 
     async def close(self) -> None:
