@@ -84,23 +84,33 @@ class MessagePageKey:
     include_internal: bool = True
 
 
+# The columns message_pages_sql selects, in order.
+MESSAGE_PAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "internal", "created_at")
+
+
+def message_pages_sql(ticket_ids: Iterable[int], size: int, after_id: int, include_internal: bool) -> str:
+    """The first `size` messages after `after_id` of every ticket, in one windowed query
+    (ROW_NUMBER() keeps the first N of each), ordered by ticket and id."""
+    ids = ", ".join(str(int(ticket_id)) for ticket_id in sorted(ticket_ids))
+    internal = "" if include_internal else " AND internal = false"
+    columns = ", ".join(MESSAGE_PAGE_COLUMNS)
+    return (
+        f"SELECT {columns} FROM ("
+        f"SELECT {columns}, "
+        "ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS position "
+        f"FROM ticket_message WHERE ticket_id IN ({ids}) AND id > {int(after_id)}{internal}"
+        f") ranked WHERE position <= {int(size)} ORDER BY ticket_id, id"
+    )
+
+
 async def _message_pages(keys: list[MessagePageKey]) -> list[list[TicketMessage]]:
-    # One windowed query per distinct page shape: ROW_NUMBER() keeps the first N of every ticket.
+    # One windowed query per distinct page shape.
     found: dict[MessagePageKey, list[TicketMessage]] = {key: [] for key in keys}
     shapes: dict[tuple[int, int, bool], set[int]] = {}
     for key in keys:
         shapes.setdefault((key.size, key.after_id, key.include_internal), set()).add(key.ticket_id)
     for (size, after_id, include_internal), ticket_ids in shapes.items():
-        ids = ", ".join(str(int(ticket_id)) for ticket_id in sorted(ticket_ids))
-        internal = "" if include_internal else " AND internal = false"
-        sql = (
-            "SELECT id, ticket_id, author_id, body, internal, created_at FROM ("
-            "SELECT id, ticket_id, author_id, body, internal, created_at, "
-            "ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS position "
-            f"FROM ticket_message WHERE ticket_id IN ({ids}) AND id > {int(after_id)}{internal}"
-            f") ranked WHERE position <= {int(size)} ORDER BY ticket_id, id"
-        )
-        rows = await TicketMessage.raw(sql)
+        rows = await TicketMessage.raw(message_pages_sql(ticket_ids, size, after_id, include_internal))
         by_ticket: dict[int, list[TicketMessage]] = {}
         for row in rows:  # type: ignore[union-attr]
             by_ticket.setdefault(row.ticket_id, []).append(row)

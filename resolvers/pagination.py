@@ -49,13 +49,21 @@ def check_page_size(first: int | None, maximum: int) -> int:
     return size
 
 
-async def paginate(
+def page_window(
     queryset: QuerySet[M], kind: str, first: int | None, after: str | None, maximum: int
-) -> Page[M]:
+) -> tuple[QuerySet[M], int]:
+    """The query of one page (size + 1 rows, to tell whether another follows) and its size."""
     size = check_page_size(first, maximum)
     if after is not None:
         queryset = queryset.filter(id__gt=decode_cursor(kind, after))
-    rows = await queryset.order_by("id").limit(size + 1)
+    return queryset.order_by("id").limit(size + 1), size
+
+
+async def paginate(
+    queryset: QuerySet[M], kind: str, first: int | None, after: str | None, maximum: int
+) -> Page[M]:
+    window, size = page_window(queryset, kind, first, after, maximum)
+    rows = await window
     return Page(
         rows=rows[:size],
         kind=kind,

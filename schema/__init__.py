@@ -26,6 +26,7 @@ from schema import ticket_catalog as ticket_catalog_schema
 from schema.campaign import CampaignMutation, CampaignQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.company import CompanyMutation, CompanyQuery
+from schema.compiled import CompiledQueries, plans_for
 from schema.cost import QueryCostLimiter
 from schema.errors import EXCEPTION_HANDLERS
 from schema.metrics import OperationMetrics
@@ -94,7 +95,9 @@ class ContatoSchema(strawberry.Schema):
                 )
 
 
-def build_schema(settings: Settings) -> ContatoSchema:
+def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
+    """`compiled=False` leaves out the compiled path (schema/compiled/): every query then runs
+    through graphql-core, as the tests that compare the two need."""
     extensions: list[Any] = [
         RequireAuthentication,
         lambda: ParserCache(maxsize=256),
@@ -109,9 +112,12 @@ def build_schema(settings: Settings) -> ContatoSchema:
     ]
     if not settings.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    # Last: it tells refused operations by the results the extensions above set before execution.
+    # After the refusing extensions: it tells refused operations by the results they set before execution.
     extensions.append(OperationMetrics)
-    return ContatoSchema(
+    if compiled:
+        # Last: it answers, from a compiled plan, only what every extension above has let through.
+        extensions.append(CompiledQueries)
+    schema = ContatoSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -125,3 +131,6 @@ def build_schema(settings: Settings) -> ContatoSchema:
             *ticket_schema.HANDLERS,
         ],
     )
+    if compiled:
+        plans_for(schema._schema)  # checks schema/compiled/types.py against this schema, now rather than per request
+    return schema

@@ -203,6 +203,12 @@ def _holds_nul(value: object) -> bool:
 def _document_holds_nul(document: DocumentNode | None) -> bool:
     if document is None or document.loc is None:
         return False
+    return _parsed_document_holds_nul(document)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_document_holds_nul(document: DocumentNode) -> bool:
+    # By document identity, as _validate: ParserCache hands out the same DocumentNode for a text.
     # A NUL can only reach a string literal through the \u0000 escape; the parsed values tell.
     found = False
 

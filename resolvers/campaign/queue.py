@@ -30,6 +30,12 @@ CLAIM_CANDIDATES = 1
 CLAIM_ROUNDS = 5
 
 
+def queue_cursor(priority: int, due_at: datetime | None, member_id: int) -> str:
+    """A member's place in queue order, as a keyset cursor."""
+    due = due_at.isoformat() if due_at else ""
+    return base64.urlsafe_b64encode(f"queue:{priority}|{due}|{member_id}".encode()).decode()
+
+
 @dataclass(frozen=True)
 class QueuePage:
     rows: list[CampaignMember]
@@ -37,8 +43,17 @@ class QueuePage:
     has_previous_page: bool
 
     def cursor(self, row: CampaignMember) -> str:
-        due = row.due_at.isoformat() if row.due_at else ""
-        return base64.urlsafe_b64encode(f"queue:{row.priority}|{due}|{row.pk}".encode()).decode()
+        return queue_cursor(row.priority, row.due_at, row.pk)
+
+
+@dataclass(frozen=True)
+class QueueWindow:
+    """A queue page before it is fetched: `members` (size + 1 rows, in queue order) is None when the
+    caller may not see the campaign's queue."""
+
+    members: QuerySet[CampaignMember] | None
+    size: int
+    has_previous_page: bool
 
 
 def _decode(cursor: str) -> tuple[int, datetime | None, int]:
@@ -84,24 +99,31 @@ async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign | None:
     return campaign
 
 
-async def list_queue(
+async def queue_window(
     ctx: Context, campaign_id: int, status: QueueStatus | None, first: int | None, after: str | None
-) -> QueuePage:
+) -> QueueWindow:
     """`status` null: who the caller can call now, in claim order. Otherwise every member in it."""
     size = check_page_size(first, ctx.settings.max_page_size)
     position = _decode(after) if after is not None else None
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
     if campaign is None:
-        return QueuePage([], False, position is not None)
+        return QueueWindow(None, size, position is not None)
     if status is None:
         queryset = workable_members(campaign.pk, user, rules.utc_now())
     else:
         queryset = CampaignMember.filter(campaign_id=campaign.pk, status=status)
     if position is not None:
         queryset = queryset.filter(_after(*position))
-    rows = await queryset.order_by("priority", "due_at", "id").limit(size + 1)
-    return QueuePage(rows[:size], len(rows) > size, position is not None)
+    return QueueWindow(queryset.order_by("priority", "due_at", "id").limit(size + 1), size, position is not None)
+
+
+async def list_queue(
+    ctx: Context, campaign_id: int, status: QueueStatus | None, first: int | None, after: str | None
+) -> QueuePage:
+    window = await queue_window(ctx, campaign_id, status, first, after)
+    rows = [] if window.members is None else await window.members
+    return QueuePage(rows[: window.size], len(rows) > window.size, window.has_previous_page)
 
 
 def _member_event(kind: str, member: CampaignMember, agent_id: int) -> EventSpec:

@@ -2,6 +2,7 @@
 
 from resolvers.ticket.access import (
     can_see,
+    filtered_tickets,
     get_ticket,
     list_tickets,
     open_attachment,
@@ -38,6 +39,7 @@ __all__ = [
     "change_status",
     "close_ticket",
     "create_child",
+    "filtered_tickets",
     "get_ticket",
     "list_tickets",
     "open_attachment",

@@ -52,6 +52,12 @@ def search_text(*parts: str | None) -> str:
 async def list_tickets(
     ctx: Context, where: TicketFilter, first: int | None, after: str | None
 ) -> Page[Ticket]:
+    queryset = filtered_tickets(ctx, where)
+    return await paginate(queryset, "ticket", first, after, ctx.settings.max_page_size)
+
+
+def filtered_tickets(ctx: Context, where: TicketFilter) -> QuerySet[Ticket]:
+    """The tickets the caller may see that match `where`, in no order (`list_tickets` pages them)."""
     queryset = visible_tickets(ctx)
     if where.state != StateFilter.ALL:
         queryset = queryset.filter(state=TicketState(where.state.value))
@@ -80,7 +86,7 @@ async def list_tickets(
         number = digits(term)
         needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
         queryset = queryset.filter(search_text__contains=needle)
-    return await paginate(queryset, "ticket", first, after, ctx.settings.max_page_size)
+    return queryset
 
 
 async def get_ticket(ctx: Context, ticket_id: int) -> Ticket | None:

@@ -122,6 +122,21 @@ NOTIFY_DESCRIPTION = (
 )
 
 
+def ticket_filter(where: TicketFilter | None) -> use_cases.TicketFilter:
+    where = where or TicketFilter()
+    return use_cases.TicketFilter(
+        state=use_cases.StateFilter(where.state.value),
+        company_id=optional_pk(where.company_id),
+        status_id=optional_pk(where.status_id),
+        assignee_id=optional_pk(where.assignee_id),
+        unassigned=where.unassigned,
+        classification_id=optional_pk(where.classification_id),
+        contact_type_id=optional_pk(where.contact_type_id),
+        awaiting_return=where.awaiting_return,
+        text=where.text,
+    )
+
+
 @strawberry.type
 class TicketQuery:
     @strawberry.field(description="Tickets the caller may see, newest last (keyset by id).")
@@ -132,19 +147,7 @@ class TicketQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[TicketType]:
-        where = filter or TicketFilter()
-        data = use_cases.TicketFilter(
-            state=use_cases.StateFilter(where.state.value),
-            company_id=optional_pk(where.company_id),
-            status_id=optional_pk(where.status_id),
-            assignee_id=optional_pk(where.assignee_id),
-            unassigned=where.unassigned,
-            classification_id=optional_pk(where.classification_id),
-            contact_type_id=optional_pk(where.contact_type_id),
-            awaiting_return=where.awaiting_return,
-            text=where.text,
-        )
-        page = await use_cases.list_tickets(info.context, data, first, after)
+        page = await use_cases.list_tickets(info.context, ticket_filter(filter), first, after)
         return Connection.from_page(page, TicketType.from_row)
 
     @strawberry.field

@@ -10,6 +10,7 @@ from models.ticket import Attachment, NonConformity, Ticket, TicketAction, Ticke
 from models.ticket import TicketActionStatus as TicketActionStatusModel
 from models.ticket import TicketState as TicketStateModel
 from resolvers import errors as domain
+from resolvers.context import Context
 from resolvers.loaders import MessagePageKey
 from resolvers.pagination import Page, check_page_size, decode_cursor
 from resolvers.ticket import can_see, sees_internal_notes
@@ -328,13 +329,9 @@ class TicketType:
     async def messages(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[TicketMessageType]:
-        size = check_page_size(first, info.context.settings.max_page_size)
-        after_id = decode_cursor(MESSAGE_CURSOR, after) if after is not None else 0
+        size, after_id, include_internal = thread_window(info.context, first, after)
         key = MessagePageKey(
-            ticket_id=self.row.pk,
-            size=size + 1,
-            after_id=after_id,
-            include_internal=sees_internal_notes(info.context.require_user()),
+            ticket_id=self.row.pk, size=size + 1, after_id=after_id, include_internal=include_internal
         )
         rows = await info.context.loaders.ticket_messages_by_ticket.load(key)
         page = Page(
@@ -344,6 +341,14 @@ class TicketType:
             has_previous_page=after is not None,
         )
         return Connection.from_page(page, TicketMessageType.from_row)
+
+
+def thread_window(ctx: Context, first: int | None, after: str | None) -> tuple[int, int, bool]:
+    """`Ticket.messages`: the page size, the message id the page starts after (0: from the start),
+    and whether the caller sees internal notes."""
+    size = check_page_size(first, ctx.settings.max_page_size)
+    after_id = decode_cursor(MESSAGE_CURSOR, after) if after is not None else 0
+    return size, after_id, sees_internal_notes(ctx.require_user())
 
 
 async def _classification(

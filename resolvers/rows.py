@@ -1,0 +1,115 @@
+"""Rows without model instances, for the compiled execution of hot queries (schema/compiled/).
+
+The statements are the DataLoaders' (one `id IN (…)` per relation, the windowed message pages of
+resolvers/loaders.py), but a row comes back as the database driver's record of just the columns
+asked for: building Tortoise models, and validating every value on the way, is most of what a
+page of fifty rows costs. `decoder` then gives the conversion Tortoise's `to_python_value` would
+apply to one column, for what the driver returns raw (SQLite's text dates and 0/1 booleans, JSON).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Collection, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, cast
+
+from tortoise import fields
+from tortoise.fields.data import CharEnumFieldInstance
+from tortoise.models import Model
+from tortoise.timezone import get_default_timezone
+
+from models.ticket import TicketMessage
+from resolvers.loaders import MESSAGE_PAGE_COLUMNS, message_pages_sql
+
+Row = Sequence[Any]
+Decoder = Callable[[Any], Any]
+
+
+class UnsupportedDatabase(Exception):
+    """Raw rows are fetched for PostgreSQL and SQLite only."""
+
+
+@functools.lru_cache(maxsize=512)
+def _by_id_sql(dialect: str, table: str, columns: tuple[str, ...], count: int) -> str:
+    selected = ",".join(f'"{column}"' for column in columns)
+    if dialect == "postgres":
+        # One statement text whatever the number of ids: asyncpg prepares it once per connection.
+        return f'SELECT {selected} FROM "{table}" WHERE "id"=ANY($1)'
+    if dialect == "sqlite":
+        return f'SELECT {selected} FROM "{table}" WHERE "id" IN ({",".join("?" * count)})'
+    raise UnsupportedDatabase(dialect)
+
+
+async def rows_by_id(model: type[Model], columns: tuple[str, ...], ids: Collection[int]) -> dict[int, Row]:
+    """The rows of `model` whose id is in `ids`, by id; `columns` must start with "id"."""
+    if not ids:
+        return {}
+    db = model._meta.db
+    dialect = db.capabilities.dialect
+    sql = _by_id_sql(dialect, model._meta.db_table, columns, 1 if dialect == "postgres" else len(ids))
+    values: list[Any] = [list(ids)] if dialect == "postgres" else list(ids)
+    _, rows = await db.execute_query(sql, values)
+    # The driver's records (asyncpg's Record, sqlite3.Row), whatever Tortoise's annotation says.
+    return {row[0]: row for row in cast("Sequence[Row]", rows)}
+
+
+async def message_page_rows(
+    ticket_ids: Collection[int], size: int, after_id: int, include_internal: bool
+) -> list[Row]:
+    """resolvers/loaders.py's message pages as rows of MESSAGE_PAGE_COLUMNS, by ticket then id."""
+    if not ticket_ids:
+        return []
+    _, rows = await TicketMessage._meta.db.execute_query(
+        message_pages_sql(ticket_ids, size, after_id, include_internal)
+    )
+    return list(cast("Sequence[Row]", rows))
+
+
+def decoder(model: type[Model], column: str) -> Decoder | None:
+    """What Tortoise makes of a raw value of `column` (None: the raw value as it is), without the
+    validation model instances run. Enum columns stay their stored value."""
+    field = model._meta.fields_map[column]
+    if isinstance(field, fields.DatetimeField):
+        return _datetime_decoder(field)
+    if isinstance(field, fields.DateField):
+        return _date_decoder(field)
+    if isinstance(field, fields.BooleanField):
+        return bool
+    if isinstance(field, CharEnumFieldInstance):
+        # Left as stored: the enum's value, which is what a GraphQL enum is looked up by.
+        return None
+    if isinstance(field, (fields.IntField, fields.CharField, fields.TextField)):
+        return None
+    return field.to_python_value
+
+
+def _datetime_decoder(field: fields.DatetimeField) -> Decoder:
+    zone = get_default_timezone()
+    convert = field.to_python_value
+    if zone.utcoffset(None) == timedelta(0):
+        # PostgreSQL hands timestamptz over as an aware datetime in UTC, and Tortoise's zone is UTC
+        # too (Contato's config): moving it there would change nothing it prints.
+        def decode_utc(value: Any) -> Any:
+            return value if type(value) is datetime and value.tzinfo is not None else convert(value)
+
+        return decode_utc
+
+    def decode(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is not None:
+            return value.astimezone(zone)
+        return convert(value)
+
+    return decode
+
+
+def _date_decoder(field: fields.DateField) -> Decoder:
+    convert = field.to_python_value
+
+    def decode(value: Any) -> Any:
+        return value if type(value) is date else convert(value)
+
+    return decode
+
+
+__all__ = ["MESSAGE_PAGE_COLUMNS", "Row", "UnsupportedDatabase", "decoder", "message_page_rows", "rows_by_id"]

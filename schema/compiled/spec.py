@@ -1,0 +1,72 @@
+"""What a type, a relation or a root field has to declare to be served by the compiled path."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.models import Model
+
+from resolvers.context import Context
+from resolvers.rows import Row
+
+
+@dataclass(frozen=True)
+class RowsPage:
+    """One page of a connection, as rows: the same facts as resolvers/pagination.py's Page."""
+
+    rows: Sequence[Row]
+    has_next_page: bool
+    has_previous_page: bool
+    cursor: Callable[[Row], str]
+
+
+@dataclass(frozen=True)
+class One:
+    """A to-one relation through a foreign-key column of the parent's table, loaded by id (what a
+    `<target>_by_id` DataLoader does). A missing row is null; the schema's non-null fields fall
+    back to the normal path instead, which reports it as it always has."""
+
+    column: str
+    target: str
+
+
+# (context, the field's arguments as the Strawberry resolver receives them, parent ids)
+PagesFetch = Callable[[Context, dict[str, Any], list[int]], Awaitable[dict[int, RowsPage]]]
+# (context, the field's arguments as the Strawberry resolver receives them, the columns to fetch)
+RootFetch = Callable[[Context, dict[str, Any], tuple[str, ...]], Awaitable[RowsPage]]
+
+
+@dataclass(frozen=True)
+class Pages:
+    """A connection under each parent row, fetched for all the parents of a level at once; `fetch`
+    returns a page for every parent id, its rows laid out as `columns`."""
+
+    target: str
+    fetch: PagesFetch
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RootConnection:
+    """A root field returning a connection of `target` rows. `fetch` runs the same use case (and so
+    the same access rules) as the field's resolver and returns rows of the asked columns, which
+    always include `cursor_columns`."""
+
+    target: str
+    fetch: RootFetch
+    cursor_columns: tuple[str, ...] = ("id",)
+
+
+@dataclass(frozen=True)
+class FastType:
+    """A GraphQL object type backed by one table. `scalars` are fields read straight from the
+    column of the Strawberry attribute's name (`columns` maps the exceptions); `relations` are
+    fields resolved through other rows. Any other field of the type is not compiled."""
+
+    name: str
+    model: type[Model]
+    scalars: tuple[str, ...]
+    relations: Mapping[str, One | Pages] = field(default_factory=dict)
+    columns: Mapping[str, str] = field(default_factory=dict)

@@ -1,0 +1,164 @@
+"""The compiled path's table of contents: the types, relations and root fields it serves.
+
+Adding a type is adding a FastType: its scalar fields (read from the column of the same name as
+the Strawberry attribute) and its relations (One: a foreign key of its table; Pages: a nested
+connection). A field left out makes any operation that selects it take the normal path. Only list
+a field whose Strawberry resolver is a plain read of that column or a load by id: a field with an
+access check of its own (Ticket.parent, TicketMessage.ticket, Person.operations…) stays out, or
+gets a fetch function that calls the same rule, as Ticket.messages does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.campaign import CampaignMember, CampaignStage
+from models.company import Company
+from models.operation import Callback, Operation
+from models.outbound import ContactResult, Justification
+from models.person import Person
+from models.ticket import Ticket, TicketMessage
+from models.ticket_catalog import TicketStatus
+from models.user import User
+from resolvers import ticket as tickets_use_cases
+from resolvers.campaign import queue
+from resolvers.context import Context
+from resolvers.pagination import encode_cursor, page_window
+from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, message_page_rows
+from schema.compiled.spec import FastType, One, Pages, RootConnection, RowsPage
+from schema.ids import to_pk
+from schema.ticket.operations import ticket_filter
+from schema.ticket.types import MESSAGE_CURSOR, thread_window
+
+
+async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
+    """Query.campaignQueue (schema/campaign.py), as rows."""
+    window = await queue.queue_window(
+        ctx, to_pk(args["campaign_id"]), args.get("status"), args.get("first"), args.get("after")
+    )
+    rows = [] if window.members is None else await window.members.values_list(*columns)
+    priority, due_at, member_id = (columns.index(name) for name in ("priority", "due_at", "id"))
+
+    def cursor(row: Row) -> str:
+        return queue.queue_cursor(row[priority], row[due_at], row[member_id])
+
+    return RowsPage(rows[: window.size], len(rows) > window.size, window.has_previous_page, cursor)
+
+
+async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
+    """Query.tickets (schema/ticket/operations.py), as rows."""
+    after = args.get("after")
+    where = tickets_use_cases.filtered_tickets(ctx, ticket_filter(args.get("filter")))
+    window, size = page_window(where, "ticket", args.get("first"), after, ctx.settings.max_page_size)
+    rows = await window.values_list(*columns)
+    ticket_id = columns.index("id")
+
+    def cursor(row: Row) -> str:
+        return encode_cursor("ticket", row[ticket_id])
+
+    return RowsPage(rows[:size], len(rows) > size, after is not None, cursor)
+
+
+async def ticket_messages(ctx: Context, args: dict[str, Any], ticket_ids: list[int]) -> dict[int, RowsPage]:
+    """Ticket.messages (schema/ticket/types.py) for many tickets: one windowed query."""
+    size, after_id, include_internal = thread_window(ctx, args.get("first"), args.get("after"))
+    threads: dict[int, list[Row]] = {ticket_id: [] for ticket_id in ticket_ids}
+    for row in await message_page_rows(threads.keys(), size + 1, after_id, include_internal):
+        threads[row[1]].append(row)
+    has_previous_page = args.get("after") is not None
+
+    def cursor(row: Row) -> str:
+        return encode_cursor(MESSAGE_CURSOR, row[0])
+
+    return {
+        ticket_id: RowsPage(thread[:size], len(thread) > size, has_previous_page, cursor)
+        for ticket_id, thread in threads.items()
+    }
+
+
+FAST_TYPES = (
+    FastType(
+        "CampaignMember",
+        CampaignMember,
+        scalars=("id", "status", "attempts", "dueAt", "lastActedAt", "claimExpiresAt"),
+        relations={
+            "person": One("person_id", "Person"),
+            "stage": One("stage_id", "CampaignStage"),
+            "assignedAgent": One("assigned_agent_id", "User"),
+            "claimedBy": One("claimed_by_id", "User"),
+            "lastOperation": One("last_operation_id", "Operation"),
+            "nextCallback": One("next_callback_id", "Callback"),
+        },
+    ),
+    FastType(
+        "Person",
+        Person,
+        scalars=("id", "kind", "name", "document", "phones", "emails", "stage", "doNotCall", "createdAt",
+                 "updatedAt"),
+        relations={"company": One("company_id", "Company"), "convertedTo": One("converted_to_id", "Person")},
+    ),
+    FastType("CampaignStage", CampaignStage, scalars=("id", "name", "position")),
+    FastType(
+        "Operation",
+        Operation,
+        scalars=("id", "createdAt", "notes", "conversation", "noContact", "callbackAt", "attempt"),
+        relations={
+            "agent": One("agent_id", "User"),
+            "member": One("member_id", "CampaignMember"),
+            "person": One("person_id", "Person"),
+            "stage": One("stage_id", "CampaignStage"),
+            "result": One("result_id", "ContactResult"),
+            "justification": One("justification_id", "Justification"),
+        },
+    ),
+    FastType(
+        "ContactResult",
+        ContactResult,
+        scalars=("id", "name", "kind", "active", "recycleAfterMinutes", "recycleMaxAttempts"),
+    ),
+    FastType("Justification", Justification, scalars=("id", "name", "active")),
+    FastType(
+        "Callback",
+        Callback,
+        scalars=("id", "dueAt", "opensAt", "status", "createdAt", "closedAt"),
+        relations={"agent": One("agent_id", "User"), "member": One("member_id", "CampaignMember")},
+    ),
+    FastType(
+        "User",
+        User,
+        scalars=("id", "name", "email", "role", "active", "createdAt"),
+        relations={"company": One("company_id", "Company")},
+    ),
+    FastType("Company", Company, scalars=("id", "name", "cnpj", "active", "createdAt")),
+    FastType(
+        "Ticket",
+        Ticket,
+        scalars=("id", "number", "subject", "product", "occurrence", "contactName", "contactPhone",
+                 "contactEmail", "state", "returnDueAt", "closedAt", "createdAt", "updatedAt"),
+        relations={
+            "status": One("status_id", "TicketStatus"),
+            "company": One("company_id", "Company"),
+            "person": One("person_id", "Person"),
+            "openedBy": One("opened_by_id", "User"),
+            "assignee": One("assignee_id", "User"),
+            "messages": Pages("TicketMessage", ticket_messages, MESSAGE_PAGE_COLUMNS),
+        },
+    ),
+    FastType(
+        "TicketStatus",
+        TicketStatus,
+        scalars=("id", "name", "initial", "returnAfterDays", "allowsClosing", "emailOnEnter", "emailOnChange",
+                 "active"),
+    ),
+    FastType(
+        "TicketMessage",
+        TicketMessage,
+        scalars=("id", "body", "internal", "createdAt"),
+        relations={"author": One("author_id", "User")},
+    ),
+)
+
+ROOT_FIELDS = {
+    "campaignQueue": RootConnection("CampaignMember", campaign_queue, cursor_columns=("priority", "due_at", "id")),
+    "tickets": RootConnection("Ticket", tickets),
+}

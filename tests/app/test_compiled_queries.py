@@ -1,0 +1,451 @@
+"""The compiled path (schema/compiled/) answers byte for byte as graphql-core does, and says when it ran.
+
+Every document runs twice per caller: through the schema the server builds (compiled path on) and
+through one built with `compiled=False` (every field through graphql-core and Strawberry). The JSON
+of `data` and `errors` must be identical, and `STATS` tells which way the first run went.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from contato.app import create_app
+from contato.settings import Settings
+from models.campaign import Campaign, CampaignMember, QueuePriority, QueueStatus
+from models.operation import Callback, Operation
+from models.outbound import ResultKind
+from models.ticket import Ticket
+from models.user import Role, User
+from resolvers.auth import issue_token
+from resolvers.context import Context
+from schema import ContatoSchema, build_schema
+from schema.compiled import STATS, Stats, plans_for
+from tests.conftest import StatementCounter
+from tests.factories import Factory
+from tests.outbound_factories import Clock, Outbound, clock, outbound  # noqa: F401 - fixtures
+from tests.ticket_factories import TicketFactory
+
+# bench/queue_page.py's QUEUE_PAGE and bench/side_by_side.py's TICKET_LIST, verbatim.
+QUEUE_PAGE = """
+query QueuePage($campaignId: ID!) {
+  campaignQueue(campaignId: $campaignId, first: 50) {
+    edges { node {
+      id status attempts dueAt
+      person { name document phones }
+      stage { name }
+      lastOperation { createdAt notes result { name kind } agent { name } }
+      nextCallback { dueAt status }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+TICKET_LIST = """
+query TicketList {
+  tickets(first: 50) {
+    edges { node {
+      number subject status { name } company { name }
+      messages(first: 10) { edges { node { body author { name } createdAt } } }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+# Aliases, fragments on both sides, inline fragments, __typename at every level, @skip and @include.
+QUEUE_EVERYTHING = """
+query QueueEverything($campaignId: ID!, $first: Int, $after: String, $status: QueueStatus,
+                      $withOperation: Boolean!, $noCallback: Boolean!) {
+  __typename
+  queue: campaignQueue(campaignId: $campaignId, status: $status, first: $first, after: $after) {
+    __typename
+    edges { __typename cursor node { ...Member } }
+    again: edges { node { memberId: id ... on CampaignMember { status } } }
+    pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+    info: pageInfo { end: endCursor }
+  }
+}
+fragment Member on CampaignMember {
+  __typename id status attempts dueAt lastActedAt claimExpiresAt
+  person { ...PersonFields company { __typename id name cnpj active createdAt } convertedTo { id } }
+  stage { id name position }
+  assignedAgent { name }
+  claimedBy { id name }
+  lastOperation @include(if: $withOperation) {
+    id createdAt notes conversation noContact callbackAt attempt
+    result { ... on ContactResult { id name kind active recycleAfterMinutes recycleMaxAttempts } }
+    justification { id name active }
+    agent { id name email role active createdAt company { name } }
+    stage { name }
+    person { name }
+    member { id status person { name } }
+  }
+  nextCallback @skip(if: $noCallback) {
+    id dueAt opensAt status createdAt closedAt agent { name } member { id }
+  }
+  nextCallback { status }
+}
+fragment PersonFields on Person { id kind name document phones emails stage doNotCall createdAt updatedAt }
+"""
+TICKETS_EVERYTHING = """
+query TicketsEverything($first: Int, $after: String, $filter: TicketFilter, $messages: Int, $skipPerson: Boolean!) {
+  tickets(first: $first, after: $after, filter: $filter) {
+    edges { cursor node {
+      __typename id number subject product occurrence contactName contactPhone contactEmail state returnDueAt
+      closedAt createdAt updatedAt
+      status { __typename id name initial returnAfterDays allowsClosing emailOnEnter emailOnChange active }
+      company { name }
+      person @skip(if: $skipPerson) { name }
+      openedBy { name role }
+      assignee { id name }
+      messages(first: $messages) {
+        __typename
+        edges { cursor node { id body internal createdAt author { id name company { name } } } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+      thread: messages(first: 1) { edges { node { body } } }
+    } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+UNCOVERED = """
+query Uncovered { tickets(first: 5) { edges { node { number awaitingReturn } } } }
+"""
+MESSAGES_AFTER = """
+query MessagesAfter($after: String) {
+  tickets(first: 3) {
+    edges { node { number messages(first: 2, after: $after) { edges { cursor node { body } } } } }
+  }
+}
+"""
+TOO_COSTLY = """
+query TooCostly { tickets(first: 100) { edges { node { number messages(first: 100) { edges { node { body } } } } } } }
+"""
+
+
+@dataclass
+class World:
+    admin: User
+    supervisor: User
+    agent: User
+    other_agent: User
+    rep: User
+    campaign: Campaign
+    other_campaign: Campaign
+    empty_campaign: Campaign
+    tickets: list[Ticket]
+
+    def callers(self) -> dict[str, User]:
+        return {
+            "admin": self.admin, "supervisor": self.supervisor, "agent": self.agent,
+            "other agent": self.other_agent, "rep": self.rep,
+        }
+
+
+@pytest.fixture
+async def world(factory: Factory, outbound: Outbound, clock: Clock) -> World:  # noqa: F811 - fixtures
+    # given: two campaigns, each worked by its own agent; a company with its rep
+    company = await factory.company("Acme Telecom")
+    admin, supervisor = await factory.user(Role.ADMIN), await factory.user(Role.SUPERVISOR)
+    agent, other_agent = await factory.user(Role.AGENT), await factory.user(Role.AGENT, company=company)
+    rep = await factory.user(Role.COMPANY_REP, company=company)
+    campaign = await outbound.campaign(agents=(agent,))
+    other_campaign = await outbound.campaign(agents=(other_agent,))
+    empty_campaign = await outbound.campaign(agents=(agent,))
+    later = await outbound.result(ResultKind.SCHEDULE, recycle_after_minutes=30, recycle_max_attempts=3)
+    failure = await outbound.result(ResultKind.FAILURE)
+    why = await outbound.justification(later)
+    stage = await outbound.stage(campaign, position=2)
+    # members: with an operation and a due callback, with an operation without result, plain ones
+    for index in range(7):
+        person = await factory.person(
+            name=f"Pessoa {index}", company=company if index % 2 else None,
+            phones=[f"+551199990000{index}"] if index % 3 else None,
+        )
+        member = await outbound.member(campaign, person)
+        if index < 4:
+            operation = await Operation.create(
+                member=member, campaign=campaign, person_id=person.pk, agent=agent if index % 2 else other_agent,
+                stage=stage if index else None, result=None if index == 3 else later if index % 2 else failure,
+                result_kind=None if index == 3 else "SCHEDULE", justification=why if index == 1 else None,
+                notes=f"Nota {index} — ligar à tarde", attempt=1, local_date=clock.today, no_contact=index == 3,
+                callback_at=clock.now if index == 1 else None,
+            )
+            fields: dict[str, Any] = {"attempts": 1, "last_operation_id": operation.pk, "last_acted_at": clock.now}
+            if index < 2:
+                callback = await Callback.create(
+                    member=member, campaign=campaign, agent=agent if index else None, operation=operation,
+                    due_at=clock.now - timedelta(minutes=5 + index),
+                )
+                fields.update(
+                    status=QueueStatus.SCHEDULED, priority=QueuePriority.CALLBACK.value, due_at=callback.due_at,
+                    next_callback_id=callback.pk,
+                )
+            await CampaignMember.filter(id=member.pk).update(**fields)
+    await outbound.member(campaign, claimed_by=agent, claim_expires_at=clock.now + timedelta(minutes=5))
+    await outbound.member(other_campaign)
+    # tickets: with and without company, assigned to either agent or to nobody, with internal notes
+    tickets = TicketFactory(factory)
+    new = await tickets.status("Novo", initial=True)
+    waiting = await tickets.status("Aguardando", return_after_days=2, allows_closing=True)
+    rows = []
+    for index in range(6):
+        assignee = (agent, other_agent, None)[index % 3]
+        ticket = await tickets.ticket(
+            rep if index % 2 else supervisor, new if index % 2 else waiting,
+            company=company if index != 4 else None, assignee=assignee, subject=f"Chamado {index}: fatura",
+        )
+        for number in range(index % 4):
+            author = (agent, rep, supervisor)[number % 3]
+            await tickets.message(ticket, author, f"Mensagem {number} — olá", internal=number == 2)
+        rows.append(ticket)
+    return World(admin, supervisor, agent, other_agent, rep, campaign, other_campaign, empty_campaign, rows)
+
+
+@pytest.fixture
+def normal(settings: Settings) -> ContatoSchema:
+    return build_schema(settings, compiled=False)
+
+
+def dump(result: Any) -> str:
+    return json.dumps(
+        {"data": result.data, "errors": [error.formatted for error in result.errors or ()]},
+        ensure_ascii=False, separators=(",", ":"),
+    )
+
+
+async def twice(
+    factory: Factory, normal: ContatoSchema, document: str, variables: dict[str, Any], user: User | None
+) -> tuple[str, str, Stats]:
+    """The compiled schema's answer, graphql-core's, and what the compiled path did."""
+    before = replace(STATS)
+    fast = await factory.schema.execute(
+        document, variable_values=variables, context_value=Context(settings=factory.settings, user=user)
+    )
+    taken = Stats(*(getattr(STATS, name) - getattr(before, name) for name in ("compiled", "fallback", "uncovered")))
+    slow = await normal.execute(
+        document, variable_values=variables, context_value=Context(settings=factory.settings, user=user)
+    )
+    return dump(fast), dump(slow), taken
+
+
+COMPILED, FALLBACK, NOT_COVERED = Stats(compiled=1), Stats(fallback=1), Stats(uncovered=1)
+
+
+async def test_the_bench_pages_are_compiled_and_equal_for_every_caller(
+    factory: Factory, normal: ContatoSchema, world: World
+) -> None:
+    for role, user in world.callers().items():
+        for campaign in (world.campaign, world.other_campaign, world.empty_campaign):
+            # when
+            fast, slow, taken = await twice(factory, normal, QUEUE_PAGE, {"campaignId": str(campaign.pk)}, user)
+            # then
+            assert fast == slow, (role, campaign.name)
+            assert taken == COMPILED, (role, campaign.name)
+        fast, slow, taken = await twice(factory, normal, TICKET_LIST, {}, user)
+        assert fast == slow, role
+        assert taken == COMPILED, role
+    # and the pages are not trivially empty
+    agent_queue = await factory.execute(QUEUE_PAGE, {"campaignId": str(world.campaign.pk)}, user=world.agent)
+    nodes = [edge["node"] for edge in agent_queue["campaignQueue"]["edges"]]
+    assert len(nodes) == 8
+    assert {node["lastOperation"] is None for node in nodes} == {True, False}
+    assert {node["nextCallback"] is None for node in nodes} == {True, False}
+    assert any(node["lastOperation"] and node["lastOperation"]["result"] is None for node in nodes)
+    rep_tickets = await factory.execute(TICKET_LIST, user=world.rep)
+    assert [edge["node"]["subject"] for edge in rep_tickets["tickets"]["edges"]] == [
+        "Chamado 0: fatura", "Chamado 1: fatura", "Chamado 2: fatura", "Chamado 3: fatura", "Chamado 5: fatura"
+    ]
+    bodies = [m["node"]["body"] for e in rep_tickets["tickets"]["edges"] for m in e["node"]["messages"]["edges"]]
+    assert "Mensagem 2 — olá" not in bodies  # the internal note
+
+
+async def test_aliases_fragments_directives_and_cursors_are_compiled_and_equal(
+    factory: Factory, normal: ContatoSchema, world: World
+) -> None:
+    for role, user in world.callers().items():
+        for with_operation in (True, False):
+            for no_callback in (True, False):
+                for status in (None, "SCHEDULED", "NOT_ACTED"):
+                    variables: dict[str, Any] = {
+                        "campaignId": str(world.campaign.pk), "first": 3, "status": status,
+                        "withOperation": with_operation, "noCallback": no_callback,
+                    }
+                    pages = 0
+                    while True:
+                        # when
+                        fast, slow, taken = await twice(factory, normal, QUEUE_EVERYTHING, variables, user)
+                        # then
+                        assert fast == slow, (role, variables)
+                        assert taken == COMPILED, (role, variables)
+                        page = json.loads(fast)["data"]["queue"]
+                        pages += 1
+                        if not page["pageInfo"]["hasNextPage"]:
+                            break
+                        variables = {**variables, "after": page["pageInfo"]["endCursor"]}
+                    assert pages > 1 or role in ("other agent", "rep") or status == "SCHEDULED", (role, status)
+
+
+async def test_ticket_pages_filters_and_nested_pages_are_compiled_and_equal(
+    factory: Factory, normal: ContatoSchema, world: World
+) -> None:
+    filters: list[dict[str, Any] | None] = [
+        None, {"state": "OPEN"}, {"unassigned": True}, {"text": "chamado 3"}, {"companyId": "999"},
+    ]
+    for role, user in world.callers().items():
+        for where in filters:
+            for messages in (None, 1, 2):
+                variables: dict[str, Any] = {"first": 2, "filter": where, "messages": messages, "skipPerson": role == "rep"}
+                while True:
+                    # when
+                    fast, slow, taken = await twice(factory, normal, TICKETS_EVERYTHING, variables, user)
+                    # then
+                    assert fast == slow, (role, variables)
+                    assert taken == COMPILED, (role, variables)
+                    page = json.loads(fast)["data"]["tickets"]
+                    if not page["pageInfo"]["hasNextPage"]:
+                        break
+                    variables = {**variables, "after": page["pageInfo"]["endCursor"]}
+    # threads from a message cursor on
+    first = await factory.execute(MESSAGES_AFTER, {"after": None}, user=world.supervisor)
+    threads = [edge["node"]["messages"]["edges"] for edge in first["tickets"]["edges"]]
+    after = next(thread[0]["cursor"] for thread in threads if thread)
+    fast, slow, taken = await twice(factory, normal, MESSAGES_AFTER, {"after": after}, world.supervisor)
+    assert (fast == slow, taken) == (True, COMPILED)
+    assert json.loads(fast)["data"] != {"tickets": first}
+
+
+async def test_a_field_the_compiler_does_not_know_takes_the_normal_path(
+    factory: Factory, normal: ContatoSchema, world: World
+) -> None:
+    # when
+    fast, slow, taken = await twice(factory, normal, UNCOVERED, {}, world.supervisor)
+    # then
+    assert taken == NOT_COVERED
+    assert fast == slow
+    assert json.loads(fast)["data"]["tickets"]["edges"][0]["node"] == {"number": world.tickets[0].number,
+                                                                       "awaitingReturn": False}
+    # and a mutation is not the compiled path's business at all
+    before = replace(STATS)
+    await factory.execute_raw('mutation { login(email: "x@y.z", password: "p") { __typename } }')
+    assert STATS == before
+
+
+@pytest.mark.parametrize(
+    ("document", "variables", "code"),
+    [
+        (QUEUE_PAGE.replace("first: 50", "first: 0"), {}, "BAD_USER_INPUT"),
+        (QUEUE_EVERYTHING, {"after": "not-a-cursor", "withOperation": True, "noCallback": False}, "BAD_USER_INPUT"),
+        (MESSAGES_AFTER, {"after": "bm90LWEtbWVzc2FnZQ=="}, "BAD_USER_INPUT"),
+        (TICKETS_EVERYTHING, {"first": 2, "messages": 500, "skipPerson": False}, "BAD_USER_INPUT"),
+    ],
+)
+async def test_a_plan_that_meets_an_error_gives_way_to_the_normal_path(
+    factory: Factory, normal: ContatoSchema, world: World, document: str, variables: dict[str, Any], code: str
+) -> None:
+    # given: arguments only the use case refuses (page sizes, cursors)
+    variables = {"campaignId": str(world.campaign.pk), **variables}
+    # when
+    fast, slow, taken = await twice(factory, normal, document, variables, world.agent)
+    # then: the same error, at the same path, from the normal path
+    assert taken == FALLBACK
+    assert fast == slow
+    assert json.loads(fast)["errors"][0]["extensions"]["code"] == code
+
+
+async def test_refusals_before_execution_are_unchanged(factory: Factory, normal: ContatoSchema, world: World) -> None:
+    for document, variables, user in [
+        (QUEUE_PAGE, {"campaignId": str(world.campaign.pk)}, None),  # no token
+        (QUEUE_PAGE, {}, world.agent),  # a missing variable
+        (QUEUE_PAGE.replace("first: 50", "first: 50, nope: 1"), {}, world.agent),  # invalid
+        (TOO_COSTLY, {}, world.agent),
+    ]:
+        fast, slow, taken = await twice(factory, normal, document, variables, user)
+        assert fast == slow
+        assert json.loads(fast)["data"] is None
+        assert taken in (Stats(), FALLBACK), document
+
+
+async def test_the_compiled_pages_cost_a_fixed_number_of_statements(
+    factory: Factory, outbound: Outbound, clock: Clock, sql_statements: StatementCounter  # noqa: F811
+) -> None:
+    # given: 60 members with an operation by one of 3 agents and a pending callback; 60 tickets of 11 messages
+    agents = [await factory.user(Role.AGENT) for _ in range(3)]
+    campaign = await outbound.campaign(agents=tuple(agents))
+    later = await outbound.result(ResultKind.SCHEDULE)
+    for index in range(60):
+        member = await outbound.member(campaign)
+        operation = await Operation.create(
+            member=member, campaign=campaign, person_id=member.person_id, agent=agents[index % 3], result=later,
+            result_kind="SCHEDULE", attempt=1, local_date=clock.today,
+        )
+        callback = await Callback.create(member=member, campaign=campaign, operation=operation, due_at=clock.now)
+        await CampaignMember.filter(id=member.pk).update(
+            status=QueueStatus.SCHEDULED, priority=QueuePriority.CALLBACK.value, due_at=callback.due_at,
+            last_operation_id=operation.pk, next_callback_id=callback.pk,
+        )
+    tickets = TicketFactory(factory)
+    status = await tickets.status()
+    company = await factory.company()
+    rep = await factory.user(Role.COMPANY_REP, company=company)
+    for _ in range(60):
+        ticket = await tickets.ticket(rep, status, company=company)
+        for number in range(11):
+            await tickets.message(ticket, agents[number % 3], f"m{number}")
+    counts: dict[tuple[str, int], int] = {}
+    for size in (5, 50):
+        for name, document, variables in [
+            ("queue", QUEUE_PAGE.replace("first: 50", f"first: {size}"), {"campaignId": str(campaign.pk)}),
+            ("tickets", TICKET_LIST.replace("first: 50", f"first: {size}"), {}),
+        ]:
+            before = STATS.compiled
+            sql_statements.statements.clear()
+            # when
+            data = await factory.execute(document, variables, user=agents[0])
+            # then
+            assert STATS.compiled == before + 1
+            assert len(next(iter(data.values()))["edges"]) == size
+            counts[(name, size)] = len(sql_statements.statements)
+    # queue: campaign, assignment, page, persons, stages, operations, callbacks, results, users (the agents);
+    # tickets: page, statuses, companies, messages (one windowed query), users (the authors)
+    assert counts == {("queue", 5): 9, ("queue", 50): 9, ("tickets", 5): 5, ("tickets", 50): 5}, (
+        sql_statements.statements
+    )
+
+
+async def test_over_http_the_compiled_path_is_counted_like_any_query(
+    settings: Settings, factory: Factory, world: World
+) -> None:
+    # given
+    app = create_app(settings)
+    token = issue_token(world.agent, settings).token
+    variables = {"campaignId": str(world.campaign.pk)}
+    body = {"query": QUEUE_PAGE, "variables": variables, "operationName": "QueuePage"}
+    direct = await factory.execute(QUEUE_PAGE, variables, user=world.agent)
+    labels = {"operation": "QueuePage", "type": "query", "outcome": "ok"}
+    requests_before = REGISTRY.get_sample_value("contato_graphql_requests_total", labels) or 0.0
+    compiled_before = REGISTRY.get_sample_value("contato_graphql_compiled_total", {"outcome": "compiled"}) or 0.0
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://contato.test") as http:
+        # when
+        response = await http.post("/graphql", json=body, headers={"Authorization": f"Bearer {token}"})
+    # then
+    assert response.status_code == 200
+    assert response.json() == {"data": direct}
+    assert REGISTRY.get_sample_value("contato_graphql_requests_total", labels) == requests_before + 1
+    assert REGISTRY.get_sample_value("contato_graphql_compiled_total", {"outcome": "compiled"}) == compiled_before + 1
+
+
+async def test_every_compiled_type_matches_the_schema_and_the_models(settings: Settings, db: None) -> None:
+    # given: the registry checks the declared fields against the schema when it is built
+    registry = plans_for(build_schema(settings)._schema).registry
+    # when / then: and against the models (made whole by Tortoise.init) before the first compilation
+    registry.check_models()
+    assert set(registry.roots) == {"campaignQueue", "tickets"}
+    assert "awaitingReturn" not in registry.types["Ticket"].scalars
