@@ -1,10 +1,12 @@
 """Benchmark: the agent's queue page (`campaignQueue(first: 50)` with person, last operation, callback).
 
-Builds a fresh SQLite database (or uses DATABASE_URL), seeds it with `contato seed --size N`, starts
+Builds a fresh SQLite database (or uses DATABASE_URL), seeds it with `contato seed --size N` (the scale
+data set: members with their history, last operation and callbacks, so the page shows all of it), starts
 the real server with `contato serve` on 127.0.0.1, then drives it from a separate process with a
 bounded number of requests and prints requests/s and latency percentiles. Not part of the tests.
 
     .venv/bin/python bench/queue_page.py --persons 20000 --requests 2000 --concurrency 10
+    DATABASE_URL=postgres://…/db .venv/bin/python bench/queue_page.py --persons 1000000 --operations 5000000
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ async def drive(base: str, requests: int, concurrency: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=20000)
+    parser.add_argument("--persons", type=int, default=20000, help="contato seed --size")
+    parser.add_argument("--operations", type=int, default=None, help="contato seed --operations (default 5 per person)")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=10)
     parser.add_argument("--drive", help=argparse.SUPPRESS)
@@ -106,8 +109,11 @@ def main() -> int:
         url = env.setdefault("DATABASE_URL", f"sqlite://{data_dir}/contato.sqlite3")
         subprocess.run([sys.executable, "-c", PREPARE, url], env=env, check=True)
         started = time.perf_counter()
-        subprocess.run([bin_dir / "contato", "seed", "--size", str(args.persons)], env=env, check=True)
-        print(f"seeded {args.persons} persons in {time.perf_counter() - started:.1f} s")
+        seed = ["seed", "--size", str(args.persons)]
+        if args.operations is not None:
+            seed += ["--operations", str(args.operations)]
+        subprocess.run([bin_dir / "contato", *seed], env=env, check=True)
+        print(f"contato {' '.join(seed)} in {time.perf_counter() - started:.1f} s")
         port = free_port()
         server = subprocess.Popen(
             [bin_dir / "contato", "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],

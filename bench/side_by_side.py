@@ -1,20 +1,18 @@
 """Benchmark: Contato against a hand-written baseline on the same data, in one run (issue 6).
 
-Creates a fresh PostgreSQL database, seeds it with `contato seed --size N`, tops it up (below), starts
-`contato serve` (one uvicorn worker) and bench/baseline_app.py (Starlette + asyncpg, one worker, the same
-SQL and the same JSON) on free ports, and from a separate process compares one response of each, warms
-both, then drives each in turn with the same requests at a fixed concurrency (closed loop: every client
-sends its next request when the last one is answered; keep-alive HTTP/1.1 connections). Prints
-requests/s, p50, p95 and p99 latency and server CPU per request for both, the Contato/baseline ratio,
-for the agent queue page and the ticket list, and the single-client p95 of the queue page. Drops the
-database at the end. Not a test: no assertions on timings.
+Creates a fresh PostgreSQL database, seeds it with `contato seed --size N [--operations M]` (the scale data
+set: persons, campaign members with their operation history, last operation and callbacks, tickets with
+messages; see `contato seed --help`), starts `contato serve` (one uvicorn worker) and bench/baseline_app.py
+(Starlette + asyncpg, one worker, the same SQL and the same JSON) on free ports, and from a separate process
+compares one response of each, warms both, then drives each in turn with the same requests at a fixed
+concurrency (closed loop: every client sends its next request when the last one is answered; keep-alive
+HTTP/1.1 connections). Prints requests/s, p50, p95 and p99 latency and server CPU per request for both, the
+Contato/baseline ratio, for the agent queue page and the ticket list, and the single-client p95 of the queue
+page. Drops the database at the end (`--keep-database` keeps it). Not a test: no assertions on timings.
 
-The top-up (`--no-top-up` to skip it) is what `contato seed --size` leaves out and the two pages show:
-it points every generated member that has an operation to it (lastOperation), books a callback due now
-for those whose result is SCHEDULE (nextCallback; they head the queue, as due callbacks do), recycles or
-concludes the others as operationRecord would, and adds max(1,000, N / 20) tickets with 12 messages
-each (every fifth an internal note; a quarter assigned to agent2, which the agent does not see).
-`--operations M` adds older attempts until the operation table holds M rows (the seed makes N / 5).
+The queue page is the first generated campaign's ("Campanha gerada 1", 10,000 members): due callbacks
+first, each with its last operation and its callback. The ticket list is the agent's first 50 tickets with
+10 messages each.
 
 Columns: server CPU is the server process's user + system CPU per request; db CPU that of the
 PostgreSQL backends of the benchmark database; client CPU the load process's share of one core. The
@@ -28,7 +26,7 @@ is being edited, bench a clean copy: `git clone -q . ../contato-head` (plus thes
 
     .venv/bin/python bench/side_by_side.py
     .venv/bin/python bench/side_by_side.py --profile queue-page.raw
-    .venv/bin/python bench/side_by_side.py --persons 1000000 --operations 5000000
+    .venv/bin/python bench/side_by_side.py --persons 1000000 --operations 5000000 --single 1000
     .venv/bin/python bench/side_by_side.py --postgres postgres://postgres@127.0.0.1:55432/postgres
 """
 
@@ -75,80 +73,6 @@ LOGIN = 'mutation { login(email: "agent@contato.dev", password: "contato-demo") 
 CAMPAIGNS = "{ campaigns(first: 100) { edges { node { id name } } } }"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-TOP_UP_MEMBERS = [
-    # Every generated member with an operation points to its latest one, as operationRecord leaves it.
-    """UPDATE campaign_member m SET last_operation_id = o.id, last_acted_at = o.created_at,
-           attempts = GREATEST(m.attempts, 1), updated_at = now()
-       FROM (SELECT member_id, max(id) AS id, max(created_at) AS created_at FROM operation GROUP BY member_id) o
-      WHERE o.member_id = m.id AND m.last_operation_id IS NULL""",
-    # A no-answer result with a recycle delay puts the member back in the queue after it.
-    """UPDATE campaign_member m SET status = 'SCHEDULED', priority = 2,
-           due_at = m.last_acted_at + make_interval(mins => r.recycle_after_minutes)
-       FROM operation o JOIN contact_result r ON r.id = o.result_id
-      WHERE o.id = m.last_operation_id AND m.status = 'NOT_ACTED' AND r.recycle_after_minutes IS NOT NULL""",
-    # A failure without a recycle delay concludes the member.
-    """UPDATE campaign_member m SET status = 'CONCLUDED', priority = 9
-       FROM operation o JOIN contact_result r ON r.id = o.result_id
-      WHERE o.id = m.last_operation_id AND m.status = 'NOT_ACTED' AND r.kind = 'FAILURE'
-        AND r.recycle_after_minutes IS NULL""",
-    # A SCHEDULE result books a callback for anyone on the campaign, due within the last ten hours.
-    """WITH booked AS (
-         INSERT INTO callback (created_at, updated_at, due_at, status, campaign_id, member_id, operation_id)
-         SELECT now(), now(), now() - make_interval(mins => m.id % 600), 'PENDING', m.campaign_id, m.id, o.id
-           FROM campaign_member m JOIN operation o ON o.id = m.last_operation_id
-           JOIN contact_result r ON r.id = o.result_id
-          WHERE m.status = 'NOT_ACTED' AND r.kind = 'SCHEDULE' AND m.next_callback_id IS NULL
-         RETURNING id, member_id, due_at)
-       UPDATE campaign_member m SET status = 'SCHEDULED', priority = 0, due_at = booked.due_at,
-              next_callback_id = booked.id
-         FROM booked WHERE booked.member_id = m.id""",
-]
-TOP_UP_TICKETS = """
-WITH catalog AS (
-  SELECT (SELECT array_agg(id ORDER BY id) FROM company) AS companies,
-         (SELECT array_agg(id ORDER BY id) FROM ticket_status) AS statuses,
-         (SELECT min(id) FROM person) AS first_person, (SELECT count(*) FROM person) AS persons,
-         (SELECT id FROM app_user WHERE email = 'supervisor@contato.dev') AS opener,
-         (SELECT id FROM app_user WHERE email = 'agent2@contato.dev') AS other_agent)
-INSERT INTO ticket (created_at, updated_at, number, contact_name, contact_phone, contact_email, subject, product,
-                    state, search_text, company_id, person_id, opened_by_id, status_id, assignee_id)
-SELECT now() - make_interval(mins => $1 - g), now(), 'BENCH-' || lpad(g::text, 8, '0'), 'Cliente ' || g,
-       '+5511' || lpad((900000000 + g)::text, 9, '0'), 'cliente' || g || '@example.com',
-       'Chamado gerado ' || g || ': fatura, sinal ou contrato', 'Plano ' || (g % 7),
-       CASE WHEN g % 5 = 0 THEN 'CLOSED' ELSE 'OPEN' END, 'chamado gerado ' || g,
-       companies[1 + g % cardinality(companies)], first_person + g % persons, opener,
-       statuses[1 + g % cardinality(statuses)], CASE WHEN g % 4 = 0 THEN other_agent END
-  FROM catalog, generate_series(1, $1) AS g
-"""
-TOP_UP_MESSAGES = """
-WITH authors AS (SELECT array_agg(id ORDER BY id) AS ids FROM app_user WHERE role <> 'COMPANY_REP')
-INSERT INTO ticket_message (body, internal, created_at, author_id, ticket_id)
-SELECT 'Mensagem ' || k || ' do chamado ' || t.number || '. '
-         || repeat('Cliente relata o problema e pede retorno. ', 1 + (t.id + k) % 4),
-       k % 5 = 0, t.created_at + make_interval(mins => k), ids[1 + (t.id + k) % cardinality(ids)], t.id
-  FROM ticket t CROSS JOIN generate_series(1, $1) AS k, authors
- WHERE t.number LIKE 'BENCH-%'
- ORDER BY t.id, k
-"""
-TOP_UP_HISTORY = """
-WITH members AS (
-  SELECT id, campaign_id, person_id, stage_id, row_number() OVER (ORDER BY id) - 1 AS position
-    FROM campaign_member),
-catalog AS (
-  SELECT (SELECT count(*) FROM campaign_member) AS members,
-         (SELECT array_agg(id ORDER BY id) FROM app_user WHERE role = 'AGENT') AS agents,
-         (SELECT array_agg(id ORDER BY id) FROM contact_result) AS results,
-         (SELECT array_agg(kind ORDER BY id) FROM contact_result) AS kinds,
-         (SELECT min(id) FROM action_type) AS action_type)
-INSERT INTO operation (created_at, updated_at, result_kind, notes, conversation, no_contact, attempt, local_date,
-                       action_type_id, agent_id, campaign_id, member_id, person_id, result_id, stage_id)
-SELECT at, at, kinds[1 + g % cardinality(kinds)], 'Tentativa anterior.', '', false, 1, at::date, action_type,
-       agents[1 + g % cardinality(agents)], m.campaign_id, m.id, m.person_id,
-       results[1 + g % cardinality(results)], m.stage_id
-  FROM catalog, generate_series($1::bigint, $2::bigint - 1) AS g, members m,
-       LATERAL (SELECT now() - make_interval(days => 31 + (g % 700)::int, mins => (g % 1440)::int) AS at) AS t
- WHERE m.position = g % catalog.members
-"""
 COUNTS = """
 SELECT (SELECT count(*) FROM person) AS persons, (SELECT count(*) FROM campaign_member) AS members,
        (SELECT count(*) FROM operation) AS operations, (SELECT count(*) FROM callback) AS callbacks,
@@ -522,30 +446,6 @@ async def admin(url: str, sql: str) -> None:
         await connection.close()
 
 
-async def top_up(url: str, persons: int, operations: int) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url)
-    try:
-        async with connection.transaction():
-            for statement in TOP_UP_MEMBERS:
-                await connection.execute(statement)
-            await connection.execute(TOP_UP_TICKETS, max(1000, persons // 20))
-            await connection.execute(TOP_UP_MESSAGES, 12)
-        # Older attempts, after the members point to their latest one: history the pages never show,
-        # but the operation table (and its indexes) at the size of a real operation.
-        have = await connection.fetchval("SELECT count(*) FROM operation")
-        batch = 500_000
-        for start in range(have, operations, batch):
-            await connection.execute(TOP_UP_HISTORY, start, min(start + batch, operations))
-            print(f"\r  operations {min(start + batch, operations):,}/{operations:,}", end="", flush=True)
-        if operations > have:
-            print()
-        await connection.execute("ANALYZE")
-    finally:
-        await connection.close()
-
-
 async def counts(url: str) -> dict[str, int]:
     import asyncpg
 
@@ -607,10 +507,11 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=200, help="warm-up requests per page and server")
     parser.add_argument("--single", type=int, default=300, help="single-client queue-page requests per server")
     parser.add_argument("--max-seconds", type=float, default=180, help="cap on each measured phase")
-    parser.add_argument("--operations", type=int, default=0,
-                        help="top the operation table up to this many rows with older attempts (`contato seed "
-                             "--size N` makes N / 5; the scale run is --persons 1000000 --operations 5000000)")
-    parser.add_argument("--no-top-up", dest="top_up", action="store_false", help="only what `contato seed` makes")
+    parser.add_argument("--operations", type=int, default=None,
+                        help="contato seed --operations (default 5 per person; the scale run is --persons "
+                             "1000000 --operations 5000000)")
+    # The seed makes the whole data set now; the old top-up switch is accepted and ignored.
+    parser.add_argument("--no-top-up", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
     parser.add_argument("--source", type=Path, default=BENCH.parent,
                         help="the Contato checkout to run (default: the one holding this file), e.g. a "
@@ -652,15 +553,15 @@ def main() -> int:
                    "PYTHONPATH": os.pathsep.join(filter(None, [str(source), os.environ.get("PYTHONPATH")]))}
             print(f"Contato from {source} ({git_describe(source)})")
             started = time.perf_counter()
-            seeded = subprocess.run([*contato_command, "seed", "--size", str(args.persons)], env=env, cwd=source,
+            seed = ["seed", "--size", str(args.persons)]
+            if args.operations is not None:
+                seed += ["--operations", str(args.operations)]
+            seeded = subprocess.run([*contato_command, *seed], env=env, cwd=source,
                                     check=False, capture_output=True, text=True)
             if seeded.returncode:
                 raise SystemExit(f"contato seed failed:\n{seeded.stdout[-2000:]}{seeded.stderr[-3000:]}")
-            print(f"database {database}: contato seed --size {args.persons} in {time.perf_counter() - started:.1f} s")
-            if args.top_up:
-                started = time.perf_counter()
-                asyncio.run(top_up(url, args.persons, args.operations))
-                print(f"top-up (lastOperation, due callbacks, tickets) in {time.perf_counter() - started:.1f} s")
+            print(f"database {database}: contato {' '.join(seed)} in {time.perf_counter() - started:.1f} s "
+                  f"(load average {', '.join(f'{value:.2f}' for value in os.getloadavg())})")
             print("data: " + ", ".join(f"{value:,} {name}" for name, value in asyncio.run(counts(url)).items()))
 
             contato_port, baseline_port = free_port(), free_port()

@@ -1,10 +1,10 @@
-"""Outbound demo data (idempotent) and outbound volume for `seed --size`."""
+"""Outbound catalogs and demo data (idempotent); `seed --size` volume is in contato/seed_volume.py."""
 
 from __future__ import annotations
 
 import logging
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
@@ -48,15 +48,17 @@ REASONS = (("Não atende", False), ("Caixa postal", False), ("Número inexistent
 CHANNELS = ("Telefone", "WhatsApp", "E-mail")
 SCRIPT = (
     "Abordagem renovação",
-    "Bom dia, {person.firstName}! Aqui é {agent.name}, da campanha {campaign.name}. "
-    "Confirmo seu CPF {person.document}? Temos uma condição especial de renovação para você.",
+    (
+        "Bom dia, {person.firstName}! Aqui é {agent.name}, da campanha {campaign.name}. "
+        "Confirmo seu CPF {person.document}? Temos uma condição especial de renovação para você."
+    ),
 )
 DEMO_CAMPAIGN = "Renovação de seguros"
 logger = logging.getLogger("contato.seed")
 STAGES = ("Contato inicial", "Proposta", "Fechamento")
 
 
-async def _catalogs() -> tuple[dict[str, ContactResult], ActionType, list[NoContactReason]]:
+async def outbound_catalogs() -> tuple[dict[str, ContactResult], ActionType, list[NoContactReason]]:
     results = {}
     for name, kind, after, attempts in RESULTS:
         results[name], _ = await ContactResult.get_or_create(
@@ -81,7 +83,7 @@ async def _catalogs() -> tuple[dict[str, ContactResult], ActionType, list[NoCont
 
 async def seed_outbound_demo(settings: Settings) -> None:
     """Catalogs, one running campaign with members, operations and pending callbacks."""
-    results, action, _ = await _catalogs()
+    results, action, _ = await outbound_catalogs()
     if await Campaign.filter(name=DEMO_CAMPAIGN).exists():
         return
     zone = settings.zone
@@ -141,71 +143,3 @@ async def seed_outbound_demo(settings: Settings) -> None:
             await CampaignMember.filter(id=member.pk).using_db(connection).update(**changes)
 
 
-async def seed_outbound_size(size: int, zone_name: str = "America/Sao_Paulo", batch: int = 2000) -> int:
-    """One campaign per 10,000 generated persons, every person a member, a fifth of them acted on."""
-    from zoneinfo import ZoneInfo
-
-    from contato.seed import progress_bar
-
-    results, action, _ = await _catalogs()
-    agents = list(await User.filter(role=Role.AGENT, active=True).order_by("id"))
-    if not agents or size <= 0:
-        return 0
-    zone = ZoneInfo(zone_name)
-    today = datetime.now(UTC).astimezone(zone).date()
-    campaigns = []
-    for number in range(1, max(1, size // 10_000) + 1):
-        campaign, created = await Campaign.get_or_create(
-            name=f"Campanha gerada {number}",
-            defaults={"start_date": today - timedelta(days=30), "default_action_type": action,
-                      "saturday_start_minute": 600, "saturday_end_minute": 960},
-        )
-        if created:
-            await CampaignStage.create(campaign=campaign, name="Contato", position=1)
-            await CampaignAgent.bulk_create([CampaignAgent(campaign=campaign, agent=agent) for agent in agents])
-        campaigns.append(campaign)
-    stage_of = {s.campaign_id: s.pk for s in await CampaignStage.filter(campaign_id__in=[c.pk for c in campaigns])}
-    rng = random.Random(99)
-    kinds = list(results.values())
-    show = progress_bar(size, "members")
-    added = 0
-    last = 0
-    done = 0
-    while done < size:
-        persons = await Person.filter(id__gt=last, do_not_call=False).order_by("id").limit(batch).values_list("id", flat=True)
-        if not persons:
-            break
-        last = persons[-1]
-        done += len(persons)
-        async with in_transaction() as connection:
-            for campaign in campaigns:
-                inside = set(await CampaignMember.filter(campaign_id=campaign.pk, person_id__in=persons)
-                             .using_db(connection).values_list("person_id", flat=True))
-                share = campaigns.index(campaign)
-                fresh = [pid for pid in persons if pid not in inside and pid % len(campaigns) == share]
-                await CampaignMember.bulk_create(
-                    [CampaignMember(campaign_id=campaign.pk, person_id=pid, stage_id=stage_of[campaign.pk])
-                     for pid in fresh], using_db=connection,
-                )
-                acted = await CampaignMember.filter(campaign_id=campaign.pk, person_id__in=fresh[::5]).using_db(
-                    connection
-                ).values_list("id", "person_id")
-                operations = []
-                for member_id, person_id in acted:
-                    result = rng.choice(kinds)
-                    day: date = today - timedelta(days=rng.randrange(0, 30))
-                    operations.append(Operation(
-                        member_id=member_id, campaign_id=campaign.pk, person_id=person_id,
-                        agent_id=rng.choice(agents).pk, stage_id=stage_of[campaign.pk], action_type_id=action.pk,
-                        result_id=result.pk, result_kind=result.kind.value, attempt=1, local_date=day,
-                    ))
-                await Operation.bulk_create(operations, using_db=connection)
-                concluded = [member_id for (member_id, _), op in zip(acted, operations)
-                             if op.result_kind in ("SUCCESS",)]
-                if concluded:
-                    await CampaignMember.filter(id__in=concluded).using_db(connection).update(
-                        status=QueueStatus.CONCLUDED, priority=QueuePriority.DONE.value, attempts=1
-                    )
-                added += len(fresh)
-        show(min(done, size))
-    return added

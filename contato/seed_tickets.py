@@ -1,4 +1,4 @@
-"""Demo ticket catalogs and tickets (idempotent): several statuses, threads with notes and files."""
+"""Ticket catalogs and demo tickets (idempotent), and the generated tickets of `contato seed --size`."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import hashlib
 import logging
 import os
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from contato.seed_bulk import BulkWriter, flat_ints, mix, progress_bar
 from contato.settings import Settings
+from models.catalog import ContactChannel
 from models.company import Company
 from models.ticket import Attachment, Ticket, TicketMessage, TicketState
 from models.ticket_catalog import (
@@ -164,7 +166,7 @@ async def seed_tickets(settings: Settings) -> int:
         )
     users = {user.email: user for user in await User.all()}
     companies = {company.cnpj: company for company in await Company.all()}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     added = 0
     for number, cnpj, subject, status_name, state, assignee, messages in DEMO_TICKETS:
         if await Ticket.filter(number=number).exists():
@@ -217,3 +219,111 @@ async def seed_tickets(settings: Settings) -> int:
                     )
         added += 1
     return added
+
+
+# ------------------------------------------------------------------------------------ seed --size volume
+
+GENERATED_PREFIX = "GEN-"
+MESSAGES_PER_TICKET = 12
+TICKET_HISTORY = timedelta(days=180)
+TICKET_CHUNK = 5000
+SUBJECTS = (
+    "Fatura em duplicidade", "Sem sinal na filial", "Segunda via do boleto", "Renegociação do contrato",
+    "Instalação de ponto extra", "Cobrança após cancelamento", "Troca de plano", "Visita técnica atrasada",
+)
+PRODUCTS = ("Plano Empresa", "Plano Fibra 500", "Seguro Frota", "Seguro Residencial", "Link Dedicado")
+TICKET_COLUMNS = (
+    "id", "created_at", "updated_at", "number", "company_id", "person_id", "opened_by_id", "contact_name",
+    "contact_phone", "contact_email", "channel_id", "classification_id", "subclassification_id",
+    "contact_type_id", "contact_subtype_id", "subject", "product", "occurrence", "status_id", "state",
+    "assignee_id", "return_due_at", "return_alerted_at", "parent_id", "closed_at", "closure_reason_id",
+    "search_text",
+)
+MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "internal", "created_at")
+
+
+async def seed_ticket_volume(writer: BulkWriter, count: int, now: datetime, quiet: bool = False) -> tuple[int, int]:
+    """`count` generated tickets GEN-00000001… (idempotent by number) of 12 messages each, over 180 days.
+
+    Each is opened by a company rep for their company and answered by agents; every fifth operator reply is
+    an internal note; a fifth are closed, from a status that allows closing, with a closure reason; a
+    ticket in a status with returnAfterDays has its return due (already alerted when past). Tickets are
+    assigned in turn to nobody and to each agent. Returns (tickets, messages) added.
+    """
+    reps = [user for user in await User.filter(role="COMPANY_REP", active=True, company_id__isnull=False)
+            .order_by("id")]
+    agents = [user.pk for user in await User.filter(role="AGENT", active=True).order_by("id")]
+    statuses = list(await TicketStatus.filter(active=True).order_by("id"))
+    closing = [status for status in statuses if status.allows_closing]
+    reasons = await flat_ints(ClosureReason.filter(active=True).order_by("id").values_list("id", flat=True))
+    if count <= 0 or not reps or not agents or not statuses or not closing or not reasons:
+        return 0, 0
+    classifications = list(await TicketClassification.filter(active=True).order_by("id"))
+    roots = [row for row in classifications if row.parent_id is None]
+    children = {root.pk: [row.pk for row in classifications if row.parent_id == root.pk] for root in roots}
+    types = list(await ContactType.filter(active=True).order_by("id"))
+    subtypes: dict[int, list[int]] = {}
+    for subtype in await ContactSubtype.filter(active=True).order_by("id"):
+        subtypes.setdefault(subtype.contact_type_id, []).append(subtype.pk)
+    allowed: dict[int, set[int]] = {}
+    for link in await ContactTypeStatus.all():
+        allowed.setdefault(link.contact_type_id, set()).add(link.status_id)
+    channels = await flat_ints(ContactChannel.filter(active=True).order_by("id").values_list("id", flat=True))
+    step = TICKET_HISTORY / count
+    show = progress_bar(count, "tickets") if not quiet else (lambda done: None)
+    added = messages_added = 0
+    for start in range(1, count + 1, TICKET_CHUNK):
+        numbers = range(start, min(start + TICKET_CHUNK, count + 1))
+        existing = await writer.existing("ticket", "number", [f"{GENERATED_PREFIX}{g:08d}" for g in numbers])
+        fresh = [g for g in numbers if f"{GENERATED_PREFIX}{g:08d}" not in existing]
+        first_ticket = await writer.reserve_ids("ticket", len(fresh))
+        next_message = await writer.reserve_ids("ticket_message", len(fresh) * MESSAGES_PER_TICKET)
+        tickets, messages = [], []
+        for offset, g in enumerate(fresh):
+            ticket_id = first_ticket + offset
+            rep = reps[g % len(reps)]
+            assignee = ([None, *agents])[g % (len(agents) + 1)]
+            closed = g % 5 == 0
+            status = closing[(g // 5) % len(closing)] if closed else statuses[g % len(statuses)]
+            contact_type = types[g % len(types)] if types and g % 3 else None
+            if contact_type is not None and allowed.get(contact_type.pk) and status.pk not in allowed[contact_type.pk]:
+                contact_type = None
+            kinds = subtypes.get(contact_type.pk, []) if contact_type is not None else []
+            root = roots[g % len(roots)] if roots else None
+            branches = children.get(root.pk, []) if root is not None else []
+            created = now - (count - g + 1) * step - timedelta(seconds=mix(g, 20) % 600)
+            age = now - created
+            times = [created + age * (k + 1) / 26 for k in range(MESSAGES_PER_TICKET)]
+            subject = f"{SUBJECTS[g % len(SUBJECTS)]} ({g})"
+            product = PRODUCTS[(g // 3) % len(PRODUCTS)]
+            number = f"{GENERATED_PREFIX}{g:08d}"
+            closed_at = created + age * 14 / 26 if closed else None
+            return_due = times[-1] + timedelta(days=status.return_after_days) if status.return_after_days else None
+            tickets.append((
+                ticket_id, created, closed_at or times[-1], number, rep.company_id, None, rep.pk, rep.name,
+                f"+5511{3000_0000 + g % 6000_0000}", rep.email, channels[g % len(channels)] if channels else None,
+                root.pk if root is not None else None, branches[(g // 7) % len(branches)] if branches else None,
+                contact_type.pk if contact_type is not None else None,
+                kinds[(g // 11) % len(kinds)] if kinds else None, subject, product, None, status.pk,
+                TicketState.CLOSED.value if closed else TicketState.OPEN.value, assignee, return_due,
+                return_due if return_due is not None and return_due <= now else None, None, closed_at,
+                reasons[g % len(reasons)] if closed else None,
+                search_text(number, subject, rep.name, rep.email, product),
+            ))
+            for k, at in enumerate(times):
+                if k % 2 == 0:
+                    author, internal = rep.pk, False
+                    body = (f"{subject}: segue o relato do cliente, mensagem {k + 1}. "
+                            + "Aguardamos retorno. " * (1 + (g + k) % 4))
+                else:
+                    author, internal = assignee or agents[(g + k) % len(agents)], (g + k) % 5 == 0
+                    body = (f"Nota interna {k + 1}: verificar com o financeiro." if internal
+                            else f"Resposta {k + 1}: estamos verificando e retornamos em breve.")
+                messages.append((next_message, ticket_id, author, body, internal, at))
+                next_message += 1
+        await writer.insert("ticket", TICKET_COLUMNS, tickets)
+        await writer.insert("ticket_message", MESSAGE_COLUMNS, messages)
+        added += len(tickets)
+        messages_added += len(messages)
+        show(numbers.stop - 1)
+    return added, messages_added
