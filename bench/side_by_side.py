@@ -381,7 +381,7 @@ PROFILE_GROUPS = (
     ("GraphQL validation (graphql.validate)", ("/graphql/validation/validate.py",)),
     ("GraphQL parsing", ("/graphql/language/parser.py",)),
     ("DataLoader machinery (strawberry.dataloader)", ("/strawberry/dataloader.py",)),
-    ("authentication (JWT and the user lookup)", ("authenticate_token",)),
+    ("authentication (JWT and the user lookup)", ("authenticate",)),
     ("context and per-request loaders", ("ContatoGraphQL.get_context",)),
     ("Contato's schema/ and resolvers/ functions, with what they call", ("/schema/", "/resolvers/")),
     ("encoding the response (json)", ("/json/encoder.py", "/json/__init__.py")),

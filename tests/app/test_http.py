@@ -92,3 +92,23 @@ def test_people_can_be_queried_and_changed_end_to_end(live_server: LiveServer) -
         'query { persons(filter: {text: "nova pessoa"}) { edges { node { id name } } } }', token=token
     ).json()
     assert found["data"]["persons"]["edges"] == [{"node": {"id": created["id"], "name": "Nova Pessoa"}}]
+
+
+def test_responses_are_utf8_json_and_text_json_cannot_carry_still_answers(live_server: LiveServer) -> None:
+    token = live_server.login("supervisor@contato.dev")
+    # Non-ASCII goes out as UTF-8 (orjson), not as \u escapes, and reads back the same.
+    query = "query($n: Int) { persons(first: $n) { edges { cursor } } }"
+    accented = live_server.graphql(query, {"n": "João"}, token=token)
+    assert accented.headers["content-type"].startswith("application/json")
+    assert "João".encode() in accented.content
+    assert "'João'" in accented.json()["errors"][0]["message"]
+    # A lone surrogate ("\ud800" in the request) echoed in an error message: not UTF-8-encodable, so
+    # the fast encoder refuses it; the answer is still the JSON error, never a 500.
+    raw = '{"query": "query($n: Int) { persons(first: $n) { edges { cursor } } }", "variables": {"n": "\\ud800"}}'
+    response = httpx.post(
+        f"{live_server.url}/graphql", content=raw,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    assert "\\ud800" in response.text
+    assert response.json()["errors"][0]["message"].startswith("Variable '$n' has invalid value")
