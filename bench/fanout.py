@@ -5,8 +5,9 @@ default; `--postgres URL --redis` for PostgreSQL in a fresh database plus a redi
 opens N connections as supervisor@contato.dev, each subscribed to `ticketUpdates(ticketId: X)` for
 one open demo ticket, then posts M messages over HTTP (`ticketMessageAdd`, notifyCustomer false)
 and prints publish-to-receive latency, server CPU per delivery, server RSS per idle connection and
-the client's own CPU. Then does the same against bench/baseline_ws.py (a raw WebSocket broadcast:
-one encoding, N sends) and prints the ratio. One asyncio loop drives everything; not a test, no
+the clients' CPU. Then does the same against bench/baseline_ws.py (a raw WebSocket broadcast:
+one encoding, N sends) and prints the ratio. The subscribers live in `--client-processes` processes
+(2 by default; receive times on the system-wide monotonic clock), the posts in the driver; not a test, no
 assertions on timings.
 
     .venv/bin/python bench/fanout.py --subscribers 100
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import resource
 import statistics
@@ -29,6 +31,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -101,7 +104,7 @@ class Subscriber:
         self.task = asyncio.create_task(self.read())
 
     async def read(self) -> None:
-        clock = time.perf_counter
+        clock = time.monotonic  # system-wide on Linux: comparable with the driver's clock
         try:
             async for raw in self.socket:
                 now = clock()
@@ -123,12 +126,86 @@ class Subscriber:
             self.errors.append(f"closed: {closed}")
 
 
-async def wait_for(condition, timeout: float) -> bool:
-    deadline = time.perf_counter() + timeout
-    while not condition():
-        if time.perf_counter() > deadline:
+def client_process(connection: Connection, url: str, token: str, ticket_id: str, count: int,
+                   compression: str | None, concurrency: int) -> None:
+    """A client process holding `count` subscribers; answers the driver's commands over a pipe."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, count + 256)), hard))
+    asyncio.run(_serve_driver(connection, url, token, ticket_id, count, compression, concurrency))
+
+
+async def _serve_driver(connection: Connection, url: str, token: str, ticket_id: str, count: int,
+                        compression: str | None, concurrency: int) -> None:
+    loop = asyncio.get_running_loop()
+    subscribers = [Subscriber() for _ in range(count)]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def open_one(subscriber: Subscriber) -> None:
+        async with gate:
+            await subscriber.open(url, token, ticket_id, compression)
+
+    while True:
+        command = await loop.run_in_executor(None, connection.recv)
+        if command == "open":
+            await asyncio.gather(*(open_one(s) for s in subscribers))
+            connection.send(count)
+        elif command == "counts":
+            connection.send((sum(len(s.received) for s in subscribers), sum(1 for s in subscribers if s.received)))
+        elif command == "clear":
+            for s in subscribers:
+                s.received.clear()
+            connection.send(client_cpu())
+        elif command == "collect":
+            connection.send(([s.received for s in subscribers], [e for s in subscribers for e in s.errors], client_cpu()))
+        elif command == "close":
+            for s in subscribers:
+                s.task.cancel()
+            await asyncio.gather(*(s.socket.close() for s in subscribers), return_exceptions=True)
+            connection.send("closed")
+            return
+
+
+class Clients:
+    """N subscribers spread over K client processes, so that receiving is not one loop's queue."""
+
+    def __init__(self, processes: int, url: str, token: str, ticket_id: str, count: int,
+                 compression: str | None, concurrency: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        shares = [count // processes + (1 if i < count % processes else 0) for i in range(processes)]
+        self.pipes: list[Connection] = []
+        self.processes = []
+        for share in shares:
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=client_process, args=(theirs, url, token, ticket_id, share, compression,
+                                             max(1, concurrency // processes)), daemon=True,
+            )
+            process.start()
+            self.pipes.append(ours)
+            self.processes.append(process)
+
+    async def ask(self, command: str) -> list[object]:
+        loop = asyncio.get_running_loop()
+        for pipe in self.pipes:
+            pipe.send(command)
+        return [await loop.run_in_executor(None, pipe.recv) for pipe in self.pipes]
+
+    async def received(self) -> tuple[int, int]:
+        answers = await self.ask("counts")
+        return sum(a[0] for a in answers), sum(a[1] for a in answers)  # type: ignore[index]
+
+    async def close(self) -> None:
+        await self.ask("close")
+        for process in self.processes:
+            process.join(10)
+
+
+async def wait_for(condition: Callable[[], Awaitable[bool]], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not await condition():
+        if time.monotonic() > deadline:
             return False
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
     return True
 
 
@@ -205,60 +282,64 @@ async def drive(
         await asyncio.sleep(0.5)
         cpu_posts = cpu_seconds(pid) - cpu_posts_0
 
-        subscribers = [Subscriber() for _ in range(n)]
-        gate = asyncio.Semaphore(args.connect_concurrency)
         compression = None if args.compression == "none" else "deflate"
+        clients = Clients(args.client_processes, ws_url, token, ticket_id, n, compression, args.connect_concurrency)
+        try:
+            started = time.monotonic()
+            await clients.ask("open")
+            print(f"  opened and subscribed {n} connections from {args.client_processes} client processes "
+                  f"in {time.monotonic() - started:.1f} s")
 
-        async def open_one(subscriber: Subscriber) -> None:
-            async with gate:
-                await subscriber.open(ws_url, token, ticket_id, compression)
+            async def everyone_has_one() -> bool:
+                return (await clients.received())[1] >= n
 
-        started = time.perf_counter()
-        await asyncio.gather(*(open_one(s) for s in subscribers))
-        print(f"  opened and subscribed {n} connections in {time.perf_counter() - started:.1f} s")
-        # graphql-transport-ws does not acknowledge a subscribe: one message proves every stream is live.
-        await post(http, "warmup-1")
-        if not await wait_for(lambda: all(s.received for s in subscribers), 60):
-            missing = sum(1 for s in subscribers if not s.received)
-            print(f"  warning: {missing} subscribers did not get the warm-up message")
-        await asyncio.sleep(2.0)
-        rss_after = rss_kib(pid)
-        for s in subscribers:
-            s.received.clear()
+            # graphql-transport-ws does not acknowledge a subscribe: one message proves every stream is live.
+            await post(http, "warmup-1")
+            if not await wait_for(everyone_has_one, 60):
+                print(f"  warning: {n - (await clients.received())[1]} subscribers did not get the warm-up message")
+            await asyncio.sleep(2.0)
+            rss_after = rss_kib(pid)
+            cpu_client_0 = sum(await clients.ask("clear"))  # type: ignore[arg-type]
 
-        # Publishing phase.
-        cpu_server_0, cpu_client_0 = cpu_seconds(pid), client_cpu()
-        sent: dict[str, float] = {}
-        phase_start = time.perf_counter()
-        for i in range(args.events):
-            slot = phase_start + i * args.interval
-            delay = slot - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            body = f"fanout-{i}"
-            sent[body] = time.perf_counter()
-            await post(http, body)
-        expected = n * args.events
-        complete = await wait_for(lambda: sum(len(s.received) for s in subscribers) >= expected, args.drain_timeout)
-        cpu_server = cpu_seconds(pid) - cpu_server_0
-        cpu_client = client_cpu() - cpu_client_0
-        phase = time.perf_counter() - phase_start
+            # Publishing phase.
+            cpu_server_0 = cpu_seconds(pid)
+            sent: dict[str, float] = {}
+            phase_start = time.monotonic()
+            for i in range(args.events):
+                slot = phase_start + i * args.interval
+                delay = slot - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                body = f"fanout-{i}"
+                sent[body] = time.monotonic()
+                await post(http, body)
+            expected = n * args.events
+
+            async def drained() -> bool:
+                return (await clients.received())[0] >= expected
+
+            complete = await wait_for(drained, args.drain_timeout)
+            cpu_server = cpu_seconds(pid) - cpu_server_0
+            phase = time.monotonic() - phase_start
+            answers = await clients.ask("collect")
+        finally:
+            await clients.close()
+        cpu_client = sum(a[2] for a in answers) - cpu_client_0  # type: ignore[index]
 
         latencies = []
         duplicates = 0
-        for s in subscribers:
-            seen = set()
-            for body, at in s.received:
-                if body in seen:
-                    duplicates += 1
-                    continue
-                seen.add(body)
-                if body in sent:
-                    latencies.append(at - sent[body])
-        errors = [e for s in subscribers for e in s.errors]
-        for s in subscribers:
-            s.task.cancel()
-        await asyncio.gather(*(s.socket.close() for s in subscribers), return_exceptions=True)
+        errors: list[object] = []
+        for received_lists, process_errors, _cpu in answers:  # type: ignore[misc]
+            errors.extend(process_errors)
+            for received in received_lists:
+                seen = set()
+                for body, at in received:
+                    if body in seen:
+                        duplicates += 1
+                        continue
+                    seen.add(body)
+                    if body in sent:
+                        latencies.append(at - sent[body])
     return Figures(len(latencies), expected, complete, duplicates, errors, latencies, cpu_server, cpu_client, phase,
                    rss_before, rss_after, n, cpu_posts)
 
@@ -279,7 +360,7 @@ def report(label: str, figures: Figures, events: int) -> None:
         print(f"  the {events} posts alone, nobody subscribed: {figures.cpu_posts:.2f} s; fan-out net of them: "
               f"{figures.net_cpu_per_delivery_us:.0f} us per delivery")
     print(f"  client CPU in publishing phase: {figures.cpu_client:.2f} s "
-          f"({figures.cpu_client / figures.phase * 100:.0f}% of one core)")
+          f"({figures.cpu_client / figures.phase * 100:.0f}% of one core, all client processes)")
     print(f"  server RSS: {figures.rss_before / 1024:.1f} MiB idle before, {figures.rss_after / 1024:.1f} MiB with "
           f"{figures.subscribers} idle subscriptions = {figures.kib_per_connection:.1f} KiB per connection")
 
@@ -295,6 +376,9 @@ def main() -> int:
     parser.add_argument("--compression", choices=["deflate", "none"], default="deflate",
                         help="permessage-deflate offered by the client (default deflate, as browsers do)")
     parser.add_argument("--connect-concurrency", type=int, default=50, help="connections opened at once")
+    parser.add_argument("--client-processes", type=int, default=2,
+                        help="processes the subscribers are spread over (default 2): one Python loop decoding "
+                             "1,000 messages in a row would be most of the measured latency")
     parser.add_argument("--no-baseline", action="store_true", help="measure Contato only")
     parser.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to wait for the last deliveries")
     args = parser.parse_args()
