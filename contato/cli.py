@@ -194,6 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ws_ping_interval=20.0,
             ws_ping_timeout=20.0,
             ws_max_size=1024 * 1024,
+            ws_per_message_deflate=settings.ws_compression,
             log_level=args.log_level,
             log_config=logging_setup,
             # In-flight requests (a mutation's transaction) get this long to finish on SIGTERM.

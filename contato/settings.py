@@ -99,6 +99,8 @@ class Settings:
     ws_max_subscriptions: int = 50
     # Subscribers asking the same live stream share one execution of it (contato/shared_streams.py).
     ws_shared_streams: bool = True
+    # permessage-deflate when the client offers it: less traffic, more CPU and memory per connection.
+    ws_compression: bool = True
     event_retention_hours: int = 72
     # The whole multipart request (every file, operations and map); None: derived, see below.
     upload_max_request_bytes: int | None = None
@@ -187,6 +189,7 @@ class Settings:
             ws_init_timeout_seconds=reader.integer("WS_INIT_TIMEOUT_SECONDS", 5, minimum=1, maximum=60),
             ws_max_subscriptions=reader.integer("WS_MAX_SUBSCRIPTIONS", 50, minimum=1),
             ws_shared_streams=reader.boolean("WS_SHARED_STREAMS", True),
+            ws_compression=reader.boolean("WS_COMPRESSION", True),
             event_retention_hours=reader.integer("EVENT_RETENTION_HOURS", 72, minimum=1),
             # 0 (the default when unset) means derived from UPLOAD_MAX_BYTES; a set value is >= 1.
             upload_max_request_bytes=reader.integer("UPLOAD_MAX_REQUEST_BYTES", 0, minimum=1) or None,

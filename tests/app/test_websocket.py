@@ -90,3 +90,20 @@ async def test_oversized_messages_close_the_connection(live_server: LiveServer) 
         await socket.send(huge)
         await asyncio.wait_for(socket.recv(), timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def _extensions(server: LiveServer) -> str | None:
+    async with websockets.connect(server.ws_url, subprotocols=[PROTOCOL], compression="deflate") as socket:
+        return socket.response.headers.get("Sec-WebSocket-Extensions")
+
+
+async def test_compression_is_negotiated_unless_turned_off(live_server: LiveServer, tmp_path) -> None:
+    assert "permessage-deflate" in (await _extensions(live_server) or "")
+    plain = LiveServer(tmp_path, {"WS_COMPRESSION": "false"})
+    plain.start()
+    try:
+        assert await _extensions(plain) is None
+        token = plain.login("supervisor@contato.dev")
+        assert await _init(plain, {"authToken": token}) == ("connection_ack", None)
+    finally:
+        plain.stop()
