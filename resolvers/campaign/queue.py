@@ -10,6 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -46,14 +47,33 @@ class QueuePage:
         return queue_cursor(row.priority, row.due_at, row.pk)
 
 
+QUEUE_ORDER = ("priority", "due_at", "id")
+
+
 @dataclass(frozen=True)
 class QueueWindow:
-    """A queue page before it is fetched: `members` (size + 1 rows, in queue order) is None when the
-    caller may not see the campaign's queue."""
+    """A queue page before it is fetched: `members` (unordered, every member the caller may list) is
+    None when the caller may not see the campaign's queue; `parts` split what follows the cursor."""
 
     members: QuerySet[CampaignMember] | None
+    parts: list[Q] | None
     size: int
     has_previous_page: bool
+
+    async def rows(self, *columns: str) -> list[Any]:
+        """size + 1 members in queue order (as value tuples when `columns` are given), one query
+        per part until there are enough: usually one."""
+        if self.members is None:
+            return []
+        wanted = self.size + 1
+        found: list[Any] = []
+        for part in self.parts or [None]:
+            queryset = (self.members if part is None else self.members.filter(part)).order_by(*QUEUE_ORDER)
+            queryset = queryset.limit(wanted - len(found))
+            found += await (queryset.values_list(*columns) if columns else queryset)
+            if len(found) >= wanted:
+                break
+        return found
 
 
 def _decode(cursor: str) -> tuple[int, datetime | None, int]:
@@ -67,12 +87,16 @@ def _decode(cursor: str) -> tuple[int, datetime | None, int]:
         raise BadUserInput(f"The cursor {cursor!r} is not a valid queue cursor.") from None
 
 
-def _after(priority: int, due: datetime | None, member_id: int) -> Q:
+def _after(priority: int, due: datetime | None, member_id: int) -> list[Q]:
+    """What follows a cursor, as disjoint parts in queue order, each a range of the index
+    (campaign_id, priority, due_at, id): a deep page seeks to its place instead of reading past every
+    member before it, as one `priority > p OR (...)` condition makes the database do. Within one
+    priority due_at is always set (callbacks, recycles) or always null (new, concluded members)."""
     if due is None:
-        same = Q(priority=priority, due_at__isnull=True, id__gt=member_id)
+        same = [Q(priority=priority, due_at__isnull=True, id__gt=member_id)]
     else:
-        same = Q(priority=priority) & (Q(due_at__gt=due) | Q(due_at=due, id__gt=member_id))
-    return Q(priority__gt=priority) | same
+        same = [Q(priority=priority, due_at=due, id__gt=member_id), Q(priority=priority, due_at__gt=due)]
+    return [*same, Q(priority__gt=priority)]
 
 
 def workable_members(campaign_id: int, agent: User, now: datetime) -> QuerySet[CampaignMember]:
@@ -108,21 +132,20 @@ async def queue_window(
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
     if campaign is None:
-        return QueueWindow(None, size, position is not None)
+        return QueueWindow(None, None, size, position is not None)
     if status is None:
         queryset = workable_members(campaign.pk, user, rules.utc_now())
     else:
         queryset = CampaignMember.filter(campaign_id=campaign.pk, status=status)
-    if position is not None:
-        queryset = queryset.filter(_after(*position))
-    return QueueWindow(queryset.order_by("priority", "due_at", "id").limit(size + 1), size, position is not None)
+    parts = _after(*position) if position is not None else None
+    return QueueWindow(queryset, parts, size, position is not None)
 
 
 async def list_queue(
     ctx: Context, campaign_id: int, status: QueueStatus | None, first: int | None, after: str | None
 ) -> QueuePage:
     window = await queue_window(ctx, campaign_id, status, first, after)
-    rows = [] if window.members is None else await window.members
+    rows = await window.rows()
     return QueuePage(rows[: window.size], len(rows) > window.size, window.has_previous_page)
 
 
@@ -161,7 +184,7 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
             # conditional UPDATE below is what guarantees one winner on every database.
             candidates = await (
                 workable_members(campaign.pk, user, now)
-                .order_by("priority", "due_at", "id")
+                .order_by(*QUEUE_ORDER)
                 .limit(CLAIM_CANDIDATES)
                 .select_for_update(skip_locked=True, of=("campaign_member",))
                 .using_db(connection)

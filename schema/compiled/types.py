@@ -36,7 +36,7 @@ async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str,
     window = await queue.queue_window(
         ctx, to_pk(args["campaign_id"]), args.get("status"), args.get("first"), args.get("after")
     )
-    rows = [] if window.members is None else await window.members.values_list(*columns)
+    rows = await window.rows(*columns)
     priority, due_at, member_id = (columns.index(name) for name in ("priority", "due_at", "id"))
 
     def cursor(row: Row) -> str:

@@ -104,6 +104,11 @@ async def test_due_callbacks_come_first_then_never_acted_then_recycled_by_time(
 async def test_pages_follow_cursors_in_queue_order(factory: Factory, outbound: Outbound, clock: Clock) -> None:
     agent = await factory.user(Role.AGENT)
     campaign = await outbound.campaign(agents=(agent,))
+    for index in range(3):  # due callbacks head the queue; equal due times go by id
+        await outbound.member(
+            campaign, await factory.person(name=f"callback {index}"), status=QueueStatus.SCHEDULED,
+            priority=QueuePriority.CALLBACK.value, due_at=clock.now - timedelta(minutes=5),
+        )
     for index in range(5):
         await outbound.member(
             campaign, await factory.person(name=f"recycled {index}"), status=QueueStatus.SCHEDULED,
@@ -114,13 +119,17 @@ async def test_pages_follow_cursors_in_queue_order(factory: Factory, outbound: O
     after = None
     while True:
         data = await factory.execute(
-            CAMPAIGN_QUEUE, {"campaignId": str(campaign.pk), "first": 3, "after": after}, user=agent
+            CAMPAIGN_QUEUE, {"campaignId": str(campaign.pk), "first": 2, "after": after}, user=agent
         )
         seen += names(data)
         if not data["campaignQueue"]["pageInfo"]["hasNextPage"]:
             break
         after = data["campaignQueue"]["pageInfo"]["endCursor"]
-    assert seen == [f"new {i}" for i in range(5)] + [f"recycled {i}" for i in (0, 2, 4, 1, 3)]
+    # then: every member once, in queue order, whichever part of the order a page boundary falls in
+    assert seen == (
+        [f"callback {i}" for i in range(3)] + [f"new {i}" for i in range(5)]
+        + [f"recycled {i}" for i in (0, 2, 4, 1, 3)]
+    )
 
 
 async def test_a_user_only_callback_waits_for_its_agent_until_it_opens_to_everyone(
