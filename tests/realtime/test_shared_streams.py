@@ -16,10 +16,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
+from contato.settings import DEV_SECRET_KEY
 from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
 from tests.servers import LiveServer, unique_database_name
 
@@ -243,6 +245,31 @@ async def test_a_member_whose_access_changes_ends_alone(server: LiveServer) -> N
         assert (await stays.next("1"))["newMessage"]["body"] == "still here"
         await asyncio.to_thread(add, server, supervisor, ticket, "and again")
         assert (await stays.next("1"))["newMessage"]["body"] == "and again"
+
+
+async def test_a_member_whose_token_expires_ends_alone(server: LiveServer) -> None:
+    # given: two connections of the same supervisor on one shared stream, one with a token that
+    # expires in two seconds (the same user and token version, signed with the server's dev key)
+    supervisor = server.login("supervisor@contato.dev")
+    ticket = open_ticket(server, supervisor, "Acme Telecom")
+    claims = jwt.decode(supervisor, options={"verify_signature": False})
+    expires = time.time() + 2
+    short = jwt.encode({**claims, "exp": int(expires)}, DEV_SECRET_KEY, algorithm="HS256")
+    async with Socket(server, supervisor) as stays, Socket(server, short) as expiring:
+        for socket in (stays, expiring):
+            await socket.subscribe("1")
+        await until_metric(server, "contato_graphql_subscriptions_active", 2)
+        assert await asyncio.to_thread(metric, server, "contato_shared_streams_active") == 1
+        await asyncio.to_thread(add, server, supervisor, ticket, "before")
+        assert (await expiring.next("1"))["newMessage"]["body"] == "before"
+        # when: the short token has expired and a message arrives
+        await asyncio.sleep(max(0.0, int(expires) + 1 - time.time()))
+        await asyncio.to_thread(add, server, supervisor, ticket, "after")
+        # then: that member ends with TOKEN_EXPIRED, the other goes on
+        ended = await expiring.next("1")
+        assert (ended["__typename"], ended["code"]) == ("StreamError", "TOKEN_EXPIRED")
+        assert await expiring.completed("1")
+        assert [(await stays.next("1"))["newMessage"]["body"] for _ in range(2)] == ["before", "after"]
 
 
 async def test_a_subscription_resuming_from_a_cursor_replays_on_its_own(server: LiveServer) -> None:
