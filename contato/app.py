@@ -38,7 +38,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
-from contato.graphql_view import ContatoGraphQL
+from contato.graphql_view import ContatoGraphQL, MutationsInFlight
 from contato.logging_config import REQUEST_ID
 from contato.settings import Settings
 from models import tortoise_config
@@ -106,8 +106,10 @@ class OpenWebSockets:
     """The WebSocket connections of this process, so that a stopping server can close them as going
     away (1001) instead of letting them drop: clients then reconnect (to another process) at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, mutations: MutationsInFlight | None = None, mutation_wait: float = 0.0) -> None:
         self.closing = False
+        self.mutations = mutations
+        self.mutation_wait = mutation_wait
         self._connections: set[_TrackedWebSocket] = set()
         self._none_left = asyncio.Event()
         self._none_left.set()
@@ -129,9 +131,12 @@ class OpenWebSockets:
                 self._none_left.set()
 
     async def close_all(self, reason: str = "server shutting down", wait: float = CLOSE_WAIT_SECONDS) -> None:
-        """Close every accepted connection with 1001 and refuse new ones; wait (a bounded time) for
-        their handlers to finish."""
+        """Refuse new connections; let the mutations running on the open ones answer (for at most
+        `mutation_wait` seconds); close every accepted connection with 1001; wait (a bounded time)
+        for their handlers to finish."""
         self.closing = True
+        if self.mutations is not None and len(self.mutations):
+            await self.mutations.finished(self.mutation_wait)
         for connection in list(self._connections):
             await connection.go_away(reason)
         with contextlib.suppress(TimeoutError):
@@ -284,7 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     scheduler = alert_scheduler(settings, broadcast) if settings.alerts_in_server else None
     mail_sender = MailSender(settings) if settings.mail_in_server else None
     graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor)
-    open_websockets = OpenWebSockets()
+    open_websockets = OpenWebSockets(graphql.mutations, mutation_wait=settings.shutdown_grace_seconds)
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})

@@ -8,14 +8,18 @@ authentication, limits) gets a 4xx status, with the latter 200 as before.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from graphql import GraphQLSyntaxError, parse
+from graphql import GraphQLError, GraphQLSyntaxError, get_operation_ast, parse
+from graphql import OperationType as AstOperation
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -243,6 +247,46 @@ def protocol_violation(message: object) -> str | None:
     return None
 
 
+class MutationsInFlight:
+    """Mutations sent over a WebSocket and still running. A stopping server lets them finish and
+    answer before it closes the sockets (contato/app.py), as uvicorn does for HTTP requests:
+    cancelled, they would roll back and the client would never learn whether they happened."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    def __len__(self) -> int:
+        return self._running
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        self._running += 1
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self._running -= 1
+            if not self._running:
+                self._none.set()
+
+    async def finished(self, timeout: float) -> bool:
+        """True when none runs any more, within `timeout` seconds."""
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._none.wait(), timeout)
+        return self._none.is_set()
+
+
+@functools.lru_cache(maxsize=256)
+def is_mutation(query: str, operation_name: str | None) -> bool:
+    try:
+        operation = get_operation_ast(parse(query), operation_name)
+    except GraphQLError:
+        return False  # Strawberry answers it as the error it is
+    return operation is not None and operation.operation == AstOperation.MUTATION
+
+
 class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's graphql-transport-ws handler, closing with 4400 on every malformed message."""
 
@@ -269,8 +313,14 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        """Subscriptions that others in this process ask too join their shared stream."""
-        streams = cast("ContatoGraphQL", self.view).streams
+        """Subscriptions that others in this process ask too join their shared stream; mutations are
+        counted while they run, so that a stopping server waits for their answer."""
+        view = cast("ContatoGraphQL", self.view)
+        if is_mutation(operation.query, operation.operation_name):
+            with view.mutations.running():
+                await super().run_operation(operation)
+            return
+        streams = view.streams
         key = None
         if streams is not None:
             try:
@@ -331,6 +381,7 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.hub = hub
         self.queue_monitor = queue_monitor
         self.streams = SharedStreams(schema) if settings.ws_shared_streams else None
+        self.mutations = MutationsInFlight()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's ASGI entry for HTTP, with refusals (400, 405, 406, 415) as GraphQL responses

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 import websockets
@@ -441,6 +443,66 @@ def test_sigterm_closes_websockets_as_going_away_and_finishes_requests_in_flight
         except subprocess.TimeoutExpired:
             pytest.fail(f"the server did not stop:\n{server.log()[-3000:]}")
         assert "Application shutdown complete" in server.log()
+
+
+@contextlib.asynccontextmanager
+async def _table_locked(server: LiveServer, table: str) -> Any:
+    """Hold a lock that makes the server's writes to `table` wait until the block ends."""
+    url = server.env.get("DATABASE_URL")
+    if url:
+        connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        try:
+            async with connection.transaction():
+                await connection.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+                yield
+        finally:
+            await connection.close()
+    else:
+        database = sqlite3.connect(server.directory / "data" / "contato.sqlite3", isolation_level=None)
+        try:
+            database.execute("BEGIN EXCLUSIVE")
+            yield
+            database.execute("COMMIT")
+        finally:
+            database.close()
+
+
+def test_sigterm_lets_a_mutation_sent_over_a_websocket_answer_before_closing(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    directory = tmp_path_factory.mktemp("sigterm-ws-mutation")
+    with running_server(directory, {"SHUTDOWN_GRACE_SECONDS": "20"}) as server:
+        token = server.login("supervisor@contato.dev")
+        payload = {"query": CHANNEL_CREATE, "variables": {"name": "Parada pelo socket"}}
+
+        async def scenario() -> tuple[list[dict[str, Any]], int | None]:
+            socket = await websockets.connect(server.ws_url, subprotocols=[PROTOCOL])  # type: ignore[list-item]
+            await socket.send(json.dumps({"type": "connection_init", "payload": {"authToken": token}}))
+            assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
+            # given: a mutation sent over the socket, waiting on a lock the test holds
+            async with _table_locked(server, "contact_channel"):
+                await socket.send(json.dumps({"id": "m", "type": "subscribe", "payload": payload}))
+                await asyncio.sleep(0.5)
+                # when: the server is told to stop while it runs
+                process = server._process
+                assert process is not None
+                process.send_signal(signal.SIGTERM)
+                await asyncio.sleep(1.0)
+            # then: it answers, then closes the socket as going away
+            received = []
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    received.append(json.loads(await asyncio.wait_for(socket.recv(), 15)))
+            return received, closed.value.rcvd.code if closed.value.rcvd else None
+
+        received, code = asyncio.run(scenario())
+        assert [message["type"] for message in received] == ["next", "complete"], received
+        created = received[0]["payload"]["data"]["contactChannelCreate"]
+        assert (created["__typename"], created["name"]) == ("ContactChannel", "Parada pelo socket")
+        assert code == 1001, server.log()[-3000:]
+        process = server._process
+        assert process is not None
+        assert process.wait(timeout=30) == 0, server.log()[-3000:]
 
 
 # Several workers
