@@ -318,8 +318,12 @@ class TicketType:
         user = info.context.require_user()
         return [TicketType.from_row(row) for row in rows if can_see(user, row)]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The operator's actions on the ticket; company reps get none (like internal notes)."
+    )
     async def actions(self, info: Info) -> list[TicketActionType]:
+        if not sees_internal_notes(info.context.require_user()):
+            return []
         rows = await info.context.loaders.ticket_actions_by_ticket.load(self.row.pk)
         return [TicketActionType.from_row(row) for row in rows]
 

@@ -86,6 +86,11 @@ async def test_an_action_moves_the_child_and_leaves_the_parent(
     }
     kinds = [event.kind for event in await Event.all().order_by("cursor")]
     assert kinds == ["TICKET_OPENED", "TICKET_UPDATED", "TICKET_STATUS_CHANGED"]
+    # and the action is the operator's: its company's rep follows the child's status, not the action
+    operator_view = await factory.execute(TICKET, {"id": child["id"]}, user=agent)
+    rep_view = await factory.execute(TICKET, {"id": child["id"]}, user=rep)
+    assert operator_view["ticket"]["actions"] == [{"serviceOrderNumber": f"OS-{year}-000001"}]
+    assert rep_view["ticket"]["status"] == {"name": "Visita agendada"} and rep_view["ticket"]["actions"] == []
 
 
 async def test_an_action_can_raise_a_non_conformity(
