@@ -20,6 +20,7 @@ import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError, GraphQLSyntaxError, get_operation_ast, parse
 from graphql import OperationType as AstOperation
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
@@ -145,6 +146,14 @@ def _refusal(refused: HTTPException, media_type: str) -> Response:
     )
 
 
+class PartTooLarge(Exception):
+    """A multipart part that is not a file (operations, map) over Starlette's 1 MiB for one part."""
+
+
+# Starlette's cap on a multipart part that is not a file: the JSON body's cap too.
+MULTIPART_FIELD_MAX_BYTES = 1024 * 1024
+
+
 class BodyTooLarge(Exception):
     """The request body passed its cap while it was being read."""
 
@@ -207,6 +216,17 @@ def _too_large(limit: int, multipart: bool, media_type: str) -> Response:
         media_type=media_type,
         # The rest of the body is not read: the connection cannot carry another request.
         headers={"Connection": "close"},
+    )
+
+
+def _part_too_large(media_type: str) -> Response:
+    limit = MULTIPART_FIELD_MAX_BYTES
+    message = f"A multipart part that is not a file (operations, map) is larger than the {limit} bytes allowed."
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": "REQUEST_TOO_LARGE", "maxBytes": limit}}]},
+        status_code=413,
+        media_type=media_type,
+        headers={"Connection": "close"},  # the parser stopped part-way through the body
     )
 
 
@@ -401,6 +421,8 @@ class ContatoGraphQL(GraphQL[Context, None]):
             response = await self.run(Request(scope, _capped(receive, limit)))
         except BodyTooLarge:
             response = _too_large(limit, multipart, media_type)
+        except PartTooLarge:
+            response = _part_too_large(media_type)
         except HTTPException as refused:
             # Strawberry would answer in text/plain; a GraphQL client reads `errors`.
             response = _refusal(refused, media_type)
@@ -488,7 +510,16 @@ class ContatoGraphQL(GraphQL[Context, None]):
             raise HTTPException(
                 400, "Multipart requests must carry a GraphQL-Require-Preflight header (CSRF protection)."
             )
-        return await super().parse_multipart(request)
+        try:
+            return await super().parse_multipart(request)
+        except StarletteHTTPException as refused:
+            # Starlette's form parser refuses in plain text; a GraphQL client reads `errors`.
+            if "exceeded maximum size" in str(refused.detail):
+                raise PartTooLarge from None
+            # The parser stopped part-way: the rest of the body is not read.
+            raise Refused(
+                400, f"The multipart request is not valid: {refused.detail}", {"Connection": "close"}
+            ) from None
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(

@@ -258,3 +258,29 @@ def test_a_request_cap_that_cannot_hold_one_file_is_refused_at_start(
 ) -> None:
     with pytest.raises(SettingsError, match=complaint):
         Settings.from_env({"UPLOAD_MAX_BYTES": "2048", "UPLOAD_MAX_REQUEST_BYTES": value})
+
+
+async def test_an_oversized_or_malformed_multipart_request_is_a_json_error(
+    settings: Settings, db: None, factory: Factory
+) -> None:
+    # given: the default caps, and an operations part bigger than a non-file part may be
+    rep = await factory.user(Role.COMPANY_REP)
+    headers = {"Authorization": f"Bearer {issue_token(rep, settings).token}", "GraphQL-Require-Preflight": "1"}
+    operations = json.dumps({"query": "{ me { email } }", "variables": {"x": "a" * JSON_MAX_BYTES}})
+    too_many = {f"field{i}": (None, "x") for i in range(1001)}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://contato.test"
+    ) as http:
+        # when
+        big = await http.post(
+            "/graphql", headers=headers, files={"operations": (None, operations), "map": (None, "{}")}
+        )
+        many = await http.post("/graphql", headers=headers, files={
+            **too_many, "operations": (None, json.dumps({"query": "{ me { email } }"})), "map": (None, "{}"),
+        })
+    # then: JSON errors a GraphQL client reads, never Starlette's plain text
+    assert big.status_code == 413 and big.headers["content-type"].startswith("application/json")
+    assert big.json()["errors"][0]["extensions"] == {"code": "REQUEST_TOO_LARGE", "maxBytes": JSON_MAX_BYTES}
+    assert many.status_code == 400 and many.headers["content-type"].startswith("application/json")
+    assert "Too many fields" in many.json()["errors"][0]["message"]
+    assert await Event.all().count() == 0
