@@ -53,8 +53,15 @@ class Stream:
             raise item
         return item
 
-    async def take(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
-        return [await self.next(timeout) for _ in range(count)]
+    async def take(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """`count` items, each within `timeout`; a shortfall names what did arrive."""
+        items: list[dict[str, Any]] = []
+        for _ in range(count):
+            try:
+                items.append(await self.next(timeout))
+            except (TimeoutError, AssertionError) as error:
+                raise AssertionError(f"got {len(items)} of {count} items ({error!r}): {items}") from error
+        return items
 
     async def quiet(self, wait: float = 0.4) -> list[dict[str, Any]]:
         """What else arrives within `wait` seconds (the hub polls every 0.05 s)."""
