@@ -18,22 +18,36 @@ from schema.pagination import Connection
 Role = strawberry.enum(RoleModel, name="Role")
 
 
+def email_visible(viewer: User | None, company_id: int | None) -> bool:
+    """Whether `viewer` may read the e-mail of a user of `company_id` (None: the operator's staff)."""
+    return viewer is None or viewer.role != RoleModel.COMPANY_REP or (
+        company_id is not None and company_id == viewer.company_id
+    )
+
+
 @strawberry.type(name="User")
 class UserType:
     id: strawberry.ID
     name: str
-    email: str
+    address: strawberry.Private[str]
     role: Role  # type: ignore[valid-type]
     active: bool
     created_at: datetime
     company_id: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="Null to a company rep for users outside the rep's company: the operator's staff "
+        "addresses stay with the operator (a rep sees their names)."
+    )
+    def email(self, info: Info) -> str | None:
+        return self.address if email_visible(info.context.user, self.company_id) else None
 
     @classmethod
     def from_row(cls, row: User) -> UserType:
         return cls(
             id=strawberry.ID(str(row.pk)),
             name=row.name,
-            email=row.email,
+            address=row.email,
             role=row.role,
             active=row.active,
             created_at=row.created_at,

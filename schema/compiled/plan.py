@@ -104,6 +104,7 @@ class OperationPlan:
     roots: list[RootPlan]
     slots: int
     layouts: Mapping[str, tuple[str, ...]]
+    rep_hidden: bool = False  # selects a field whose value depends on a company rep asking
 
 
 class Registry:
@@ -209,6 +210,7 @@ class Compiler:
         self.object_plans: list[ObjectPlan] = []
         self.connection_plans: list[ConnectionPlan] = []
         self.columns: dict[str, list[str]] = {}
+        self.rep_hidden = False
 
     def compile(self) -> OperationPlan:
         if not self.registry.models_checked:
@@ -241,7 +243,7 @@ class Compiler:
                 (key, kind, edge_builder(detail) if kind == EDGES else detail)
                 for key, kind, detail in connection.outputs
             ]
-        return OperationPlan(outputs, roots, self.slots, layouts)
+        return OperationPlan(outputs, roots, self.slots, layouts, self.rep_hidden)
 
     # ------------------------------------------------------------------ field collection (spec 6.3.2)
 
@@ -339,6 +341,7 @@ class Compiler:
                     raise Uncovered(f"{type_name}.{name} with a selection")
                 column = self.registry.column(fast_type, name)
                 columns.append(column)
+                self.rep_hidden = self.rep_hidden or name in fast_type.rep_hidden
                 plan.needs.append((key, "scalar", (column, definition)))
                 continue
             relation = fast_type.relations.get(name)

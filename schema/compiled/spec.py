@@ -63,10 +63,13 @@ class RootConnection:
 class FastType:
     """A GraphQL object type backed by one table. `scalars` are fields read straight from the
     column of the Strawberry attribute's name (`columns` maps the exceptions); `relations` are
-    fields resolved through other rows. Any other field of the type is not compiled."""
+    fields resolved through other rows. Any other field of the type is not compiled. `rep_hidden`
+    scalars depend on who asks (schema/user.py's email): a plan that selects one answers company
+    reps through the normal path."""
 
     name: str
     model: type[Model]
     scalars: tuple[str, ...]
     relations: Mapping[str, One | Pages] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
+    rep_hidden: tuple[str, ...] = ()

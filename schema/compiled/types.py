@@ -127,6 +127,7 @@ FAST_TYPES = (
         "User",
         User,
         scalars=("id", "name", "email", "role", "active", "createdAt"),
+        rep_hidden=("email",),
         relations={"company": One("company_id", "Company")},
     ),
     FastType("Company", Company, scalars=("id", "name", "cnpj", "active", "createdAt")),
