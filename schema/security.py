@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
@@ -29,6 +28,7 @@ from tortoise.expressions import F
 
 from models.user import MutationWindow
 from resolvers.errors import BadUserInput, NotAuthenticated
+from schema.documents import DocumentCache
 
 logger = logging.getLogger("contato.graphql")
 
@@ -103,15 +103,18 @@ class _Rules:
         return isinstance(other, _Rules) and other.names == self.names
 
 
-@functools.lru_cache(maxsize=512)
+_VALIDATED: DocumentCache[list[GraphQLError]] = DocumentCache(maxsize=512)
+_NUL_CHECKED: DocumentCache[bool] = DocumentCache(maxsize=512)
+
+
 def _validate(schema: GraphQLSchema, document: DocumentNode, rules: _Rules, hide_suggestions: bool) -> list[GraphQLError]:
-    return validate(
+    return _VALIDATED.get(document, (schema, rules, hide_suggestions), lambda: validate(
         schema,
         document,
         (*rules.rules, MaybeNullValidationRule, OneOfInputValidationRule),
         max_errors=MAX_VALIDATION_ERRORS,
         hide_suggestions=hide_suggestions,
-    )
+    ))
 
 
 class CachedValidation(SchemaExtension):
@@ -203,12 +206,10 @@ def _holds_nul(value: object) -> bool:
 def _document_holds_nul(document: DocumentNode | None) -> bool:
     if document is None or document.loc is None:
         return False
-    return _parsed_document_holds_nul(document)
+    return _NUL_CHECKED.get(document, None, lambda: _parsed_document_holds_nul(document))
 
 
-@functools.lru_cache(maxsize=512)
 def _parsed_document_holds_nul(document: DocumentNode) -> bool:
-    # By document identity, as _validate: ParserCache hands out the same DocumentNode for a text.
     # A NUL can only reach a string literal through the \u0000 escape; the parsed values tell.
     found = False
 

@@ -17,7 +17,6 @@ counter `contato_graphql_compiled_total`.
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +41,7 @@ from schema.compiled.plan import (
 )
 from schema.compiled.run import Runner
 from schema.compiled.types import FAST_TYPES, ROOT_FIELDS
+from schema.documents import DocumentCache
 
 logger = logging.getLogger("contato.graphql.compiled")
 
@@ -90,21 +90,16 @@ class Plans:
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self.registry = Registry(schema, FAST_TYPES, ROOT_FIELDS)
-        self.documents: OrderedDict[tuple[int, str | None], _Document] = OrderedDict()
+        self.documents: DocumentCache[_Document | None] = DocumentCache(MAX_DOCUMENTS)
 
     def document(self, document: DocumentNode, operation_name: str | None) -> _Document | None:
-        key = (id(document), operation_name)
-        entry = self.documents.get(key)
-        if entry is not None and entry.document is document:
-            self.documents.move_to_end(key)
-            return entry
-        operation = get_operation_ast(document, operation_name)
-        if operation is None:
-            return None
-        entry = self.documents[key] = _Document(document, operation, directive_variables(document, operation))
-        while len(self.documents) > MAX_DOCUMENTS:
-            self.documents.popitem(last=False)
-        return entry
+        def entry() -> _Document | None:
+            operation = get_operation_ast(document, operation_name)
+            if operation is None:
+                return None
+            return _Document(document, operation, directive_variables(document, operation))
+
+        return self.documents.get(document, operation_name, entry)
 
     def plan(self, entry: _Document, variables: dict[str, Any]) -> OperationPlan | None:
         outcome = tuple(variables.get(name) for name in entry.directive_variables)

@@ -120,7 +120,22 @@ async def test_a_document_is_validated_once(factory: Factory) -> None:
     user = await factory.user(Role.AGENT)
     document = "query Again { me { id name } }"
     await factory.execute(document, user=user)
-    before = security._validate.cache_info()
+    before = (security._VALIDATED.hits, security._VALIDATED.misses)
     await factory.execute(document, user=user)
-    after = security._validate.cache_info()
-    assert (after.hits - before.hits, after.misses - before.misses) == (1, 0)
+    after = (security._VALIDATED.hits, security._VALIDATED.misses)
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 0)
+
+
+def test_the_document_cache_keys_by_identity_and_keeps_a_bound() -> None:
+    from graphql import parse
+
+    from schema.documents import DocumentCache
+
+    cache: DocumentCache[str] = DocumentCache(maxsize=2)
+    first, same_text, other = parse("{ me { id } }"), parse("{ me { id } }"), parse("{ me { name } }")
+    assert cache.get(first, "k", lambda: "a") == "a"
+    assert cache.get(first, "k", lambda: "recomputed") == "a"  # a hit
+    assert cache.get(same_text, "k", lambda: "b") == "b"  # an equal tree, but another node: a miss
+    assert cache.get(other, "k", lambda: "c") == "c"  # pushes out `first`, the least recently used
+    assert len(cache) == 2 and cache.get(first, "k", lambda: "again") == "again"
+    assert (cache.hits, cache.misses) == (1, 4)
