@@ -210,23 +210,22 @@ def _too_large(limit: int, multipart: bool, media_type: str) -> Response:
         if multipart
         else f"The request body is larger than the {limit} bytes allowed."
     )
-    return JSONResponse(
-        {"errors": [{"message": what, "extensions": {"code": "REQUEST_TOO_LARGE", "maxBytes": limit}}]},
-        status_code=413,
-        media_type=media_type,
-        # The rest of the body is not read: the connection cannot carry another request.
-        headers={"Connection": "close"},
-    )
+    return _payload_too_large(what, limit, media_type)
 
 
 def _part_too_large(media_type: str) -> Response:
     limit = MULTIPART_FIELD_MAX_BYTES
-    message = f"A multipart part that is not a file (operations, map) is larger than the {limit} bytes allowed."
+    what = f"A multipart part that is not a file (operations, map) is larger than the {limit} bytes allowed."
+    return _payload_too_large(what, limit, media_type)
+
+
+def _payload_too_large(message: str, limit: int, media_type: str) -> Response:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": "REQUEST_TOO_LARGE", "maxBytes": limit}}]},
         status_code=413,
         media_type=media_type,
-        headers={"Connection": "close"},  # the parser stopped part-way through the body
+        # The rest of the body is not read: the connection cannot carry another request.
+        headers={"Connection": "close"},
     )
 
 
