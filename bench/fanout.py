@@ -84,7 +84,7 @@ def percentile(values: list[float], q: float) -> float:
 class Subscriber:
     """One connection, one subscription; records (body, receive time) of every `next`."""
 
-    __slots__ = ("socket", "received", "errors", "task")
+    __slots__ = ("errors", "received", "socket", "task")
 
     def __init__(self) -> None:
         self.received: list[tuple[str, float]] = []

@@ -208,7 +208,7 @@ class Settings:
         if self.is_production and self.password_hash_profile == "CHEAPEST":
             raise SettingsError("PASSWORD_HASH_PROFILE=CHEAPEST is for tests, not production")
         try:
-            self.zone
+            _ = self.zone  # raises for an unknown zone
         except (ZoneInfoNotFoundError, ValueError):
             raise SettingsError(f"CONTATO_TIMEZONE={self.timezone!r} is not a known time zone") from None
         scheme = self.effective_database_url.split("://", 1)[0]

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Histogram
@@ -56,7 +56,7 @@ def supports_skip_locked(connection: BaseDBAsyncClient) -> bool:
 
 async def run_once(sources: Sequence[DueSource], broadcast: Any, now: datetime | None = None) -> int:
     """Claim and alert every due item once; returns how many this process alerted."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     alerted = 0
     for source in sources:
         while True:
@@ -75,7 +75,7 @@ async def run_once(sources: Sequence[DueSource], broadcast: Any, now: datetime |
 
 
 async def prune_events(retention: timedelta, now: datetime | None = None) -> int:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     # Housekeeping rides along: rate-limit windows are only read for the current minute.
     await MutationWindow.filter(window_start__lt=now - timedelta(minutes=5)).delete()
     return await Event.filter(created_at__lt=now - retention).delete()

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tortoise.functions import Count
 
@@ -175,7 +175,7 @@ class QueueMonitor:
 
     async def _compute(self, campaign_id: int) -> QueueSnapshot:
         self._dirty.discard(campaign_id)
-        snapshot = await compute_snapshot(campaign_id, datetime.now(timezone.utc))
+        snapshot = await compute_snapshot(campaign_id, datetime.now(UTC))
         self.computations += 1
         self._latest[campaign_id] = snapshot
         self._computed_at[campaign_id] = asyncio.get_running_loop().time()

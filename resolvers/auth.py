@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import jwt
@@ -60,7 +60,7 @@ class IssuedToken:
 
 
 def issue_token(user: User, settings: Settings) -> IssuedToken:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expires_at = now + timedelta(seconds=settings.token_ttl_seconds)
     payload = {"sub": str(user.pk), "ver": user.token_version, "iat": now, "exp": expires_at}
     token = jwt.encode(payload, settings.secret_key, algorithm=TOKEN_ALGORITHM)
@@ -95,7 +95,7 @@ async def authenticate(token: str, settings: Settings) -> tuple[User, datetime]:
     user = await User.get_or_none(id=user_id)
     if user is None or not user.active or user.token_version != payload["ver"]:
         raise TokenRejected("The token is no longer valid: log in again.")
-    return user, datetime.fromtimestamp(int(payload["exp"]), tz=timezone.utc)
+    return user, datetime.fromtimestamp(int(payload["exp"]), tz=UTC)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -107,7 +107,7 @@ def bearer_token(authorization: str | None) -> str | None:
 
 async def login(email: str, password: str, settings: Settings) -> tuple[User, IssuedToken]:
     key = normalize_email(email)[:254]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     throttle = await LoginThrottle.get_or_none(key=key)
     if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
         retry_after = int((throttle.locked_until - now).total_seconds()) + 1

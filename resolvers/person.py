@@ -13,7 +13,14 @@ from models.company import Company
 from models.person import Person, PersonKind, PersonStage
 from models.user import Role
 from resolvers.context import Context
-from resolvers.documents import digits, fold, is_valid_cnpj, is_valid_cpf, is_valid_email, normalize_phone
+from resolvers.documents import (
+    digits,
+    fold,
+    is_valid_cnpj,
+    is_valid_cpf,
+    is_valid_email,
+    normalize_phone,
+)
 from resolvers.errors import PersonError, PersonErrorCode
 from resolvers.pagination import Page, paginate
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from graphql import (
     DocumentNode,
@@ -163,7 +163,7 @@ class MutationRateLimit(SchemaExtension):
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 async def count_mutation(user_id: int) -> tuple[int, int]:

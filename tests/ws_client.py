@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, Self
 
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
@@ -29,7 +29,7 @@ class WsClient:
         self._queues: dict[str, asyncio.Queue[Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def __aenter__(self) -> WsClient:
+    async def __aenter__(self) -> Self:
         self._session = await self._client.connect_async()
         return self
 
@@ -66,7 +66,7 @@ class WsClient:
         item = await asyncio.wait_for(self._queues[operation_id].get(), timeout)
         assert item is not _END, "the subscription completed"
         if isinstance(item, Exception):
-            raise AssertionError(f"the subscription failed: {item!r}")
+            raise AssertionError(f"the subscription failed: {item!r}")  # noqa: TRY004 - a test failure
         return item
 
     async def quiet(self, operation_id: str, wait: float = 1.5) -> list[Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ EXAMPLES = int(os.environ.get("CONTATO_FUZZ_EXAMPLES", "10"))
 
 schemathesis.graphql.scalar(
     "DateTime",
-    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(timezone.utc))
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC))
     .map(lambda moment: moment.isoformat())
     .map(nodes.String),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import jwt
@@ -31,7 +31,7 @@ def test_login_then_bearer_token(live_server: LiveServer) -> None:
 
 def test_missing_malformed_and_expired_tokens_are_unauthenticated(live_server: LiveServer) -> None:
     expired = jwt.encode(
-        {"sub": "1", "ver": 0, "exp": datetime.now(timezone.utc) - timedelta(minutes=1)},
+        {"sub": "1", "ver": 0, "exp": datetime.now(UTC) - timedelta(minutes=1)},
         DEV_SECRET_KEY,
         algorithm="HS256",
     )

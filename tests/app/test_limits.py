@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from graphql import parse
@@ -83,7 +83,7 @@ async def test_validation_errors_are_capped(factory: Factory) -> None:
 
 async def test_mutations_are_rate_limited_per_user(factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
     # given: three mutations a minute allowed, all of them within one minute
-    monkeypatch.setattr(security, "utc_now", lambda: datetime(2026, 11, 24, 12, 0, 30, tzinfo=timezone.utc))
+    monkeypatch.setattr(security, "utc_now", lambda: datetime(2026, 11, 24, 12, 0, 30, tzinfo=UTC))
     settings = Settings(environment="test", password_hash_profile="CHEAPEST", mutations_per_minute=3)
     busy, other = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
     create = """mutation($name: String!, $document: String!) {

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import jwt
@@ -75,7 +75,7 @@ class Socket:
         self.server, self.token = server, token
         self.inbox: dict[str, asyncio.Queue[dict[str, Any]]] = {}
 
-    async def __aenter__(self) -> Socket:
+    async def __aenter__(self) -> Self:
         self.socket = await websockets.connect(self.server.ws_url, subprotocols=["graphql-transport-ws"])
         await self.socket.send(json.dumps({"type": "connection_init", "payload": {"authToken": self.token}}))
         assert json.loads(await self.socket.recv())["type"] == "connection_ack"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tortoise.transactions import in_transaction
@@ -227,7 +227,7 @@ async def test_an_expired_token_ends_the_stream_at_the_next_event(
 ) -> None:
     agent = await factory.user(Role.AGENT)
     ticket = await tickets.ticket(agent, await tickets.status(), assignee=agent)
-    expires = datetime.now(timezone.utc) + timedelta(milliseconds=300)
+    expires = datetime.now(UTC) + timedelta(milliseconds=300)
     stream = await live.subscribe(TICKET_UPDATES, {"ticketId": str(ticket.pk)}, agent, token_expires_at=expires)
     await asyncio.sleep(0.4)
     await add_message(factory, ticket, agent, "late")
@@ -251,7 +251,7 @@ async def test_each_due_callback_is_alerted_once_whatever_the_number_of_schedule
     # given: three due callbacks (two of agent A, one open to anyone) and one not yet due
     a, b = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
     campaign = await outbound.campaign(agents=(a, b))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     due = []
     for owner in (a, a, None):
         member = await outbound.member(campaign)
@@ -283,7 +283,7 @@ async def test_an_overdue_user_only_callback_opens_to_the_other_agents_once(
     campaign = await outbound.campaign(
         agents=(a, b), callback_policy=CallbackPolicy.USER_ONLY, callback_opens_after_minutes=30
     )
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     callback = await Callback.create(
         member=await outbound.member(campaign), campaign=campaign, agent=a,
         due_at=now - timedelta(minutes=31), opens_at=now - timedelta(minutes=1), alerted_at=now - timedelta(minutes=31),
@@ -316,7 +316,7 @@ async def test_ticket_returns_fall_due_once_for_the_operator_and_never_for_reps(
     supervisor = await factory.user(Role.SUPERVISOR)
     status = await tickets.status()
     waiting = await tickets.ticket(rep, status, company=acme)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await Ticket.filter(id=waiting.pk).update(return_due_at=now - timedelta(minutes=1))
     closed = await tickets.ticket(rep, status, company=acme, state="CLOSED")  # type: ignore[arg-type]
     await Ticket.filter(id=closed.pk).update(return_due_at=now - timedelta(minutes=1))
@@ -337,7 +337,7 @@ async def test_queue_updates_are_computed_once_per_tick_for_every_watcher(
     # given: two supervisors watching a campaign with three members
     agent = await factory.user(Role.AGENT)
     supervisors = [await factory.user(Role.SUPERVISOR) for _ in range(2)]
-    campaign = await outbound.campaign(agents=(agent,), start_date=datetime.now(timezone.utc).date() - timedelta(days=1))
+    campaign = await outbound.campaign(agents=(agent,), start_date=datetime.now(UTC).date() - timedelta(days=1))
     for _ in range(3):
         await outbound.member(campaign)
     watchers = [await live.subscribe(QUEUE, {"campaignId": str(campaign.pk)}, user) for user in supervisors]
@@ -347,11 +347,11 @@ async def test_queue_updates_are_computed_once_per_tick_for_every_watcher(
     member = await CampaignMember.filter(campaign_id=campaign.pk).first()
     assert member is not None
     await CampaignMember.filter(id=member.pk).update(
-        claimed_by_id=agent.pk, claim_expires_at=datetime.now(timezone.utc) + timedelta(minutes=10)
+        claimed_by_id=agent.pk, claim_expires_at=datetime.now(UTC) + timedelta(minutes=10)
     )
     await Operation.create(member=member, campaign=campaign, person_id=member.person_id, agent=agent,
                            result_kind="SUCCESS", notes="", attempt=1,
-                           local_date=datetime.now(timezone.utc).date())
+                           local_date=datetime.now(UTC).date())
     async with in_transaction() as connection:
         await record(connection, EventSpec(kind="MEMBER_CLAIMED", entity="member", entity_id=member.pk,
                                            campaign_id=campaign.pk, agent_id=agent.pk))
@@ -381,7 +381,7 @@ async def test_a_supervisor_following_an_agent_sees_that_agents_own_callbacks(
     a = await factory.user(Role.AGENT)
     supervisor = await factory.user(Role.SUPERVISOR)
     campaign = await outbound.campaign(agents=(a,))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     own = await Callback.create(member=await outbound.member(campaign), campaign=campaign, agent=a, due_at=now)
     await Callback.create(member=await outbound.member(campaign), campaign=campaign, agent=None, due_at=now)
     stream = await live.subscribe(CALLBACK_DUE, {"agentId": str(a.pk)}, supervisor)

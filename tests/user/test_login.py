@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -32,7 +32,7 @@ async def test_login_returns_a_token_that_authenticates(factory: Factory) -> Non
     assert claims["sub"] == str(user.pk)
     expires_at = datetime.fromisoformat(payload["expiresAt"])
     assert expires_at.utcoffset() is not None
-    assert timedelta(hours=11) < expires_at - datetime.now(timezone.utc) <= timedelta(hours=12)
+    assert timedelta(hours=11) < expires_at - datetime.now(UTC) <= timedelta(hours=12)
 
 
 async def test_wrong_password_and_unknown_email_get_the_same_answer(factory: Factory) -> None:
@@ -64,7 +64,7 @@ async def test_repeated_failures_lock_the_account_for_a_while(factory: Factory) 
     assert 0 < locked["login"]["retryAfterSeconds"] <= factory.settings.login_lockout_seconds + 1
     # and once the lock has passed, the right password works and clears the count
     await LoginThrottle.filter(key="target@test.dev").update(
-        locked_until=datetime.now(timezone.utc) - timedelta(seconds=1)
+        locked_until=datetime.now(UTC) - timedelta(seconds=1)
     )
     ok = await factory.execute(LOGIN, {"email": "target@test.dev", "password": PASSWORD})
     assert ok["login"]["__typename"] == "LoginPayload"
