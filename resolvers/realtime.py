@@ -9,11 +9,13 @@ event is about with loaders built for that event alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
+from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
 
 from models.operation import Callback
@@ -166,8 +168,27 @@ def _shared_loaders(event: LiveEvent) -> Loaders:
     decisions: each subscriber's access is checked on its own."""
     loaders = event.shared.get("loaders")
     if loaders is None:
-        loaders = event.shared["loaders"] = Loaders()
+        loaders = event.shared["loaders"] = shielded(Loaders())
     return loaders
+
+
+def shielded(loaders: Loaders) -> Loaders:
+    """`loaders` whose every load hands its caller a shield of the shared future.
+
+    A DataLoader gives every caller of one key the same future, and a task cancelled while it
+    awaits a future cancels that future: one subscriber leaving mid-event would cancel the load
+    under every other subscriber of the event, whose streams then stopped without a word."""
+    for loader in vars(loaders).values():
+        if isinstance(loader, DataLoader):
+            loader.load = _shielding(loader.load)  # type: ignore[method-assign]
+    return loaders
+
+
+def _shielding(load: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+    def shielded_load(key: Any) -> Awaitable[Any]:
+        return asyncio.shield(load(key))
+
+    return shielded_load
 
 
 async def ticket_updates(ctx: Context, ticket_id: int | None, after: str | None) -> AsyncIterator[TicketUpdate]:
