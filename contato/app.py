@@ -283,7 +283,7 @@ def alert_scheduler(settings: Settings, broadcast: Any) -> AlertScheduler:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     broadcast = create_broadcast(settings.broadcast_url)
-    hub = EventHub(broadcast)
+    hub = EventHub(broadcast, stall_seconds=settings.stream_stall_seconds)
     queue_monitor = QueueMonitor()
     hub.add_listener(queue_monitor.on_event)
     scheduler = alert_scheduler(settings, broadcast) if settings.alerts_in_server else None

@@ -43,9 +43,11 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from contato.settings import Settings
-from contato.shared_streams import SharedStreams, share_key
+from contato.shared_streams import SharedStreams, StreamKey, render_error, share_key
+from realtime.hub import is_interruption
 from resolvers.auth import TokenRejected, authenticate, bearer_token
 from resolvers.context import Context
+from resolvers.realtime import interrupted
 from schema import ContatoSchema
 
 # A multipart POST is a "simple" request a foreign page can send with the user's cookies or
@@ -347,7 +349,12 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             except Exception as error:  # noqa: BLE001 - a fault here must not cost the subscription
                 await self.handle_task_exception(error)
         if key is None or streams is None:
-            await super().run_operation(operation)
+            try:
+                await super().run_operation(operation)
+            except asyncio.CancelledError as cancelled:
+                if not is_interruption(cancelled):
+                    raise  # the client completed the operation or left
+                await self._interrupted(operation)
             return
         try:
             await streams.serve(
@@ -367,6 +374,24 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             with suppress(Exception):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             raise
+
+
+    async def _interrupted(self, operation: Operation[Context, None]) -> None:
+        """A stream stopped by a fault outside its resolver (the hub's watchdog, say): its last item
+        is the StreamError INTERRUPTED its document selects, then `complete`."""
+        key = StreamKey(
+            operation.query, operation.operation_name, orjson.dumps(operation.variables or {}), (), ""
+        )
+        with suppress(WebSocketDisconnected):
+            try:
+                payload = render_error(self.view.schema, key, self.context, interrupted())
+            except Exception as error:  # noqa: BLE001 - the client still gets `complete`
+                await self.handle_task_exception(error)
+            else:
+                await self.websocket.ws.send_text(  # type: ignore[attr-defined]
+                    '{"id":' + orjson.dumps(operation.id).decode() + ',"type":"next","payload":' + payload + "}"
+                )
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
 
 class ContatoWebSocketAdapter(ASGIWebSocketAdapter):

@@ -46,8 +46,9 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from realtime.hub import is_interruption
 from resolvers.context import Context
-from resolvers.realtime import StreamEnded, StreamErrorCode, Viewer, share_scope
+from resolvers.realtime import StreamEnded, StreamErrorCode, Viewer, interrupted, share_scope
 from schema import metrics
 from schema.realtime import StreamError
 
@@ -123,9 +124,11 @@ def _resumes(field: FieldNode, operation: OperationDefinitionNode, variables: di
 
 @dataclass
 class _End:
-    """How a group's stream ended: `pre_error` before it started, else `complete`."""
+    """How a group's stream ended: `pre_error` before it started, `error` (the members' last item)
+    when it failed, else `complete`."""
 
     pre_error: PreExecutionError | None = None
+    error: StreamEnded | None = None
 
 
 class StreamGroup:
@@ -162,16 +165,31 @@ class StreamGroup:
                         payload = encode_payload(result)
                         for member in list(self.members):
                             member.offer(payload)
-        except asyncio.CancelledError:
-            raise
+        except asyncio.CancelledError as cancelled:
+            if not is_interruption(cancelled):
+                raise  # the last member left
+            logger.error("shared %s stream was interrupted: %r", self.key.field, cancelled)
+            self._finish(_End(error=interrupted()))
+            return
         except Exception:  # end the members' streams rather than leave them waiting
             logger.exception("shared %s stream failed", self.key.field)
+            self._finish(_End(error=interrupted()))
+            return
         self._finish(_End())
 
     def _finish(self, end: _End) -> None:
+        """Every member gets the end: the error as its last item, if any, then `complete`."""
         self.end = end
         self.registry.forget(self)
+        payload = None
+        if end.error is not None:
+            try:
+                payload = self.render_error(end.error)
+            except Exception:  # noqa: BLE001 - the members still complete
+                logger.exception("could not render the end of a shared %s stream", self.key.field)
         for member in list(self.members):
+            if payload is not None:
+                member.offer(payload)
             member.close()
 
     def render_error(self, ended: StreamEnded) -> str:

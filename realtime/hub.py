@@ -5,6 +5,12 @@ cursor N knows that N + 1 comes next. An event that arrives early (another proce
 late) or never (Redis was down) leaves a hole; the hub fills it from the database before going
 on, and a short poll catches up when nothing arrives at all. Subscribers therefore see every
 event once, in cursor order, whatever the broadcast did.
+
+A watchdog makes sure no stream can fall silent: a stream that has events waiting for it and
+has taken none of them for `stall_seconds` is unregistered and its task is cancelled with
+STALLED, which the stream's owner turns into a typed StreamError (`is_interruption`); the
+client resumes with its last cursor. A stream is never that slow by design (a slow client
+overflows its queue first, TOO_SLOW), so this only ever catches a bug.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +33,9 @@ logger = logging.getLogger("contato.realtime")
 
 QUEUE_LIMIT = 10_000
 REPLAY_PAGE = 500
+STALL_SECONDS = 10.0
+# The message of the CancelledError with which the watchdog interrupts a stalled stream's task.
+STALLED = "contato: the live stream stalled"
 
 
 class CursorExpired(Exception):
@@ -70,12 +80,43 @@ class LiveEvent:
 _OVERFLOW = object()
 
 
+class Listener:
+    """One stream's registration: its queue, the task that consumes it, and its progress."""
+
+    __slots__ = ("queue", "since", "taken", "task", "watched")
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self.task = asyncio.current_task()
+        self.taken = 0  # items handed to the stream (replayed or live): its progress
+        self.watched = -1  # `taken` when the watchdog last saw the stream with events waiting
+        self.since = 0.0
+
+    def took(self) -> None:
+        self.taken += 1
+
+
+def is_interruption(error: asyncio.CancelledError) -> bool:
+    """Whether a CancelledError caught in a stream means "end this stream with a typed error"
+    rather than "this task is being cancelled": the watchdog's STALLED (then the task is
+    uncancelled), or a CancelledError the current task was never asked for (leaked from a future
+    that another task cancelled)."""
+    task = asyncio.current_task()
+    if task is None:
+        return False
+    if error.args == (STALLED,) and task.cancelling():
+        return task.uncancel() == 0
+    return task.cancelling() == 0
+
+
 class EventHub:
-    def __init__(self, broadcast: Any, poll_interval: float = 1.0) -> None:
+    def __init__(self, broadcast: Any, poll_interval: float = 1.0, stall_seconds: float = STALL_SECONDS) -> None:
         self.broadcast = broadcast
         self.poll_interval = poll_interval
+        self.stall_seconds = stall_seconds
+        self.stalled = 0  # streams the watchdog has ended, since start
         self.last_cursor = 0
-        self._queues: set[asyncio.Queue[Any]] = set()
+        self._streams: set[Listener] = set()
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscribed = asyncio.Event()
@@ -87,6 +128,7 @@ class EventHub:
         self._tasks = [
             asyncio.create_task(self._listen(), name="event-hub-listen"),
             asyncio.create_task(self._poll(), name="event-hub-poll"),
+            asyncio.create_task(self._watch(), name="event-hub-watchdog"),
         ]
         await self._subscribed.wait()
 
@@ -101,7 +143,7 @@ class EventHub:
     @property
     def listening(self) -> int:
         """How many streams are registered for live events in this process right now."""
-        return len(self._queues)
+        return len(self._streams)
 
     def user_version(self, user_id: int) -> int:
         """Bumped when this process sees a USER_CHANGED event: streams of that user re-check it."""
@@ -113,13 +155,38 @@ class EventHub:
 
     @contextlib.contextmanager
     def listen(self) -> Any:
-        """A queue of every event dispatched from now on; registration and position are atomic."""
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=QUEUE_LIMIT)
-        self._queues.add(queue)
+        """A queue of every event dispatched from now on, in a Listener whose progress the current
+        task reports (`took`); registration and position are atomic."""
+        listener = Listener()
+        self._streams.add(listener)
         try:
-            yield queue, self.last_cursor
+            yield listener, self.last_cursor
         finally:
-            self._queues.discard(queue)
+            self._streams.discard(listener)
+
+    async def _watch(self) -> None:
+        interval = min(1.0, self.stall_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
+            self.check_stalls(time.monotonic())
+
+    def check_stalls(self, now: float) -> None:
+        """End every stream that has had events waiting, and taken none, for `stall_seconds`."""
+        for listener in list(self._streams):
+            if listener.queue.empty() or listener.taken != listener.watched:
+                listener.watched, listener.since = listener.taken, now
+                continue
+            if now - listener.since < self.stall_seconds:
+                continue
+            self._streams.discard(listener)
+            self.stalled += 1
+            task = listener.task
+            logger.error(
+                "live stream stalled with %s events waiting for %.1f s (task %s): ending it",
+                listener.queue.qsize(), now - listener.since, task.get_name() if task else None,
+            )
+            if task is not None and not task.done():
+                task.cancel(STALLED)
 
     async def _listen(self) -> None:
         while True:
@@ -172,11 +239,12 @@ class EventHub:
         self.last_cursor = event.cursor
         if event.kind == USER_CHANGED:
             self._user_versions[event.entity_id] = self._user_versions.get(event.entity_id, 0) + 1
-        for queue in list(self._queues):
+        for listener in list(self._streams):
+            queue = listener.queue
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
-                self._queues.discard(queue)
+                self._streams.discard(listener)
                 queue.get_nowait()
                 queue.put_nowait(_OVERFLOW)
         for listener in self._listeners:
@@ -203,7 +271,8 @@ async def stream(
 
     `replay_filter` and `accepts` must describe the same events (one as SQL, one in Python).
     """
-    with hub.listen() as (queue, position):
+    with hub.listen() as (listener, position):
+        queue = listener.queue
         last = position
         if after is not None:
             await _check_retained(after)
@@ -212,11 +281,13 @@ async def stream(
                 rows = await Event.filter(replay_filter, cursor__gt=last).order_by("cursor").limit(REPLAY_PAGE)
                 for row in rows:
                     last = row.cursor
+                    listener.took()
                     yield LiveEvent.from_row(row)
                 if len(rows) < REPLAY_PAGE:
                     break
         while True:
             event = await queue.get()
+            listener.took()
             if event is _OVERFLOW:
                 raise SubscriberOverflow("Too far behind: reconnect with your last cursor to catch up.")
             if event.cursor <= last:
@@ -239,4 +310,13 @@ async def _check_retained(after: int) -> None:
         raise CursorExpired(f"Cursor {after} is older than the retained events: reload, then subscribe.")
 
 
-__all__ = ["CursorExpired", "EventHub", "LiveEvent", "SubscriberOverflow", "current_cursor", "stream"]
+__all__ = [
+    "STALLED",
+    "CursorExpired",
+    "EventHub",
+    "LiveEvent",
+    "SubscriberOverflow",
+    "current_cursor",
+    "is_interruption",
+    "stream",
+]

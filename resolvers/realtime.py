@@ -49,10 +49,18 @@ class StreamErrorCode(str, Enum):
     ACCESS_REVOKED = "ACCESS_REVOKED"
     TOKEN_EXPIRED = "TOKEN_EXPIRED"
     TOO_SLOW = "TOO_SLOW"
+    INTERRUPTED = "INTERRUPTED"
 
 
 class StreamEnded(DomainError):
     """Ends a stream with a typed error as its last item."""
+
+
+def interrupted() -> StreamEnded:
+    """How a stream that failed on the server ends: the client resumes from its last cursor."""
+    return StreamEnded(
+        StreamErrorCode.INTERRUPTED, "The live stream was interrupted: subscribe again with your last cursor."
+    )
 
 
 @dataclass(frozen=True)

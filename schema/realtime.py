@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import datetime
 from enum import Enum
@@ -10,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from realtime.hub import is_interruption
 from realtime.queue_monitor import QueueSnapshot
 from resolvers import realtime
 from resolvers.context import Context
@@ -19,6 +22,8 @@ from schema.ids import to_pk
 from schema.operation import CallbackType
 from schema.ticket import TicketMessageType, TicketType
 from schema.user import UserType
+
+logger = logging.getLogger("contato.realtime")
 
 StreamErrorCode = strawberry.enum(realtime.StreamErrorCode, name="StreamErrorCode")
 
@@ -135,16 +140,29 @@ T = TypeVar("T")
 
 
 async def _typed(source: AsyncIterator[T], convert: Callable[[T], Any]) -> AsyncGenerator[Any, None]:
-    """Items converted to schema types; a StreamEnded becomes a StreamError, the last item."""
+    """Items converted to schema types; a StreamEnded becomes a StreamError, the last item, and so
+    does any failure (INTERRUPTED): a stream never just stops."""
     try:
         async for item in source:
             yield convert(item)
     except realtime.StreamEnded as ended:
-        yield StreamError(code=ended.code, message=ended.message, field=ended.field)
+        yield _error(ended)
+    except asyncio.CancelledError as cancelled:
+        if not is_interruption(cancelled):
+            raise  # the subscriber left
+        logger.error("a live stream was interrupted: %r", cancelled)
+        yield _error(realtime.interrupted())
+    except Exception:
+        logger.exception("a live stream failed")
+        yield _error(realtime.interrupted())
     finally:
         close = getattr(source, "aclose", None)
         if close is not None:
             await close()
+
+
+def _error(ended: realtime.StreamEnded) -> StreamError:
+    return StreamError(code=ended.code, message=ended.message, field=ended.field)
 
 
 def _ticket_event(item: realtime.TicketUpdate) -> TicketEvent:
