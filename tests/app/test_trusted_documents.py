@@ -20,7 +20,7 @@ import pytest
 import websockets
 
 from contato.persisted import TrustedDocuments
-from contato.settings import Settings
+from contato.settings import Settings, SettingsError
 from schema import build_schema
 from schema.compiled import plans_for
 from schema.security import _VALIDATED
@@ -55,7 +55,7 @@ def trusted_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSer
     directory = tmp_path_factory.mktemp("trusted")
     with live_database() as env:
         server = LiveServer(directory, {**env, "TRUSTED_DOCUMENTS": str(manifest(directory / "docs.json", DOCUMENTS))})
-        server.start()
+        server.start(timeout=120)
         try:
             yield server
         finally:
@@ -156,3 +156,30 @@ def test_a_manifest_with_an_invalid_document_stops_the_start(tmp_path: Path) -> 
     [line] = result.stderr.strip().splitlines()
     assert "TRUSTED_DOCUMENTS" in line and sha256("query Broken { me { noSuchField } }") in line
     assert "noSuchField" in line
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot be read"),
+        ("{not json", "is not JSON"),
+        ("[]", "must map document hashes to document texts"),
+        ('{"abc": 1}', "must map document hashes to document texts"),
+    ],
+)
+def test_an_unusable_manifest_is_named(tmp_path: Path, content: str | None, message: str) -> None:
+    path = tmp_path / "docs.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(SettingsError, match=message):
+        TrustedDocuments.load(path)
+
+
+def test_apollo_persisted_query_manifests_are_read_too(tmp_path: Path) -> None:
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({
+        "format": "apollo-persisted-query-manifest",
+        "version": 1,
+        "operations": [{"id": sha256(ME), "name": "Me", "type": "query", "body": ME}],
+    }))
+    assert TrustedDocuments.load(path).by_hash == {sha256(ME): ME}
