@@ -323,7 +323,8 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_message(self, message: WSMessage) -> None:
         if (
-            message.get("type") == "subscribe"
+            isinstance(message, dict)  # anything else is protocol_violation's to refuse
+            and message.get("type") == "subscribe"
             and self.connection_acknowledged  # else Strawberry closes with 4401
             and isinstance(message.get("payload"), dict)
         ):
@@ -351,6 +352,8 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return None
             await self.send_message({"id": message["id"], "type": "error", "payload": [refused.as_error()]})
             return None
+        if query is payload.get("query"):
+            return cast("WSMessage", message)
         return cast("WSMessage", {**message, "payload": {**payload, "query": query}})
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
