@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import websockets
 
 from contato.app import create_app
 from contato.persisted import AutomaticPersistedQueries, PersistedDocumentError
@@ -16,6 +18,7 @@ from models.user import Role
 from resolvers.auth import issue_token
 from tests.conftest import with_settings
 from tests.factories import Factory
+from tests.servers import LiveServer
 
 ME = "query Me { me { name role } }"
 ME_HASH = hashlib.sha256(ME.encode()).hexdigest()
@@ -142,3 +145,28 @@ def test_the_cache_is_bounded_by_count_and_by_size() -> None:
     for text, digest in zip(texts, digests, strict=True):
         by_size.resolve(text, digest)
     assert len(by_size) == 2 and by_size.characters <= len(texts[0]) * 2
+
+
+async def test_apq_over_a_websocket_subscribe(live_server: LiveServer) -> None:
+    # given
+    token = live_server.login("agent@contato.dev")
+    updates = 'subscription Updates { ticketUpdates(ticketId: "999999") { __typename ... on StreamError { code } } }'
+    digest = hashlib.sha256(updates.encode()).hexdigest()
+    async with websockets.connect(live_server.ws_url, subprotocols=["graphql-transport-ws"]) as socket:
+        await socket.send(json.dumps({"type": "connection_init", "payload": {"authToken": token}}))
+        assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "connection_ack"
+
+        async def subscribe(operation_id: str, payload: dict[str, object]) -> dict[str, object]:
+            await socket.send(json.dumps({"id": operation_id, "type": "subscribe", "payload": payload}))
+            while True:  # the first answer to this id (an earlier one's `complete` may come first)
+                message = json.loads(await asyncio.wait_for(socket.recv(), 10))
+                if message.get("id") == operation_id:
+                    return dict(message)
+
+        # when / then: a miss, then the text registers it, then the hash alone runs it
+        miss = await subscribe("1", {"extensions": persisted(digest)})
+        assert miss["type"] == "error" and miss["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+        registered = await subscribe("2", {"query": updates, "extensions": persisted(digest)})
+        assert registered["payload"]["data"]["ticketUpdates"]["code"] == "NOT_FOUND"
+        hit = await subscribe("3", {"extensions": persisted(digest)})
+        assert hit == {**registered, "id": "3"}
