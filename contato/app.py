@@ -33,13 +33,16 @@ from prometheus_client import multiprocess as prometheus_multiprocess
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
-from contato.graphql_view import ContatoGraphQL, MutationsInFlight
+from contato.cors import CrossOrigin
+from contato.graphql_view import GRAPHIQL_DIRECTORY, ContatoGraphQL, MutationsInFlight
 from contato.logging_config import REQUEST_ID
+from contato.persisted import PersistedDocuments
 from contato.settings import Settings
 from models import tortoise_config
 from realtime.alerts import AlertScheduler
@@ -50,6 +53,7 @@ from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.context import Context
 from resolvers.errors import AttachmentNotFound
 from resolvers.mail import MailSender, pending_count
+from resolvers.signed_links import LinkRejected, is_signed, link_viewer
 from resolvers.ticket import open_attachment
 from schema import build_schema
 
@@ -288,7 +292,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     hub.add_listener(queue_monitor.on_event)
     scheduler = alert_scheduler(settings, broadcast) if settings.alerts_in_server else None
     mail_sender = MailSender(settings) if settings.mail_in_server else None
-    graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor)
+    persisted = PersistedDocuments.from_settings(settings)
+    graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor, persisted)
     open_websockets = OpenWebSockets(graphql.mutations, mutation_wait=settings.shutdown_grace_seconds)
 
     async def healthz(request: Request) -> Response:
@@ -307,18 +312,24 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503)
 
     async def attachment_download(request: Request) -> Response:
-        """A ticket attachment, for a caller who may see the ticket (and the note the file is on)."""
-        token = bearer_token(request.headers.get("authorization"))
-        if not token:
-            return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
+        """A ticket attachment, for a caller who may see the ticket (and the note the file is on):
+        by a signed link (`downloadUrl`, for <img> and <a>) or with the Bearer token."""
+        attachment_id = int(request.path_params["attachment_id"])
+        if is_signed(request.query_params):
+            try:
+                user = await link_viewer(settings, attachment_id, request.query_params)
+            except LinkRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=403)
+        else:
+            token = bearer_token(request.headers.get("authorization"))
+            if not token:
+                return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
+            try:
+                user = await authenticate_token(token, settings)
+            except TokenRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=401)
         try:
-            user = await authenticate_token(token, settings)
-        except TokenRejected as rejected:
-            return JSONResponse({"error": str(rejected)}, status_code=401)
-        try:
-            attachment, path = await open_attachment(
-                Context(settings=settings, user=user), int(request.path_params["attachment_id"])
-            )
+            attachment, path = await open_attachment(Context(settings=settings, user=user), attachment_id)
         except AttachmentNotFound:
             return JSONResponse({"error": "No such attachment."}, status_code=404)
         return FileResponse(
@@ -351,6 +362,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if directory is not None:
             _forget_gone_workers(directory)
         async with RegisterTortoise(app, config=tortoise_config(settings.effective_database_url)):
+            if persisted.trusted is not None:
+                await persisted.trusted.prepare(graphql.schema, settings)
             await broadcast.connect()
             await hub.start()
             await queue_monitor.start()
@@ -383,6 +396,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", metrics))
+    if settings.graphiql:
+        routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIRECTORY), name="graphiql"))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.broadcast = broadcast
@@ -391,6 +406,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.open_websockets = open_websockets
     app.add_middleware(WebSocketTracking, sockets=open_websockets)
     app.add_middleware(RequestIdMiddleware)
+    if settings.allowed_origins:
+        app.add_middleware(CrossOrigin, allowed_origins=settings.allowed_origins)
     return app
 
 

@@ -152,6 +152,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = _settings()
     logging_setup = log_config(settings.log_format, args.log_level)
     logging.config.dictConfig(logging_setup)
+    from contato.persisted import check_trusted_documents
+
+    try:
+        check_trusted_documents(settings)  # a bad manifest stops here, in one line, not in each worker
+    except SettingsError as error:
+        sys.stderr.write(f"contato: configuration error: {error}\n")
+        return 2
     if args.workers > 1 and settings.effective_database_url.startswith("sqlite"):
         sys.stderr.write("contato: several workers need PostgreSQL (DATABASE_URL) and Redis (BROADCAST_URL)\n")
         return 2

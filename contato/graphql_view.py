@@ -9,11 +9,13 @@ authentication, limits) gets a 4xx status, with the latter 200 as before.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import orjson
@@ -42,6 +44,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from contato.persisted import PersistedDocumentError, PersistedDocuments
 from contato.settings import Settings
 from contato.shared_streams import SharedStreams, StreamKey, render_error, share_key
 from realtime.hub import is_interruption
@@ -49,6 +52,15 @@ from resolvers.auth import TokenRejected, authenticate, bearer_token
 from resolvers.context import Context
 from resolvers.realtime import interrupted
 from schema import ContatoSchema
+
+# GraphiQL's page and the assets it loads, served by Contato itself (no CDN: README.md there).
+GRAPHIQL_DIRECTORY = Path(__file__).parent / "static" / "graphiql"
+
+
+@functools.cache
+def graphiql_page() -> str:
+    return (GRAPHIQL_DIRECTORY / "index.html").read_text(encoding="utf-8")
+
 
 # A multipart POST is a "simple" request a foreign page can send with the user's cookies or
 # through a form; demanding one of these headers forces a CORS preflight, which such pages fail.
@@ -312,6 +324,15 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """Strawberry's graphql-transport-ws handler, closing with 4400 on every malformed message."""
 
     async def handle_message(self, message: WSMessage) -> None:
+        if (
+            isinstance(message, dict)  # anything else is protocol_violation's to refuse
+            and message.get("type") == "subscribe"
+            and self.connection_acknowledged  # else Strawberry closes with 4401
+            and isinstance(message.get("payload"), dict)
+        ):
+            message = await self._persisted_subscribe(message)  # type: ignore[arg-type]
+            if message is None:
+                return
         problem = protocol_violation(message)
         if problem is not None:
             await self.handle_invalid_message(problem)
@@ -320,6 +341,22 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             # The protocol allows a null payload; Strawberry takes only an absent one for "none".
             message = {"type": "connection_init", "payload": {}}
         await super().handle_message(message)
+
+    async def _persisted_subscribe(self, message: dict[str, Any]) -> WSMessage | None:
+        """The subscribe message with the text of its persisted document (contato/persisted.py);
+        None when that was refused, with an `error` message for the operation."""
+        payload = message["payload"]
+        try:
+            query = cast("ContatoGraphQL", self.view).persisted.resolve(payload.get("query"), payload.get("extensions"))
+        except PersistedDocumentError as refused:
+            if not isinstance(message.get("id"), str) or not message["id"]:
+                await self.handle_invalid_message("A subscribe message needs a non-empty string id.")
+                return None
+            await self.send_message({"id": message["id"], "type": "error", "payload": [refused.as_error()]})
+            return None
+        if query is payload.get("query"):
+            return cast("WSMessage", message)
+        return cast("WSMessage", {**message, "payload": {**payload, "query": query}})
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # Strawberry means to close with 4400 on a syntax error, but with the ParserCache extension
@@ -406,7 +443,13 @@ class ContatoGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = ContatoWebSocketAdapter  # type: ignore[assignment]  # as Strawberry's own
 
     def __init__(
-        self, schema: ContatoSchema, settings: Settings, broadcast: Any, hub: Any, queue_monitor: Any = None
+        self,
+        schema: ContatoSchema,
+        settings: Settings,
+        broadcast: Any,
+        hub: Any,
+        queue_monitor: Any = None,
+        persisted: PersistedDocuments | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -426,6 +469,7 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.queue_monitor = queue_monitor
         self.streams = SharedStreams(schema) if settings.ws_shared_streams else None
         self.mutations = MutationsInFlight()
+        self.persisted = persisted or PersistedDocuments(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Strawberry's ASGI entry for HTTP, with refusals (400, 405, 406, 415) as GraphQL responses
@@ -495,6 +539,10 @@ class ContatoGraphQL(GraphQL[Context, None]):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         try:
+            request_data = self.persisted_request(request_data)
+        except PersistedDocumentError as refused:
+            return ExecutionResult(data=None, errors=[GraphQLError(refused.message, extensions={"code": refused.code})])
+        try:
             return await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
             )
@@ -507,6 +555,21 @@ class ContatoGraphQL(GraphQL[Context, None]):
             ):
                 raise Refused(405, "Mutations must be sent with POST.", {"Allow": "POST"}) from cause
             raise
+
+    def persisted_request(self, request_data: GraphQLRequestData) -> GraphQLRequestData:
+        """The request with the text of its persisted document, if it names one (contato/persisted.py)."""
+        query = self.persisted.resolve(request_data.query, request_data.extensions)
+        if query is request_data.query:
+            return request_data
+        return dataclasses.replace(request_data, query=cast("str", query))
+
+    @property
+    def graphql_ide_html(self) -> str:
+        return graphiql_page()
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A hashed GET (APQ) has no `query` either, and browsers' fetch accepts */*.
+        return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response

@@ -112,6 +112,11 @@ class Settings:
     log_format: str = "text"
     # How long a stopping server waits for in-flight requests before cancelling them.
     shutdown_grace_seconds: int = 10
+    # Browser and mobile clients (README "Building a dashboard"): signed attachment links, Automatic
+    # Persisted Queries (0 turns them off), and a trusted-documents manifest (only its documents run).
+    attachment_link_ttl_seconds: int = 300
+    apq_cache_size: int = 1000
+    trusted_documents: Path | None = None
 
     @property
     def is_production(self) -> bool:
@@ -202,6 +207,11 @@ class Settings:
             metrics_token=reader.text("METRICS_TOKEN", ""),
             log_format=reader.choice("LOG_FORMAT", ("text", "json"), "json" if production else "text"),
             shutdown_grace_seconds=reader.integer("SHUTDOWN_GRACE_SECONDS", 10, minimum=0, maximum=3600),
+            attachment_link_ttl_seconds=reader.integer(
+                "ATTACHMENT_LINK_TTL_SECONDS", 300, minimum=10, maximum=7 * 24 * 3600
+            ),
+            apq_cache_size=reader.integer("APQ_CACHE_SIZE", 1000, minimum=0, maximum=100_000),
+            trusted_documents=Path(reader.text("TRUSTED_DOCUMENTS", "")) if reader.text("TRUSTED_DOCUMENTS", "") else None,
         )
         settings.validate()
         return settings

@@ -35,8 +35,10 @@ from graphql import (
     NullValueNode,
     OperationDefinitionNode,
     VariableNode,
+    Visitor,
     get_operation_ast,
     parse,
+    visit,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.execution import Executor, execute_subscription_event
@@ -55,6 +57,8 @@ from schema.realtime import StreamError
 logger = logging.getLogger("contato.realtime")
 
 SHAREABLE_FIELDS = frozenset({"ticketUpdates", "ticketReturnDue", "callbackDue"})
+# Fields whose value is made for the viewer (a link signed for them): a stream selecting one runs alone.
+VIEWER_BOUND_FIELDS = frozenset({"downloadUrl"})
 LOG_LIMIT = 1000  # items that may queue behind a member still sending an earlier one
 MAX_TOKENS = 10_000  # documents longer than this are not parsed here (Strawberry's path refuses them)
 
@@ -76,6 +80,21 @@ def _document(query: str) -> DocumentNode | None:
         return None
 
 
+@functools.lru_cache(maxsize=256)
+def _selects_viewer_bound_field(query: str) -> bool:
+    document = _document(query)
+    found = False
+
+    class Finder(Visitor):
+        def enter_field(self, node: FieldNode, *_: object) -> None:
+            nonlocal found
+            found = found or node.name.value in VIEWER_BOUND_FIELDS
+
+    if document is not None:
+        visit(document, Finder())
+    return found
+
+
 def share_key(query: object, variables: object, operation_name: object, ctx: Context) -> StreamKey | None:
     """The group a subscription may join, or None when it must run on its own."""
     if ctx.user is None or not isinstance(query, str) or not isinstance(operation_name, (str, type(None))):
@@ -93,6 +112,8 @@ def share_key(query: object, variables: object, operation_name: object, ctx: Con
         return None
     field = selections[0]
     if field.name.value not in SHAREABLE_FIELDS or _resumes(field, operation, variables or {}):
+        return None
+    if _selects_viewer_bound_field(query):
         return None
     try:
         encoded = orjson.dumps(variables or {}, option=orjson.OPT_SORT_KEYS)

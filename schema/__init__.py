@@ -13,7 +13,6 @@ from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
 )
 from strawberry.types import ExecutionContext
@@ -25,6 +24,7 @@ from schema import ticket as ticket_schema
 from schema import ticket_catalog as ticket_catalog_schema
 from schema.campaign import CampaignMutation, CampaignQuery
 from schema.catalog import CatalogMutation, CatalogQuery
+from schema.client_config import ClientConfigQuery
 from schema.company import CompanyMutation, CompanyQuery
 from schema.compiled import CompiledQueries, plans_for
 from schema.cost import QueryCostLimiter
@@ -32,6 +32,7 @@ from schema.errors import EXCEPTION_HANDLERS
 from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
+from schema.prepared import PinnedDocuments, PinnedParserCache
 from schema.realtime import Subscription
 from schema.security import (
     PUBLIC_EXCEPTIONS,
@@ -62,6 +63,7 @@ class Query(
     OperationQuery,
     TicketCatalogQuery,
     TicketQuery,
+    ClientConfigQuery,
 ):
     pass
 
@@ -81,6 +83,9 @@ class Mutation(
 
 
 class ContatoSchema(strawberry.Schema):
+    # Documents parsed, validated and planned at start (the trusted documents): schema/prepared.py.
+    pinned: PinnedDocuments
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -98,9 +103,10 @@ class ContatoSchema(strawberry.Schema):
 def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
     """`compiled=False` leaves out the compiled path (schema/compiled/): every query then runs
     through graphql-core, as the tests that compare the two need."""
+    pinned = PinnedDocuments()
     extensions: list[Any] = [
         RequireAuthentication,
-        lambda: ParserCache(maxsize=256),
+        lambda: PinnedParserCache(pinned, maxsize=256),
         lambda: CachedValidation(hide_suggestions=not settings.introspection),
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
@@ -131,6 +137,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *ticket_schema.HANDLERS,
         ],
     )
+    schema.pinned = pinned
     if compiled:
         plans_for(schema._schema)  # checks schema/compiled/types.py against this schema, now rather than per request
     return schema

@@ -13,6 +13,7 @@ from resolvers import errors as domain
 from resolvers.context import Context
 from resolvers.loaders import MessagePageKey
 from resolvers.pagination import Page, check_page_size, decode_cursor
+from resolvers.signed_links import attachment_link
 from resolvers.ticket import can_see, sees_internal_notes
 from schema.base import Info
 from schema.catalog import ContactChannelType
@@ -40,6 +41,16 @@ MESSAGE_CURSOR = "ticket_message"
 @strawberry.type
 class TicketError(Error):
     code: TicketErrorCode  # type: ignore[valid-type]
+
+
+def absolute_url(connection: object, path: str) -> str:
+    """`path` on the server the client reached (its Host, scheme and root path; a WebSocket's ws://
+    becomes http://), so that a page on another origin can use it; the path alone without one."""
+    base_url = getattr(connection, "base_url", None)
+    if base_url is None:
+        return path
+    scheme = {"ws": "http", "wss": "https"}.get(base_url.scheme, base_url.scheme)
+    return f"{base_url.replace(scheme=scheme)}".rstrip("/") + path
 
 
 def _id(pk: int) -> strawberry.ID:
@@ -72,10 +83,15 @@ class AttachmentType:
         )
 
     @strawberry.field(
-        description="GET it with the same Bearer token; the ticket's visibility applies."
+        description=(
+            "A link for <img src> and <a href>: signed for you and valid for "
+            "ATTACHMENT_LINK_TTL_SECONDS, with the ticket's visibility checked again at download. "
+            "/attachments/<id> with the Bearer token works too."
+        )
     )
-    def download_url(self) -> str:
-        return f"/attachments/{self.id}"
+    def download_url(self, info: Info) -> str:
+        context = info.context
+        return absolute_url(context.request, attachment_link(context.settings, int(self.id), context.require_user()))
 
 
 @strawberry.type(name="TicketMessage")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,3 +33,18 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         server.stop()
         if database:
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+@contextlib.contextmanager
+def live_database() -> Iterator[dict[str, str]]:
+    """The environment that gives a live server a database of its own: a new PostgreSQL database
+    when the run is on PostgreSQL (dropped afterwards), else nothing (its data directory's SQLite)."""
+    if not PG_ADMIN_URL:
+        yield {}
+        return
+    database = unique_database_name()
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+    try:
+        yield {"DATABASE_URL": _pg_url(database)}
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))

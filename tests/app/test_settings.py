@@ -35,6 +35,8 @@ def test_production_needs_a_real_secret_and_turns_off_the_ide() -> None:
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL scheme 'mysql' is not supported"),
         ({"BROADCAST_URL": "kafka://x"}, "BROADCAST_URL scheme 'kafka' is not supported"),
         ({"CONTATO_TIMEZONE": "Mars/Olympus"}, "not a known time zone"),
+        ({"APQ_CACHE_SIZE": "-1"}, "APQ_CACHE_SIZE=-1 must be between 0 and 100000"),
+        ({"ATTACHMENT_LINK_TTL_SECONDS": "5"}, "ATTACHMENT_LINK_TTL_SECONDS=5 must be between 10 and 604800"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:

@@ -324,6 +324,12 @@ async def test_a_stream_that_cannot_start_ends_every_member_with_its_error(serve
         ("subscription { ticketUpdates @skip(if: false) { __typename } }", None, False),
         ("query { me { id } }", None, False),
         ("subscription {", None, False),
+        # a signed attachment link is made for its viewer (resolvers/signed_links.py)
+        (
+            "subscription { ticketUpdates { ... on TicketEvent { newMessage { attachments { downloadUrl } } } } }",
+            None,
+            False,
+        ),
     ],
 )
 def test_which_subscriptions_may_share_a_stream(query: str, variables: dict[str, Any] | None, shared: bool) -> None:
