@@ -294,6 +294,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     mail_sender = MailSender(settings) if settings.mail_in_server else None
     persisted = PersistedDocuments.from_settings(settings)
     graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor, persisted)
+    hub.add_listener(graphql.socket_registry.on_event)  # a changed user's open sockets, at once
     open_websockets = OpenWebSockets(graphql.mutations, mutation_wait=settings.shutdown_grace_seconds)
 
     async def healthz(request: Request) -> Response:

@@ -39,18 +39,22 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from contato.persisted import PersistedDocumentError, PersistedDocuments
 from contato.settings import Settings
 from contato.shared_streams import SharedStreams, StreamKey, render_error, share_key
+from contato.socket_access import ConnectionAccess, SocketRegistry, next_message
 from realtime.hub import is_interruption
 from resolvers.auth import TokenRejected, authenticate, bearer_token
 from resolvers.context import Context
-from resolvers.realtime import interrupted
+from resolvers.realtime import StreamEnded, interrupted
 from schema import ContatoSchema
 
 # GraphiQL's page and the assets it loads, served by Contato itself (no CDN: README.md there).
@@ -312,16 +316,60 @@ class MutationsInFlight:
 
 
 @functools.lru_cache(maxsize=256)
-def is_mutation(query: str, operation_name: str | None) -> bool:
+def operation_kind(query: str, operation_name: str | None) -> AstOperation | None:
     try:
         operation = get_operation_ast(parse(query), operation_name)
     except GraphQLError:
-        return False  # Strawberry answers it as the error it is
-    return operation is not None and operation.operation == AstOperation.MUTATION
+        return None  # Strawberry answers it as the error it is
+    return operation.operation if operation is not None else None
+
+
+def is_mutation(query: str, operation_name: str | None) -> bool:
+    return operation_kind(query, operation_name) == AstOperation.MUTATION
 
 
 class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Strawberry's graphql-transport-ws handler, closing with 4400 on every malformed message."""
+    """Strawberry's graphql-transport-ws handler, closing with 4400 on every malformed message, and
+    holding its user to what the database says now (contato/socket_access.py)."""
+
+    access: ConnectionAccess | None = None
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged and self.access is None and self.context.user is not None:
+            self.access = ConnectionAccess(self, cast("ContatoGraphQL", self.view).socket_registry)
+
+    async def shutdown(self) -> None:
+        if self.access is not None:
+            self.access.stop()
+        await super().shutdown()
+
+    async def end_subscriptions(self, ended: StreamEnded, wait: float) -> None:
+        """End every live stream of the connection: its task stops, then the client gets the
+        StreamError its document selects as the last item, then `complete`."""
+        subscriptions = [
+            operation
+            for operation in list(self.operations.values())
+            if operation_kind(operation.query, operation.operation_name) == AstOperation.SUBSCRIPTION
+        ]
+        tasks = {operation.task for operation in subscriptions if operation.task is not None}
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=wait)
+        schema = self.view.schema
+        for operation in subscriptions:
+            if operation.completed:
+                continue
+            key = StreamKey(operation.query, operation.operation_name, orjson.dumps(operation.variables or {}), (), "")
+            with suppress(WebSocketDisconnected):
+                try:
+                    payload = render_error(schema, key, self.context, ended)
+                except Exception as error:  # noqa: BLE001 - the client still gets `complete`
+                    await self.handle_task_exception(error)
+                else:
+                    await operation.send_operation_message(next_message(operation.id, payload))  # type: ignore[arg-type]
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
     async def handle_message(self, message: WSMessage) -> None:
         if (
@@ -359,6 +407,10 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         return cast("WSMessage", {**message, "payload": {**payload, "query": query}})
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        # Every operation runs with the user as of now, as an HTTP request does.
+        new = self.connection_acknowledged and message["id"] not in self.operations
+        if new and self.access is not None and not await self.access.authorize():
+            return
         # Strawberry means to close with 4400 on a syntax error, but with the ParserCache extension
         # the error escapes its stream and the client only gets `complete`: parse here first.
         if self.connection_acknowledged and message["id"] not in self.operations:
@@ -468,6 +520,7 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.hub = hub
         self.queue_monitor = queue_monitor
         self.streams = SharedStreams(schema) if settings.ws_shared_streams else None
+        self.socket_registry = SocketRegistry()
         self.mutations = MutationsInFlight()
         self.persisted = persisted or PersistedDocuments(settings)
 

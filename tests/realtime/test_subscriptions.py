@@ -18,7 +18,7 @@ from models.user import Role
 from realtime.alerts import run_once
 from realtime.due import DUE_SOURCES
 from realtime.events import EventSpec, record
-from realtime.hub import EventHub
+from realtime.hub import EventHub, current_cursor
 from realtime.queue_monitor import QueueMonitor
 from tests.factories import Factory
 from tests.outbound_factories import Clock, Outbound
@@ -342,6 +342,12 @@ async def test_queue_updates_are_computed_once_per_tick_for_every_watcher(
         await outbound.member(campaign)
     watchers = [await live.subscribe(QUEUE, {"campaignId": str(campaign.pk)}, user) for user in supervisors]
     first = [(await watcher.next())["queueUpdates"] for watcher in watchers]
+    # the members' own events may reach the hub after the watchers joined (the hub polls): let them
+    # be dispatched and computed first, and drop the snapshots they caused
+    while live.hub.last_cursor < await current_cursor() or campaign.pk in live.monitor._dirty:
+        await asyncio.sleep(0.01)
+    for watcher in watchers:
+        await watcher.quiet(0.1)
     computed = live.monitor.computations
     # when: an agent holds a member and recorded a success (written directly; the event tells the monitor)
     member = await CampaignMember.filter(campaign_id=campaign.pk).first()
