@@ -26,17 +26,15 @@ import contextlib
 import logging
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
 from models.user import User
 from realtime.events import USER_CHANGED
 from realtime.hub import LiveEvent
+from resolvers.context import Context
 from resolvers.realtime import StreamEnded, StreamErrorCode
-
-if TYPE_CHECKING:
-    from contato.graphql_view import ContatoTransportWSHandler
 
 logger = logging.getLogger("contato.realtime")
 
@@ -46,6 +44,15 @@ EXPIRED = StreamEnded(StreamErrorCode.TOKEN_EXPIRED, "Your token has expired: lo
 CHANGED = StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Your access changed: subscribe again.")
 # How long an ended stream's task may take to finish before its error is sent anyway.
 STREAM_END_WAIT_SECONDS = 5.0
+
+
+class SocketHandler(Protocol):
+    """What this module needs of a connection's handler (contato/graphql_view.py's)."""
+
+    context: Context
+    websocket: Any
+
+    async def end_subscriptions(self, ended: StreamEnded, wait: float) -> None: ...
 
 
 class SocketRegistry:
@@ -79,7 +86,7 @@ class SocketRegistry:
 class ConnectionAccess:
     """One authenticated connection's user, kept as the database has it."""
 
-    def __init__(self, handler: ContatoTransportWSHandler, registry: SocketRegistry) -> None:
+    def __init__(self, handler: SocketHandler, registry: SocketRegistry) -> None:
         self.handler = handler
         self.registry = registry
         user = handler.context.require_user()
