@@ -56,8 +56,9 @@ class Conversion:
 
 
 def visible_persons(ctx: Context) -> QuerySet[Person]:
+    """The persons `Scope.sees_person` lets the caller see, as a queryset."""
     user = ctx.require_user()
-    if user.role == Role.COMPANY_REP:
+    if ctx.scope.own_company_only:
         return Person.filter(company_id=user.company_id)
     return Person.all()
 

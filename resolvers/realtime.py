@@ -25,7 +25,7 @@ from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, stream
 from realtime.queue_monitor import QueueSnapshot, Recheck
 from resolvers.context import Context, fresh_loaders, use_loaders
 from resolvers.errors import DomainError
-from resolvers.loaders import Loaders
+from resolvers.loaders import RowLoaders
 from resolvers.ticket.access import can_see, sees_internal_notes
 
 TICKET_KINDS = (
@@ -160,13 +160,14 @@ async def _events(
         raise StreamEnded(StreamErrorCode.TOO_SLOW, str(overflow)) from None
 
 
-def _shared_loaders(event: LiveEvent) -> Loaders:
+def _shared_loaders(event: LiveEvent) -> RowLoaders:
     """One set of loaders per event per process, shared by every subscriber it reaches: their
-    loads batch into one query, and the rows are as fresh as the event. Loaders hold rows, never
-    decisions: each subscriber's access is checked on its own."""
+    loads batch into one query, and the rows are as fresh as the event. Row loaders hold rows,
+    never decisions: each subscriber's access is checked on its own, and each reads them through
+    its own scope (`Context.loaders`)."""
     loaders = event.shared.get("loaders")
     if loaders is None:
-        loaders = event.shared["loaders"] = Loaders()
+        loaders = event.shared["loaders"] = RowLoaders()
     return loaders
 
 
