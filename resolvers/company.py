@@ -24,8 +24,9 @@ class CompanyInput:
 
 
 def visible_companies(ctx: Context) -> QuerySet[Company]:
+    """The companies `Scope.sees_company` lets the caller see, as a queryset."""
     user = ctx.require_user()
-    if user.role == Role.COMPANY_REP:
+    if ctx.scope.own_company_only:
         return Company.filter(id=user.company_id)
     return Company.all()
 

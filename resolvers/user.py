@@ -32,9 +32,14 @@ class UserInput:
 
 
 def visible_users(ctx: Context) -> QuerySet[User]:
+    """The users `Scope.reads_user` lets the caller read whole (e-mail included), as a queryset:
+    what `user(id)` and `users` answer, and what every nested User shows the e-mail of."""
     user = ctx.require_user()
-    if ctx.is_staff:
+    scope = ctx.scope
+    if scope.reads_every_user:
         return User.all()
+    if scope.is_rep and user.company_id is not None:
+        return User.filter(Q(id=user.pk) | Q(company_id=user.company_id))
     return User.filter(id=user.pk)
 
 

@@ -20,12 +20,14 @@ from resolvers.context import Context
 from resolvers.documents import digits, fold
 from resolvers.errors import AttachmentNotFound
 from resolvers.pagination import Page, paginate
+from resolvers.scope import Scope
 from resolvers.ticket.inputs import StateFilter, TicketFilter
 
 
 def visible_tickets(ctx: Context) -> QuerySet[Ticket]:
+    """The tickets `Scope.sees_ticket` lets the caller see, as a queryset."""
     user = ctx.require_user()
-    if user.role == Role.COMPANY_REP:
+    if ctx.scope.is_rep:
         return Ticket.filter(company_id=user.company_id)
     if user.role == Role.AGENT:
         return Ticket.filter(Q(assignee_id=user.pk) | Q(assignee_id__isnull=True))
@@ -33,15 +35,11 @@ def visible_tickets(ctx: Context) -> QuerySet[Ticket]:
 
 
 def can_see(user: User, ticket: Ticket) -> bool:
-    if user.role == Role.COMPANY_REP:
-        return ticket.company_id is not None and ticket.company_id == user.company_id
-    if user.role == Role.AGENT:
-        return ticket.assignee_id is None or ticket.assignee_id == user.pk
-    return True
+    return Scope.of(user).sees_ticket(ticket.company_id, ticket.assignee_id)
 
 
 def sees_internal_notes(user: User) -> bool:
-    return user.role != Role.COMPANY_REP
+    return Scope.of(user).sees_operator_records
 
 
 def search_text(*parts: str | None) -> str:

@@ -409,3 +409,35 @@ async def test_a_ticket_the_caller_may_not_see_is_not_found(
     item = (await stream.next())["ticketUpdates"]
     assert (item["__typename"], item["code"], item["field"]) == ("StreamError", "NOT_FOUND", "ticketId")
     assert await stream.finished()
+
+
+WHO = """
+subscription { ticketUpdates { ... on TicketEvent {
+  ticket { subject person { name company { name } } openedBy { name email } }
+} } }
+"""
+
+
+async def test_each_subscriber_sees_an_events_rows_through_its_own_scope(
+    factory: Factory, tickets: TicketFactory, live: LiveSchema
+) -> None:
+    # given: an Acme ticket opened by a rep and for a person who have both moved to Globex since,
+    # followed by an Acme rep and by a supervisor (one event, whose rows they share)
+    acme, globex = await factory.company("Acme"), await factory.company("Globex")
+    rep = await factory.user(Role.COMPANY_REP, company=acme)
+    moved_rep = await factory.user(Role.COMPANY_REP, company=acme)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    person = await factory.person(name="Moved", company=acme)
+    ticket = await tickets.ticket(moved_rep, await tickets.status(), company=acme, subject="Acme")
+    await Ticket.filter(id=ticket.pk).update(person_id=person.pk)
+    await person.__class__.filter(id=person.pk).update(company_id=globex.pk)
+    await moved_rep.__class__.filter(id=moved_rep.pk).update(company_id=globex.pk)
+    reps, staff = await live.subscribe(WHO, {}, rep), await live.subscribe(WHO, {}, supervisor)
+    # when
+    await add_message(factory, ticket, supervisor, "news")
+    # then: the rep gets the ticket, without Globex's person, company or rep's address
+    seen = (await reps.next())["ticketUpdates"]["ticket"]
+    assert seen == {"subject": "Acme", "person": None, "openedBy": {"name": moved_rep.name, "email": None}}
+    everything = (await staff.next())["ticketUpdates"]["ticket"]
+    assert everything["person"] == {"name": "Moved", "company": {"name": "Globex"}}
+    assert everything["openedBy"]["email"] == moved_rep.email
