@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from models.campaign import CampaignMember, CampaignStage
+from models.campaign import Campaign, CampaignMember, CampaignStage
+from models.catalog import ContactChannel
 from models.company import Company
 from models.operation import Callback, Operation
-from models.outbound import ContactResult, Justification
+from models.outbound import ActionType, ContactResult, Justification, NoContactReason, Script
 from models.person import Person
 from models.ticket import Ticket, TicketMessage
 from models.ticket_catalog import TicketStatus
@@ -135,6 +136,7 @@ FAST_TYPES = (
         CampaignMember,
         scalars=("id", "status", "attempts", "dueAt", "lastActedAt", "claimExpiresAt"),
         relations={
+            "campaign": One("campaign_id", "Campaign"),
             "person": One("person_id", "Person"),
             "stage": One("stage_id", "CampaignStage"),
             "assignedAgent": One("assigned_agent_id", "User"),
@@ -153,7 +155,19 @@ FAST_TYPES = (
         visible=persons_seen,
         visible_columns=("company_id",),
     ),
+    FastType(
+        "Campaign",
+        Campaign,
+        scalars=("id", "name", "description", "startDate", "endDate", "active", "callbackPolicy",
+                 "callbackOpensAfterMinutes", "maxAttempts", "retryAfterMinutes"),
+        relations={"defaultActionType": One("default_action_type_id", "ActionType")},
+        visible=operator_records_seen,
+    ),
     FastType("CampaignStage", CampaignStage, scalars=("id", "name", "position")),
+    FastType("ActionType", ActionType, scalars=("id", "name", "active"), relations={"script": One("script_id", "Script")}),
+    FastType("Script", Script, scalars=("id", "title", "body", "active")),
+    FastType("ContactChannel", ContactChannel, scalars=("id", "name", "active", "createdAt")),
+    FastType("NoContactReason", NoContactReason, scalars=("id", "name", "requiresCallback", "active")),
     FastType(
         "Operation",
         Operation,
@@ -162,9 +176,13 @@ FAST_TYPES = (
             "agent": One("agent_id", "User"),
             "member": One("member_id", "CampaignMember"),
             "person": One("person_id", "Person"),
+            "campaign": One("campaign_id", "Campaign"),
             "stage": One("stage_id", "CampaignStage"),
             "result": One("result_id", "ContactResult"),
             "justification": One("justification_id", "Justification"),
+            "actionType": One("action_type_id", "ActionType"),
+            "channel": One("channel_id", "ContactChannel"),
+            "noContactReason": One("no_contact_reason_id", "NoContactReason"),
         },
         visible=operator_records_seen,
     ),
@@ -178,7 +196,11 @@ FAST_TYPES = (
         "Callback",
         Callback,
         scalars=("id", "dueAt", "opensAt", "status", "createdAt", "closedAt"),
-        relations={"agent": One("agent_id", "User"), "member": One("member_id", "CampaignMember")},
+        relations={
+            "agent": One("agent_id", "User"),
+            "member": One("member_id", "CampaignMember"),
+            "campaign": One("campaign_id", "Campaign"),
+        },
         visible=operator_records_seen,
     ),
     FastType(
