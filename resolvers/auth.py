@@ -16,6 +16,7 @@ from tortoise.expressions import F
 
 from models.user import LoginThrottle, User
 from resolvers.errors import AuthErrorCode, LoginFailed
+from resolvers.rows import PreparedQuery
 
 if TYPE_CHECKING:
     from contato.settings import Settings
@@ -92,10 +93,15 @@ async def authenticate(token: str, settings: Settings) -> tuple[User, datetime]:
         user_id = int(payload["sub"])
     except (TypeError, ValueError):
         raise TokenRejected("The token is not valid.") from None
-    user = await User.get_or_none(id=user_id)
+    users = await _USER_BY_ID.models(User, None, user_id)
+    user = users[0] if users else None
     if user is None or not user.active or user.token_version != payload["ver"]:
         raise TokenRejected("The token is no longer valid: log in again.")
     return user, datetime.fromtimestamp(int(payload["exp"]), tz=UTC)
+
+
+# Every request's user lookup: `User.get_or_none(id=…)`'s statement, built once (resolvers/rows.py).
+_USER_BY_ID = PreparedQuery(lambda _, user_id: User.filter(id=user_id).limit(2))
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -16,6 +16,7 @@ see must declare it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,7 @@ from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
 from resolvers.pagination import encode_cursor, page_window
-from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, message_page_rows
+from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows
 from resolvers.scope import Scope
 from schema.compiled.spec import FastType, One, Pages, RootConnection, RowsById, RowsPage
 from schema.ids import to_pk
@@ -41,17 +42,24 @@ from schema.ticket.types import MESSAGE_CURSOR, thread_window
 
 
 async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.campaignQueue (schema/campaign.py), as rows."""
+    """Query.campaignQueue (schema/campaign.py), as the driver's rows."""
     window = await queue.queue_window(
         ctx, to_pk(args["campaign_id"]), args.get("status"), args.get("first"), args.get("after")
     )
-    rows = await window.rows(*columns)
+    rows = await window.raw_rows(*columns)
     priority, due_at, member_id = (columns.index(name) for name in ("priority", "due_at", "id"))
+    due = _due_at_decoder()
 
     def cursor(row: Row) -> str:
-        return queue.queue_cursor(row[priority], row[due_at], row[member_id])
+        return queue.queue_cursor(row[priority], due(row[due_at]), row[member_id])
 
     return RowsPage(rows[: window.size], len(rows) > window.size, window.has_previous_page, cursor)
+
+
+@functools.cache
+def _due_at_decoder() -> Callable[[Any], Any]:
+    """What Tortoise makes of a raw due_at (asked once the models are set up)."""
+    return decoder(CampaignMember, "due_at") or (lambda value: value)
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
@@ -245,6 +253,8 @@ FAST_TYPES = (
 )
 
 ROOT_FIELDS = {
-    "campaignQueue": RootConnection("CampaignMember", campaign_queue, cursor_columns=("priority", "due_at", "id")),
+    "campaignQueue": RootConnection(
+        "CampaignMember", campaign_queue, cursor_columns=("priority", "due_at", "id"), raw_rows=True
+    ),
     "tickets": RootConnection("Ticket", tickets),
 }
