@@ -32,8 +32,8 @@ from models.user import User
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
-from resolvers.pagination import encode_cursor, page_window
-from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows
+from resolvers.pagination import check_page_size, encode_cursor, page_window
+from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows, query_rows
 from resolvers.scope import Scope
 from schema.compiled.spec import FastType, One, Pages, RootConnection, RowsById, RowsPage
 from schema.ids import to_pk
@@ -63,11 +63,16 @@ def _due_at_decoder() -> Callable[[Any], Any]:
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.tickets (schema/ticket/operations.py), as rows."""
+    """Query.tickets (schema/ticket/operations.py), as the driver's rows."""
     after = args.get("after")
-    where = tickets_use_cases.filtered_tickets(ctx, ticket_filter(args.get("filter")))
-    window, size = page_window(where, "ticket", args.get("first"), after, ctx.settings.max_page_size)
-    rows = await window.values_list(*columns)
+    where = ticket_filter(args.get("filter"))
+    if after is None and where == tickets_use_cases.TicketFilter():  # the plain list: its statement is built once
+        size = check_page_size(args.get("first"), ctx.settings.max_page_size)
+        rows = await tickets_use_cases.first_ticket_rows(ctx, columns, size + 1)
+    else:
+        queryset = tickets_use_cases.filtered_tickets(ctx, where)
+        window, size = page_window(queryset, "ticket", args.get("first"), after, ctx.settings.max_page_size)
+        rows = await query_rows(window.values_list(*columns))
     ticket_id = columns.index("id")
 
     def cursor(row: Row) -> str:
@@ -256,5 +261,5 @@ ROOT_FIELDS = {
     "campaignQueue": RootConnection(
         "CampaignMember", campaign_queue, cursor_columns=("priority", "due_at", "id"), raw_rows=True
     ),
-    "tickets": RootConnection("Ticket", tickets),
+    "tickets": RootConnection("Ticket", tickets, raw_rows=True),
 }
