@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from argon2 import PasswordHasher, profiles
@@ -71,6 +72,12 @@ class TokenRejected(Exception):
     """The token is malformed, expired, or no longer belongs to an active user."""
 
 
+# Claims are range-checked before they reach the database: ids are PostgreSQL `integer` columns.
+MAX_DATABASE_ID = 2**31 - 1
+_USER_ID = re.compile(r"[1-9][0-9]{0,9}")
+NOT_VALID_MESSAGE = "The token is not valid."
+
+
 async def authenticate_token(token: str, settings: Settings) -> User:
     return (await authenticate(token, settings))[0]
 
@@ -87,15 +94,26 @@ async def authenticate(token: str, settings: Settings) -> tuple[User, datetime]:
     except jwt.ExpiredSignatureError:
         raise TokenRejected("The token has expired: log in again.") from None
     except jwt.PyJWTError:
-        raise TokenRejected("The token is not valid.") from None
-    try:
-        user_id = int(payload["sub"])
-    except (TypeError, ValueError):
-        raise TokenRejected("The token is not valid.") from None
+        raise TokenRejected(NOT_VALID_MESSAGE) from None
+    user_id, version, expires_at = _claims(payload)
     user = await User.get_or_none(id=user_id)
-    if user is None or not user.active or user.token_version != payload["ver"]:
+    if user is None or not user.active or user.token_version != version:
         raise TokenRejected("The token is no longer valid: log in again.")
-    return user, datetime.fromtimestamp(int(payload["exp"]), tz=UTC)
+    return user, expires_at
+
+
+def _claims(payload: dict[str, Any]) -> tuple[int, int, datetime]:
+    """The user id, token version and expiry, each of the type and range this server issues."""
+    subject, version, expiry = payload["sub"], payload["ver"], payload["exp"]
+    if not isinstance(subject, str) or not _USER_ID.fullmatch(subject) or int(subject) > MAX_DATABASE_ID:
+        raise TokenRejected(NOT_VALID_MESSAGE)
+    if type(version) is not int or not 0 <= version <= MAX_DATABASE_ID:
+        raise TokenRejected(NOT_VALID_MESSAGE)
+    try:
+        expires_at = datetime.fromtimestamp(int(expiry), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        raise TokenRejected(NOT_VALID_MESSAGE) from None
+    return int(subject), version, expires_at
 
 
 def bearer_token(authorization: str | None) -> str | None:
