@@ -209,6 +209,21 @@ def _mutation_fields(context: ExecutionContext) -> dict[str, str]:
     return root_fields(context.graphql_document, context.operation_name, context.variables)
 
 
+class OneLoginPerRequest(SchemaExtension):
+    """Each `login` checks a password with argon2 (slow on purpose): a request may ask for one.
+    More (aliases, fragments) are refused before any password is checked or counted."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        logins = sum(1 for name in _mutation_fields(context).values() if name == "login")
+        if logins > 1:
+            context.result = ExecutionResult(
+                data=None,
+                errors=[public_error(f"One login per request: this operation asks for {logins}.", "BAD_USER_INPUT")],
+            )
+        yield
+
+
 class MutationRateLimit(SchemaExtension):
     """At most `per_minute` mutations per user per minute, counted in the database so that every
     server process shares the count. Each root field of a mutation operation is one mutation
