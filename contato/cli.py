@@ -202,6 +202,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ws_ping_timeout=20.0,
             ws_max_size=1024 * 1024,
             ws_per_message_deflate=settings.ws_compression,
+            # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only from
+            # TRUSTED_PROXIES, by the rule logins are throttled by (the right-most untrusted hop).
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies),
             log_level=args.log_level,
             log_config=logging_setup,
             # In-flight requests (a mutation's transaction) get this long to finish on SIGTERM.

@@ -5,15 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from graphql import (
+    BooleanValueNode,
+    DirectiveNode,
     DocumentNode,
     ExecutionResult,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
+    SelectionSetNode,
     StringValueNode,
+    VariableNode,
     Visitor,
+    get_operation_ast,
     validate,
     visit,
 )
@@ -22,6 +32,7 @@ from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
@@ -135,9 +146,88 @@ class CachedValidation(SchemaExtension):
         yield
 
 
+def root_fields(
+    document: DocumentNode | None, operation_name: str | None, variables: dict[str, Any] | None
+) -> dict[str, str]:
+    """What the operation will execute at its root: field name by response key, with fragments
+    expanded and @skip / @include honoured, as graphql-core collects them (fields under one
+    response key are merged into one execution). A directive whose condition cannot be read here
+    (a variable of the wrong type, which execution then refuses) counts its fields in."""
+    if document is None:
+        return {}
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        return {}
+    fragments = {node.name.value: node for node in document.definitions if isinstance(node, FragmentDefinitionNode)}
+    defaults = {
+        definition.variable.name.value: definition.default_value.value
+        for definition in operation.variable_definitions or ()
+        if isinstance(definition.default_value, BooleanValueNode)
+    }
+    values = {**defaults, **(variables or {})}
+
+    def condition(directive: DirectiveNode) -> bool | None:
+        argument = next((arg.value for arg in directive.arguments or () if arg.name.value == "if"), None)
+        if isinstance(argument, BooleanValueNode):
+            return argument.value
+        if isinstance(argument, VariableNode) and isinstance(values.get(argument.name.value), bool):
+            return bool(values[argument.name.value])
+        return None
+
+    def included(node: SelectionNode) -> bool:
+        for directive in node.directives or ():
+            if directive.name.value == "skip" and condition(directive) is True:
+                return False
+            if directive.name.value == "include" and condition(directive) is False:
+                return False
+        return True
+
+    fields: dict[str, str] = {}
+    visited: set[str] = set()
+
+    def collect(selection_set: SelectionSetNode) -> None:
+        for selection in selection_set.selections:
+            if not included(selection):
+                continue
+            if isinstance(selection, FieldNode):
+                fields.setdefault((selection.alias or selection.name).value, selection.name.value)
+            elif isinstance(selection, InlineFragmentNode):
+                collect(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in visited:
+                visited.add(selection.name.value)
+                fragment = fragments.get(selection.name.value)
+                if fragment is not None:
+                    collect(fragment.selection_set)
+
+    collect(operation.selection_set)
+    return fields
+
+
+def _mutation_fields(context: ExecutionContext) -> dict[str, str]:
+    if context.result is not None or context.operation_type != OperationType.MUTATION:
+        return {}
+    return root_fields(context.graphql_document, context.operation_name, context.variables)
+
+
+class OneLoginPerRequest(SchemaExtension):
+    """Each `login` checks a password with argon2 (slow on purpose): a request may ask for one.
+    More (aliases, fragments) are refused before any password is checked or counted."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        logins = sum(1 for name in _mutation_fields(context).values() if name == "login")
+        if logins > 1:
+            context.result = ExecutionResult(
+                data=None,
+                errors=[public_error(f"One login per request: this operation asks for {logins}.", "BAD_USER_INPUT")],
+            )
+        yield
+
+
 class MutationRateLimit(SchemaExtension):
     """At most `per_minute` mutations per user per minute, counted in the database so that every
-    server process shares the count. Over the limit: RATE_LIMITED, before anything runs."""
+    server process shares the count. Each root field of a mutation operation is one mutation
+    (15 aliased updates in one request are 15). Over the limit: RATE_LIMITED, before anything runs."""
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
@@ -145,20 +235,17 @@ class MutationRateLimit(SchemaExtension):
     async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         user = getattr(context.context, "user", None)
-        if (
-            self.per_minute > 0
-            and user is not None
-            and context.result is None
-            and context.operation_type == OperationType.MUTATION
-        ):
-            count, retry_after = await count_mutation(user.pk)
-            if count > self.per_minute:
-                error = public_error(
-                    f"Too many changes: at most {self.per_minute} a minute. Try again in {retry_after} s.",
-                    "RATE_LIMITED",
-                )
-                error.extensions = {**(error.extensions or {}), "retryAfterSeconds": retry_after}
-                context.result = ExecutionResult(data=None, errors=[error])
+        if self.per_minute > 0 and user is not None:
+            changes = sum(1 for name in _mutation_fields(context).values() if name != "__typename")
+            if changes:
+                count, retry_after = await count_mutations(user.pk, changes)
+                if count > self.per_minute:
+                    error = public_error(
+                        f"Too many changes: at most {self.per_minute} a minute. Try again in {retry_after} s.",
+                        "RATE_LIMITED",
+                    )
+                    error.extensions = {**(error.extensions or {}), "retryAfterSeconds": retry_after}
+                    context.result = ExecutionResult(data=None, errors=[error])
         yield
 
 
@@ -166,18 +253,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def count_mutation(user_id: int) -> tuple[int, int]:
-    """Counts one mutation in the user's current minute; returns the count and seconds left in it."""
+async def count_mutations(user_id: int, changes: int) -> tuple[int, int]:
+    """Counts `changes` mutations in the user's current minute; returns the count and seconds left in it."""
     now = utc_now()
     window = now.replace(second=0, microsecond=0)
     scope = MutationWindow.filter(user_id=user_id, window_start=window)
-    if not await scope.update(count=F("count") + 1):
+    if not await scope.update(count=F("count") + changes):
         try:
-            await MutationWindow.create(user_id=user_id, window_start=window, count=1)
+            await MutationWindow.create(user_id=user_id, window_start=window, count=changes)
         except IntegrityError:  # another process opened the window first
-            await scope.update(count=F("count") + 1)
+            await scope.update(count=F("count") + changes)
     count = await scope.values_list("count", flat=True)
-    return (max(count) if count else 1), 60 - now.second
+    return (max(count) if count else changes), 60 - now.second
 
 
 class RejectNulCharacters(SchemaExtension):

@@ -15,6 +15,13 @@ def test_dev_defaults_are_embedded() -> None:
     assert settings.secret_key == DEV_SECRET_KEY
     assert settings.graphiql and settings.introspection
     assert settings.suspect_conversion is SuspectConversion.ASK
+    # No proxy is believed until one is named: X-Forwarded-For is ignored.
+    assert settings.trusted_proxies == () and settings.login_max_failures_per_address == 100
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = Settings.from_env({"TRUSTED_PROXIES": "10.0.0.5, 172.16.0.0/12,::1"})
+    assert [str(network) for network in settings.trusted_proxy_networks] == ["10.0.0.5/32", "172.16.0.0/12", "::1/128"]
 
 
 def test_production_needs_a_real_secret_and_turns_off_the_ide() -> None:
@@ -37,6 +44,8 @@ def test_production_needs_a_real_secret_and_turns_off_the_ide() -> None:
         ({"CONTATO_TIMEZONE": "Mars/Olympus"}, "not a known time zone"),
         ({"APQ_CACHE_SIZE": "-1"}, "APQ_CACHE_SIZE=-1 must be between 0 and 100000"),
         ({"ATTACHMENT_LINK_TTL_SECONDS": "5"}, "ATTACHMENT_LINK_TTL_SECONDS=5 must be between 10 and 604800"),
+        ({"TRUSTED_PROXIES": "10.0.0.1, proxy.local"}, "TRUSTED_PROXIES entry 'proxy.local' is not an IP address"),
+        ({"LOGIN_MAX_FAILURES_PER_ADDRESS": "-1"}, "LOGIN_MAX_FAILURES_PER_ADDRESS=-1 must be >= 0"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
