@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -37,16 +38,23 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from contato.settings import Settings
 from contato.shared_streams import SharedStreams, share_key
+from models.availability import RETRY_AFTER_SECONDS, database_unreachable
 from resolvers.auth import TokenRejected, authenticate, bearer_token
 from resolvers.context import Context
 from schema import ContatoSchema
+from schema.security import SERVICE_UNAVAILABLE
+
+logger = logging.getLogger("contato.graphql")
 
 # A multipart POST is a "simple" request a foreign page can send with the user's cookies or
 # through a form; demanding one of these headers forces a CORS preflight, which such pages fail.
@@ -123,6 +131,17 @@ def _request_error_status(errors: list[Any]) -> tuple[int, dict[str, str]]:
         if code is None and error.get("message") == _MASKED_MESSAGE:
             return 500, {}
     return 400, {}
+
+
+def _unavailable(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
+    """`retryAfterSeconds` of a SERVICE_UNAVAILABLE error in the response, if there is one."""
+    for response in response_data if isinstance(response_data, list) else [response_data]:
+        for error in response.get("errors") or []:
+            extensions = error.get("extensions") or {}
+            if extensions.get("code") == SERVICE_UNAVAILABLE:
+                retry_after = extensions.get("retryAfterSeconds")
+                return retry_after if isinstance(retry_after, int) else RETRY_AFTER_SECONDS
+    return None
 
 
 def _is_request_error(response: GraphQLHTTPResponse) -> bool:
@@ -231,6 +250,9 @@ def _payload_too_large(message: str, limit: int, media_type: str) -> Response:
 
 # graphql-transport-ws close codes (github.com/enisdenjo/graphql-ws, PROTOCOL.md).
 WS_BAD_REQUEST = 4400
+# RFC 6455's "Try Again Later": graphql-ws clients reconnect on it (1011 and 4500 are fatal to them).
+WS_TRY_AGAIN_LATER = 1013
+WS_INTERNAL_ERROR = 4500
 # RFC 6455: a close frame's reason is at most 123 bytes of UTF-8.
 WS_CLOSE_REASON_MAX_BYTES = 123
 
@@ -318,6 +340,19 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             # The protocol allows a null payload; Strawberry takes only an absent one for "none".
             message = {"type": "connection_init", "payload": {}}
         await super().handle_message(message)
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        """Strawberry's, but a fault while authenticating closes with a code instead of dropping the
+        socket (1006): 1013 (try again later) when the database cannot be reached, else 4500."""
+        try:
+            await super().handle_connection_init(message)
+        except Exception as error:
+            if database_unreachable(error):
+                logger.warning("connection_init: database unreachable: %s: %s", type(error).__name__, error)
+                await self.websocket.close(WS_TRY_AGAIN_LATER, "The database cannot be reached; try again later.")
+            else:
+                logger.error("connection_init failed", exc_info=error)
+                await self.websocket.close(WS_INTERNAL_ERROR, "Internal server error.")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # Strawberry means to close with 4400 on a syntax error, but with the ParserCache extension
@@ -494,6 +529,10 @@ class ContatoGraphQL(GraphQL[Context, None]):
                 # The operation never ran: no `data` entry, and a status that says why.
                 body = {key: value for key, value in response_data.items() if key != "data"}
                 status, headers = _request_error_status(response_data.get("errors") or [])
+        retry_after = _unavailable(response_data)
+        if retry_after is not None:
+            # Whatever the media type: the database could not be reached, and a retry may succeed.
+            status, headers = 503, {"Retry-After": str(retry_after)}
         response = Response(
             _encode(body), status_code=status, media_type=media_type, headers=headers
         )
