@@ -324,7 +324,12 @@ def _forget_gone_workers(path: str) -> None:
 def alert_scheduler(settings: Settings, broadcast: Any) -> AlertScheduler:
     from realtime.due import DUE_SOURCES
 
-    return AlertScheduler(DUE_SOURCES, broadcast, retention=timedelta(hours=settings.event_retention_hours))
+    return AlertScheduler(
+        DUE_SOURCES,
+        broadcast,
+        retention=timedelta(hours=settings.event_retention_hours),
+        idempotency_keys=timedelta(hours=settings.idempotency_key_hours),
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
