@@ -14,7 +14,6 @@ import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -29,7 +28,7 @@ from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
@@ -45,29 +44,23 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
 from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from contato.idempotent import (
+    IDEMPOTENCY_EXTENSION,
+    IDEMPOTENCY_HEADER,
+    AnsweredResult,
+    execute_over_http,
+    run_over_websocket,
+)
 from contato.settings import Settings
 from contato.shared_streams import SharedStreams, share_key
 from models.availability import RETRY_AFTER_SECONDS, database_unreachable
 from resolvers.auth import TokenRejected, authenticate, bearer_token
 from resolvers.context import Context
-from resolvers.idempotency import (
-    INVALID_KEY_MESSAGE,
-    IdempotencyRefused,
-    fingerprint,
-    once,
-    valid_key,
-)
-from resolvers.idempotency import (
-    KEY_IN_PROGRESS as IDEMPOTENCY_KEY_IN_PROGRESS,
-)
-from resolvers.idempotency import (
-    KEY_REUSED as IDEMPOTENCY_KEY_REUSED,
-)
+from resolvers.idempotency import KEY_IN_PROGRESS, KEY_REUSED
 from schema import ContatoSchema
-from schema.security import SERVICE_UNAVAILABLE, unavailable_error
+from schema.security import SERVICE_UNAVAILABLE
 
 logger = logging.getLogger("contato.graphql")
 
@@ -140,11 +133,11 @@ def _request_error_status(errors: list[Any]) -> tuple[int, dict[str, str]]:
         code = extensions.get("code")
         if code == "UNAUTHENTICATED":
             return 401, {"WWW-Authenticate": "Bearer"}
-        if code in ("RATE_LIMITED", IDEMPOTENCY_KEY_IN_PROGRESS):
+        if code in ("RATE_LIMITED", KEY_IN_PROGRESS):
             retry_after = extensions.get("retryAfterSeconds")
             status = 429 if code == "RATE_LIMITED" else 409
             return status, {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
-        if code == IDEMPOTENCY_KEY_REUSED:
+        if code == KEY_REUSED:
             return 422, {}
         if code is None and error.get("message") == _MASKED_MESSAGE:
             return 500, {}
@@ -306,32 +299,6 @@ def protocol_violation(message: object) -> str | None:
     return None
 
 
-# The header (HTTP) and the subscribe payload's `extensions` entry (WebSocket) that carry a
-# mutation's idempotency key (resolvers/idempotency.py).
-IDEMPOTENCY_HEADER = "idempotency-key"
-IDEMPOTENCY_EXTENSION = "idempotencyKey"
-REPLAYED_HEADER = "Idempotent-Replayed"
-
-
-@dataclass
-class AnsweredResult(ExecutionResult):
-    """An answer already in its JSON form: replayed from an idempotency key, or this request's own
-    as it was kept. `process_result` hands it over as it is."""
-
-    body: GraphQLHTTPResponse | None = None
-
-
-def idempotency_refusal(refused: IdempotencyRefused) -> GraphQLError:
-    extensions: dict[str, object] = {"code": refused.code}
-    if refused.retry_after_seconds is not None:
-        extensions["retryAfterSeconds"] = refused.retry_after_seconds
-    return GraphQLError(refused.message, extensions=extensions)
-
-
-def invalid_key_error() -> GraphQLError:
-    return GraphQLError(INVALID_KEY_MESSAGE, extensions={"code": "BAD_USER_INPUT"})
-
-
 class MutationsInFlight:
     """Mutations sent over a WebSocket and still running. A stopping server lets them finish and
     answer before it closes the sockets (contato/app.py), as uvicorn does for HTTP requests:
@@ -428,7 +395,7 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             key = self._idempotency_keys.pop(operation.id, None)
             with view.mutations.running():
                 if key is not None and self.context.user is not None:
-                    await self._run_once(operation, key)
+                    await run_over_websocket(self, operation, key, view.settings)
                 else:
                     await super().run_operation(operation)
             return
@@ -459,56 +426,6 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.handle_task_exception(error)
             with suppress(Exception):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
-            raise
-
-
-    async def _run_once(self, operation: Operation[Context, None], key: object) -> None:
-        """A mutation with an idempotency key: run once (resolvers/idempotency.py), its answer sent as
-        `next` and replayed to every retry with the key, whichever transport the retry uses."""
-        view = cast("ContatoGraphQL", self.view)
-        user = self.context.user
-        assert user is not None
-        try:
-            if not isinstance(key, str) or not valid_key(key):
-                await operation.send_initial_errors([invalid_key_error()])
-                return
-
-            async def execute() -> ExecutionResult:
-                return await self.schema.execute(
-                    operation.query,
-                    variable_values=operation.variables,
-                    context_value=self.context,
-                    root_value=self.root_value,
-                    operation_name=operation.operation_name,
-                )
-
-            async def to_body(result: ExecutionResult) -> dict[str, Any]:
-                return cast("dict[str, Any]", process_result(result))
-
-            request = fingerprint(operation.query, operation.operation_name, operation.variables)
-            try:
-                answer = await once(user.pk, key, request, view.settings, execute, to_body)
-            except IdempotencyRefused as refused:
-                await operation.send_initial_errors([idempotency_refusal(refused)])
-                return
-            if isinstance(answer.result, PreExecutionError):
-                await self._handle_pre_execution_error(operation, answer.result)
-                return
-            await operation.send_operation_message({"id": operation.id, "type": "next", "payload": answer.body})  # type: ignore[typeddict-item]
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        except _OperationStreamClosed:
-            return
-        except Exception as error:
-            if database_unreachable(error):  # the commit itself could not reach the database
-                payload = {"data": None, "errors": [unavailable_error().formatted]}
-                with suppress(Exception):
-                    await operation.send_operation_message({"id": operation.id, "type": "next", "payload": payload})  # type: ignore[typeddict-item]
-                    await operation.send_operation_message({"id": operation.id, "type": "complete"})
-                return
-            await self.handle_task_exception(error)
-            with suppress(Exception):
-                await operation.send_operation_message({"id": operation.id, "type": "complete"})
-            self.operations.pop(operation.id, None)
             raise
 
 
@@ -634,10 +551,6 @@ class ContatoGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        """A mutation with an `Idempotency-Key`: run once, in one transaction with the key and its answer;
-        a retry gets the kept answer (with `Idempotent-Replayed: true`), whichever transport it uses."""
-        if not valid_key(key):
-            return ExecutionResult(data=None, errors=[invalid_key_error()])
         assert context.user is not None and request_data.query is not None
 
         async def execute() -> ExecutionResult:
@@ -648,14 +561,8 @@ class ContatoGraphQL(GraphQL[Context, None]):
         async def to_body(result: ExecutionResult) -> dict[str, Any]:
             return cast("dict[str, Any]", await self.process_result(request, result))
 
-        request_fingerprint = fingerprint(request_data.query, request_data.operation_name, request_data.variables)
-        try:
-            answer = await once(context.user.pk, key, request_fingerprint, self.settings, execute, to_body)
-        except IdempotencyRefused as refused:
-            return ExecutionResult(data=None, errors=[idempotency_refusal(refused)])
-        if answer.replayed:
-            sub_response.headers[REPLAYED_HEADER] = "true"
-        return AnsweredResult(data=None, errors=None, body=cast("GraphQLHTTPResponse", answer.body))
+        query = (request_data.query, request_data.operation_name, request_data.variables)
+        return await execute_over_http(key, context.user.pk, query, self.settings, execute, to_body, sub_response)
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         if isinstance(result, AnsweredResult) and result.body is not None:
