@@ -38,11 +38,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
-    ConnectionInitMessage,
     SubscribeMessage,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message as WSMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
@@ -355,20 +354,23 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if message.get("type") == "connection_init" and message.get("payload") is None:
             # The protocol allows a null payload; Strawberry takes only an absent one for "none".
             message = {"type": "connection_init", "payload": {}}
-        await super().handle_message(message)
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        """Strawberry's, but a fault while authenticating closes with a code instead of dropping the
-        socket (1006): 1013 (try again later) when the database cannot be reached, else 4500."""
         try:
-            await super().handle_connection_init(message)
-        except Exception as error:
-            if database_unreachable(error):
-                logger.warning("connection_init: database unreachable: %s: %s", type(error).__name__, error)
-                await self.websocket.close(WS_TRY_AGAIN_LATER, "The database cannot be reached; try again later.")
-            else:
-                logger.error("connection_init failed", exc_info=error)
-                await self.websocket.close(WS_INTERNAL_ERROR, "Internal server error.")
+            await super().handle_message(message)
+        except WebSocketDisconnected:
+            raise  # the client left: Strawberry's handle() ends the connection
+        except Exception as error:  # noqa: BLE001 - answered with a close code, and logged
+            await self._close_on_fault(error)
+
+    async def _close_on_fault(self, error: Exception) -> None:
+        """A fault while handling a message (authenticating `connection_init`, say) closes the socket
+        with a code instead of dropping it (1006): 1013, "try again later", when the database cannot
+        be reached, else 4500."""
+        if database_unreachable(error):
+            logger.warning("websocket: database unreachable: %s: %s", type(error).__name__, error)
+            await self.websocket.close(WS_TRY_AGAIN_LATER, "The database cannot be reached; try again later.")
+        else:
+            logger.error("websocket message failed", exc_info=error)
+            await self.websocket.close(WS_INTERNAL_ERROR, "Internal server error.")
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # Strawberry means to close with 4400 on a syntax error, but with the ParserCache extension
