@@ -40,11 +40,12 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from contato.cors import CrossOrigin
-from contato.graphql_view import GRAPHIQL_DIRECTORY, ContatoGraphQL, MutationsInFlight
+from contato.graphql_view import GRAPHIQL_DIRECTORY, ContatoGraphQL, MutationsInFlight, negotiate
 from contato.logging_config import REQUEST_ID
 from contato.persisted import PersistedDocuments
 from contato.settings import Settings
 from models import tortoise_config
+from models.availability import RETRY_AFTER_SECONDS, database_unreachable
 from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
@@ -56,6 +57,7 @@ from resolvers.mail import MailSender, pending_count
 from resolvers.signed_links import LinkRejected, is_signed, link_viewer
 from resolvers.ticket import open_attachment
 from schema import build_schema
+from schema.security import unavailable_error
 
 logger = logging.getLogger("contato")
 
@@ -104,6 +106,51 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             REQUEST_ID.reset(token)
+
+
+class FaultAnswers:
+    """Whatever fails outside the GraphQL execution (authenticating the token, a route of our own)
+    answers as the API does, in JSON: 503 `SERVICE_UNAVAILABLE` with `Retry-After` when the database
+    cannot be reached, else 500 "Unexpected error." (logged with the request id). Starlette's last
+    resort would answer a plain-text 500 outside RequestIdMiddleware, without the request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if started:
+                raise  # too late to answer: uvicorn closes the connection
+            await fault_response(scope, error)(scope, receive, send)
+
+
+def fault_response(scope: Scope, error: BaseException) -> Response:
+    request_id = scope.get("state", {}).get("request_id", "-")
+    accept = dict(scope.get("headers") or []).get(b"accept")
+    media_type = negotiate(accept.decode("latin-1") if accept is not None else None) or "application/json"
+    if database_unreachable(error):
+        logger.warning(
+            "database unreachable (request %s, %s): %s: %s", request_id, scope.get("path"), type(error).__name__, error
+        )
+        body = {"errors": [unavailable_error().formatted]}
+        return JSONResponse(
+            body, status_code=503, media_type=media_type, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
+    logger.error("unexpected error (request %s, %s)", request_id, scope.get("path"), exc_info=error)
+    return JSONResponse({"errors": [{"message": "Unexpected error."}]}, status_code=500, media_type=media_type)
 
 
 class OpenWebSockets:
@@ -281,7 +328,12 @@ def _forget_gone_workers(path: str) -> None:
 def alert_scheduler(settings: Settings, broadcast: Any) -> AlertScheduler:
     from realtime.due import DUE_SOURCES
 
-    return AlertScheduler(DUE_SOURCES, broadcast, retention=timedelta(hours=settings.event_retention_hours))
+    return AlertScheduler(
+        DUE_SOURCES,
+        broadcast,
+        retention=timedelta(hours=settings.event_retention_hours),
+        idempotency_keys=timedelta(hours=settings.idempotency_key_hours),
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -406,6 +458,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.queue_monitor = queue_monitor
     app.state.open_websockets = open_websockets
     app.add_middleware(WebSocketTracking, sockets=open_websockets)
+    app.add_middleware(FaultAnswers)  # inside RequestIdMiddleware: its answers carry the request id
     app.add_middleware(RequestIdMiddleware)
     if settings.allowed_origins:
         app.add_middleware(CrossOrigin, allowed_origins=settings.allowed_origins)

@@ -315,8 +315,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _prepare_metrics_directory() -> None:
+    """prometheus-client opens its files in PROMETHEUS_MULTIPROC_DIR as soon as a module declares a
+    metric, so a folder that is missing would crash every command at import: make it first, or say
+    in one line why it cannot be made."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        return
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        sys.stderr.write(
+            f"contato: configuration error: PROMETHEUS_MULTIPROC_DIR={path!r} is not a folder "
+            f"and cannot be made: {reason}\n"
+        )
+        raise SystemExit(2) from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    _prepare_metrics_directory()
     raise SystemExit(args.handler(args))

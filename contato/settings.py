@@ -112,6 +112,10 @@ class Settings:
     ws_compression: bool = True
     event_retention_hours: int = 72
     stream_stall_seconds: int = 10
+    # How long a mutation's idempotency key (and its stored answer) is kept, per user.
+    idempotency_key_hours: int = 24
+    # How long a request waits for another one running with the same idempotency key.
+    idempotency_wait_seconds: int = 10
     # The whole multipart request (every file, operations and map); None: derived, see below.
     upload_max_request_bytes: int | None = None
     # Operations: /metrics (for the monitoring network only), log lines, shutdown.
@@ -213,6 +217,8 @@ class Settings:
             ws_compression=reader.boolean("WS_COMPRESSION", True),
             event_retention_hours=reader.integer("EVENT_RETENTION_HOURS", 72, minimum=1),
             stream_stall_seconds=reader.integer("STREAM_STALL_SECONDS", 10, minimum=1),
+            idempotency_key_hours=reader.integer("IDEMPOTENCY_KEY_HOURS", 24, minimum=1),
+            idempotency_wait_seconds=reader.integer("IDEMPOTENCY_WAIT_SECONDS", 10, minimum=1, maximum=600),
             # 0 (the default when unset) means derived from UPLOAD_MAX_BYTES; a set value is >= 1.
             upload_max_request_bytes=reader.integer("UPLOAD_MAX_REQUEST_BYTES", 0, minimum=1) or None,
             password_hash_profile=reader.exact(

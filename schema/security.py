@@ -29,14 +29,16 @@ from graphql import (
 )
 from graphql.language import FieldNode
 from graphql.validation import ASTValidationRule
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
+from models.availability import RETRY_AFTER_SECONDS, database_unreachable
 from models.user import MutationWindow
 from resolvers.errors import BadUserInput, NotAuthenticated
 from schema.documents import DocumentCache
@@ -96,6 +98,35 @@ def should_mask(error: GraphQLError) -> bool:
     """Mask what we did not expect; keep GraphQL's own (syntax, validation) and our public errors."""
     original = error.original_error
     return original is not None and not isinstance(original, (*PUBLIC_EXCEPTIONS, GraphQLError))
+
+
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The database cannot be reached right now; try again shortly."
+
+
+def unavailable_error(error: GraphQLError | None = None) -> GraphQLError:
+    """The public face of a database that cannot be reached: a typed code and when to retry."""
+    extensions = {"code": SERVICE_UNAVAILABLE, "retryAfterSeconds": RETRY_AFTER_SECONDS}
+    if error is None:
+        return GraphQLError(UNAVAILABLE_MESSAGE, extensions=extensions)
+    return GraphQLError(
+        UNAVAILABLE_MESSAGE,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class MaskFaults(MaskErrors):
+    """MaskErrors, except that a database that cannot be reached is said so (SERVICE_UNAVAILABLE,
+    with `retryAfterSeconds`): the client should retry, not report a bug."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if database_unreachable(error.original_error):
+            return unavailable_error(error)
+        return super().anonymise_error(error)
 
 
 class _Rules:
@@ -260,7 +291,10 @@ async def count_mutations(user_id: int, changes: int) -> tuple[int, int]:
     scope = MutationWindow.filter(user_id=user_id, window_start=window)
     if not await scope.update(count=F("count") + changes):
         try:
-            await MutationWindow.create(user_id=user_id, window_start=window, count=changes)
+            # A savepoint when the mutation runs in a transaction (an idempotency key's): the
+            # conflict must not abort it on PostgreSQL.
+            async with in_transaction():
+                await MutationWindow.create(user_id=user_id, window_start=window, count=changes)
         except IntegrityError:  # another process opened the window first
             await scope.update(count=F("count") + changes)
     count = await scope.values_list("count", flat=True)
