@@ -66,7 +66,7 @@ from resolvers.context import Context
 from resolvers.idempotency import KEY_IN_PROGRESS, KEY_REUSED
 from resolvers.realtime import StreamEnded, interrupted
 from schema import ContatoSchema
-from schema.security import SERVICE_UNAVAILABLE
+from schema.security import SERVICE_UNAVAILABLE, unavailable_error
 
 logger = logging.getLogger("contato.graphql")
 
@@ -460,8 +460,18 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # Every operation runs with the user as of now, as an HTTP request does.
         new = self.connection_acknowledged and message["id"] not in self.operations
-        if new and self.access is not None and not await self.access.authorize():
-            return
+        if new and self.access is not None:
+            try:
+                allowed = await self.access.authorize()
+            except Exception as error:
+                if not database_unreachable(error):
+                    raise
+                # As for an operation that meets the fault while it runs: a typed error to retry on,
+                # and the socket (with its other streams) stays open.
+                await self._answer_unavailable(message["id"])
+                return
+            if not allowed:
+                return
         # Strawberry means to close with 4400 on a syntax error, but with the ParserCache extension
         # the error escapes its stream and the client only gets `complete`: parse here first.
         if self.connection_acknowledged and message["id"] not in self.operations:
@@ -477,6 +487,12 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_subscribe(message)
         if message["id"] not in self.operations:  # refused (limit, not acknowledged)
             self._idempotency_keys.pop(message["id"], None)
+
+    async def _answer_unavailable(self, operation_id: str) -> None:
+        logger.warning("websocket: database unreachable while re-reading the user")
+        error = unavailable_error().formatted
+        await self.send_message({"id": operation_id, "type": "next", "payload": {"data": None, "errors": [error]}})
+        await self.send_message({"id": operation_id, "type": "complete"})
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Subscriptions that others in this process ask too join their shared stream; mutations are
