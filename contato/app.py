@@ -47,6 +47,7 @@ from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
+from resolvers.bounds import row_id
 from resolvers.context import Context
 from resolvers.errors import AttachmentNotFound
 from resolvers.mail import MailSender, pending_count
@@ -315,10 +316,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             user = await authenticate_token(token, settings)
         except TokenRejected as rejected:
             return JSONResponse({"error": str(rejected)}, status_code=401)
+        # An id past any row's (resolvers/bounds.py) names no attachment: never sent to the database.
+        attachment_id = row_id(request.path_params["attachment_id"])
         try:
-            attachment, path = await open_attachment(
-                Context(settings=settings, user=user), int(request.path_params["attachment_id"])
-            )
+            if attachment_id is None:
+                raise AttachmentNotFound()
+            attachment, path = await open_attachment(Context(settings=settings, user=user), attachment_id)
         except AttachmentNotFound:
             return JSONResponse({"error": "No such attachment."}, status_code=404)
         return FileResponse(

@@ -177,3 +177,13 @@ async def test_multipart_without_the_preflight_header_and_form_posts_are_refused
     )
     assert plain.status_code == 415
     assert await Ticket.all().count() == 0 and await Attachment.all().count() == 0
+
+
+async def test_an_attachment_id_past_the_database_is_not_found(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    # Starlette's int convertor takes any run of digits; SQLite cannot bind one past 64 bits (was a 500)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    for attachment_id in ("99999999999999999999", "2147483648", "0"):
+        response = await client.get(f"/attachments/{attachment_id}", headers=bearer(supervisor, settings))
+        assert (response.status_code, response.json()) == (404, {"error": "No such attachment."}), attachment_id
