@@ -9,7 +9,7 @@ route use these functions.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from resolvers.errors import BadUserInput
 
@@ -50,12 +50,6 @@ def row_id(value: object) -> int | None:
 def in_supported_years(value: date) -> bool:
     """Whether a date or datetime lies within EARLIEST_YEAR..LATEST_YEAR (in its own offset)."""
     return EARLIEST_YEAR <= value.year <= LATEST_YEAR
-
-
-def check_moment(value: datetime) -> datetime:
-    if not in_supported_years(value):
-        raise BadUserInput(f"Times must be between {EARLIEST_YEAR} and {LATEST_YEAR}; got {value.isoformat()}.")
-    return value
 
 
 def search_term(text: str | None) -> str | None:

@@ -33,6 +33,7 @@ from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.realtime import Subscription
+from schema.scalars import SCALAR_OVERRIDES
 from schema.security import (
     PUBLIC_EXCEPTIONS,
     CachedValidation,
@@ -122,6 +123,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
         exception_handlers=[
             *EXCEPTION_HANDLERS,
             *catalog_schema.HANDLERS,
