@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 
@@ -104,7 +105,7 @@ class _Rules:
 
 
 _VALIDATED: DocumentCache[list[GraphQLError]] = DocumentCache(maxsize=512)
-_NUL_CHECKED: DocumentCache[bool] = DocumentCache(maxsize=512)
+_TEXT_CHECKED: DocumentCache[str | None] = DocumentCache(maxsize=512)
 
 
 def _validate(schema: GraphQLSchema, document: DocumentNode, rules: _Rules, hide_suggestions: bool) -> list[GraphQLError]:
@@ -180,43 +181,67 @@ async def count_mutation(user_id: int) -> tuple[int, int]:
     return (max(count) if count else 1), 60 - now.second
 
 
-class RejectNulCharacters(SchemaExtension):
-    """No text in Contato may hold a NUL character (PostgreSQL cannot store one): refuse any
-    request that carries one, in its variables or in the document, with BAD_USER_INPUT."""
+class RejectUnstorableText(SchemaExtension):
+    """No text in Contato may hold a NUL character (PostgreSQL cannot store one) or a lone surrogate
+    (half of a UTF-16 pair, which JSON can spell as "\\ud800" but UTF-8, and so neither database
+    nor any driver, can encode): refuse any request that carries one, in its variables (keys too)
+    or in the document, with BAD_USER_INPUT, before anything reads it."""
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
-        if context.result is None and (_holds_nul(context.variables) or _document_holds_nul(context.graphql_document)):
-            context.result = ExecutionResult(
-                data=None, errors=[public_error("Text may not contain NUL characters (\\u0000).", "BAD_USER_INPUT")]
-            )
+        if context.result is None:
+            found = _unstorable(context.variables) or _document_unstorable(context.graphql_document)
+            if found:
+                context.result = ExecutionResult(data=None, errors=[public_error(_REFUSALS[found], "BAD_USER_INPUT")])
         yield
 
 
-def _holds_nul(value: object) -> bool:
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NUL, SURROGATE = "nul", "surrogate"
+_REFUSALS = {
+    NUL: "Text may not contain NUL characters (\\u0000).",
+    SURROGATE: "Text may not contain a lone surrogate (\\ud800 to \\udfff): UTF-8 cannot encode it.",
+}
+
+
+def _kind(text: str) -> str | None:
+    match = _UNSTORABLE.search(text)
+    if match is None:
+        return None
+    return NUL if match.group() == "\x00" else SURROGATE
+
+
+def _unstorable(value: object) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        return _kind(value)
     if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_holds_nul(item) for item in value)
-    return False
+        for key, item in value.items():
+            found = _unstorable(key) or _unstorable(item)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found = _unstorable(item)
+            if found:
+                return found
+    return None
 
 
-def _document_holds_nul(document: DocumentNode | None) -> bool:
+def _document_unstorable(document: DocumentNode | None) -> str | None:
     if document is None or document.loc is None:
-        return False
-    return _NUL_CHECKED.get(document, None, lambda: _parsed_document_holds_nul(document))
+        return None
+    return _TEXT_CHECKED.get(document, None, lambda: _parsed_document_unstorable(document))
 
 
-def _parsed_document_holds_nul(document: DocumentNode) -> bool:
-    # A NUL can only reach a string literal through the \u0000 escape; the parsed values tell.
-    found = False
+def _parsed_document_unstorable(document: DocumentNode) -> str | None:
+    # Only escapes reach a string literal: \u0000 does; graphql-core's lexer already refuses a
+    # surrogate, escaped or raw, so this is the NUL check with the surrogate one for good measure.
+    found: str | None = None
 
     class Finder(Visitor):
         def enter_string_value(self, node: StringValueNode, *_: object) -> None:
             nonlocal found
-            found = found or "\x00" in node.value
+            found = found or _kind(node.value)
 
     visit(document, Finder())
     return found
