@@ -50,6 +50,13 @@ def normalize_phone(value: str) -> str | None:
     return ("+" if value.strip().startswith("+") else "") + number
 
 
+def search_needle(term: str) -> str:
+    """What a search term is looked up as in a `search_text` column: "123.456" means digits of a
+    document or phone; anything else the folded words."""
+    number = digits(term)
+    return number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
+
+
 def fold(text: str) -> str:
     """Lower case without accents, so "José" is found by "jose"."""
     decomposed = unicodedata.normalize("NFKD", text)
