@@ -40,6 +40,7 @@ from schema.security import (
     MutationRateLimit,
     RejectUnstorableText,
     RequireAuthentication,
+    SuggestionFreeExecutor,
     error_code,
     should_mask,
 )
@@ -124,6 +125,9 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
         subscription=Subscription,
         extensions=extensions,
         scalar_overrides=SCALAR_OVERRIDES,
+        # Where the schema is private, variable coercion must not suggest names either (validation's
+        # hints are hidden by CachedValidation).
+        execution_context_class=None if settings.introspection else SuggestionFreeExecutor,
         exception_handlers=[
             *EXCEPTION_HANDLERS,
             *catalog_schema.HANDLERS,

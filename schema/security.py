@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -21,6 +22,7 @@ from graphql import (
 from graphql.language import FieldNode
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType
@@ -134,6 +136,19 @@ class CachedValidation(SchemaExtension):
                 self.hide_suggestions,
             )
         yield
+
+
+class SuggestionFreeExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, built with graphql-core's `hide_suggestions` for every operation
+    (queries, mutations, subscriptions, over HTTP and WebSocket). CachedValidation hides the hints
+    validation gives; this hides those of variable coercion ("not to include unknown field 'txt'.
+    Did you mean 'text'?", an enum value "ADMN" → 'ADMIN'), which would spell out a private schema
+    one guess at a time. For schemas with introspection off only."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
 
 
 class MutationRateLimit(SchemaExtension):
