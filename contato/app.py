@@ -71,6 +71,11 @@ CLOSE_WAIT_SECONDS = 5.0
 # Uvicorn's --workers share one port, so a scrape reaches any one of them: with several workers,
 # `contato serve` sets this directory and every worker's /metrics answers for all of them.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Production without METRICS_TOKEN: the figures are nobody's business unless the operator says so.
+METRICS_CLOSED = (
+    "Metrics are closed in production: set METRICS_TOKEN (and give Prometheus the bearer token), "
+    "or METRICS_PUBLIC=true to serve them without one."
+)
 
 
 class RequestIdMiddleware:
@@ -336,6 +341,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """Prometheus text format; for the monitoring network, never the public (see README)."""
         if settings.metrics_token and not _bearer_matches(request, settings.metrics_token):
             return Response("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n", 401)
+        if not settings.metrics_token and settings.is_production and not settings.metrics_public:
+            return Response(METRICS_CLOSED + "\n", 403)
         try:
             OUTBOX_PENDING.set(await pending_count())
         except Exception as error:  # noqa: BLE001 - the other metrics still answer
@@ -386,6 +393,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", metrics))
+        if not settings.metrics_token and settings.is_production and not settings.metrics_public:
+            logger.warning("/metrics answers 403: %s", METRICS_CLOSED)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.broadcast = broadcast

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -62,3 +64,24 @@ def test_secrets_stay_out_of_repr() -> None:
     )
     assert "s3cret" not in repr(settings)
     assert "pw@" not in repr(settings) and "mailpw" not in repr(settings)
+
+
+def _contato(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "contato", *args],
+        check=False, env={"PATH": os.environ.get("PATH", ""), **env}, cwd=cwd, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_the_demo_logins_unless_told(tmp_path: Path) -> None:
+    # issue 11: `contato seed` in production created six logins with the password the README publishes
+    production = {"CONTATO_ENV": "production", "SECRET_KEY": "p" * 40, "CONTATO_DATA_DIR": str(tmp_path / "data")}
+    for command in (("seed",), ("seed", "--size", "10"), ("serve", "--demo", "--port", "1")):
+        refused = _contato(*command, env=production, cwd=tmp_path)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert refused.stderr.count("\n") == 1 and "--allow-demo-in-production" in refused.stderr, refused.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything was written
+    allowed = _contato("seed", "--allow-demo-in-production", env=production, cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Demo data ready" in allowed.stdout
