@@ -200,14 +200,19 @@ class RejectUnstorableText(SchemaExtension):
     """No text in Contato may hold a NUL character (PostgreSQL cannot store one) or a lone surrogate
     (half of a UTF-16 pair, which JSON can spell as "\\ud800" but UTF-8, and so neither database
     nor any driver, can encode): refuse any request that carries one, in its variables (keys too)
-    or in the document, with BAD_USER_INPUT, before anything reads it."""
+    or in the document, with BAD_USER_INPUT, before anything reads it.
 
-    def on_execute(self) -> Iterator[None]:
+    At validation, after CachedValidation, rather than at execution: Strawberry runs a subscription
+    without looking at a result an extension set in on_execute, but it stops every operation,
+    subscriptions included, on errors found at validation."""
+
+    def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if context.result is None:
+        if not context.pre_execution_errors:
             found = _unstorable(context.variables) or _document_unstorable(context.graphql_document)
             if found:
-                context.result = ExecutionResult(data=None, errors=[public_error(_REFUSALS[found], "BAD_USER_INPUT")])
+                # A new list: the one CachedValidation set is its cache's.
+                context.pre_execution_errors = [public_error(_REFUSALS[found], "BAD_USER_INPUT")]
         yield
 
 
