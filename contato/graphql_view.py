@@ -373,8 +373,9 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class ContatoWebSocketAdapter(ASGIWebSocketAdapter):
     async def close(self, code: int, reason: str) -> None:
-        # Reasons quote the client (a message type, an operation id): keep the frame valid.
-        clipped = reason.encode()[:WS_CLOSE_REASON_MAX_BYTES].decode(errors="ignore")
+        # Reasons quote the client (a message type, an operation id): keep the frame valid, a lone
+        # surrogate among them written as its escape (UTF-8 cannot carry it).
+        clipped = reason.encode(errors="backslashreplace")[:WS_CLOSE_REASON_MAX_BYTES].decode(errors="ignore")
         await super().close(code, clipped)
 
 

@@ -22,6 +22,7 @@ from graphql import (
 from graphql.language import FieldNode
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -75,7 +76,9 @@ def public_error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
-PUBLIC_EXCEPTIONS = (NotAuthenticated, BadUserInput)
+# A document and operation name that do not agree ("Unknown operation named …"), or an operation type
+# the transport does not take: the client's mistake, as Strawberry words it, not a fault of ours.
+PUBLIC_EXCEPTIONS = (NotAuthenticated, BadUserInput, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 def error_code(exception: BaseException | None) -> str:

@@ -119,3 +119,46 @@ async def test_hostile_input_over_websocket(private_server: LiveServer) -> None:
         # the socket is still open and answers
         await socket.send(json.dumps({"id": "ok", "type": "subscribe", "payload": {"query": "{ me { role } }"}}))
         assert (await _reply(socket, "ok"))["payload"] == {"data": {"me": {"role": "SUPERVISOR"}}}
+
+
+async def _acknowledged(server: LiveServer) -> websockets.ClientConnection:
+    socket = await websockets.connect(server.ws_url, subprotocols=[PROTOCOL])  # type: ignore[list-item]
+    await socket.send(json.dumps({"type": "connection_init", "payload": {"authToken": server.login("agent@contato.dev")}}))
+    assert json.loads(await socket.recv())["type"] == "connection_ack"
+    return socket
+
+
+async def _close_code(socket: websockets.ClientConnection) -> int | None:
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(socket.recv(), timeout=10)
+    return closed.value.rcvd.code if closed.value.rcvd else None
+
+
+@pytest.mark.parametrize("name", ["Missing", LONE])
+async def test_an_unknown_operation_name_over_websocket_closes_with_4400(private_server: LiveServer, name: str) -> None:
+    # It was "Unexpected error." (a masked, logged fault) for any name: the masking hid the error
+    # Strawberry closes the socket for, as graphql-transport-ws asks of an invalid subscribe message.
+    socket = await _acknowledged(private_server)
+    await socket.send(json.dumps(
+        {"id": "1", "type": "subscribe", "payload": {"query": "{ me { id } }", "operationName": name}}
+    ))
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            message = json.loads(await asyncio.wait_for(socket.recv(), timeout=10))
+            assert "Unexpected error." not in json.dumps(message), message
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4400
+    assert closed.value.rcvd.reason == f'Unknown operation named "{name}".'.encode(errors="backslashreplace").decode()
+
+
+async def test_close_reasons_quoting_a_surrogate_still_close_cleanly(private_server: LiveServer) -> None:
+    # the reason quotes the client's operation id or message type; encoding it failed and dropped the
+    # socket without a close frame (1006)
+    subscription = {"query": "subscription { ticketUpdates { __typename } }"}
+    socket = await _acknowledged(private_server)
+    for _ in range(2):
+        await socket.send(json.dumps({"id": LONE, "type": "subscribe", "payload": subscription}))
+    assert await _close_code(socket) == 4409
+    socket = await _acknowledged(private_server)
+    await socket.send(json.dumps({"id": "1", "type": LONE}))
+    assert await _close_code(socket) == 4400
