@@ -51,6 +51,7 @@ from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
+from resolvers.bounds import row_id
 from resolvers.context import Context
 from resolvers.errors import AttachmentNotFound
 from resolvers.mail import MailSender, pending_count
@@ -76,6 +77,11 @@ CLOSE_WAIT_SECONDS = 5.0
 # Uvicorn's --workers share one port, so a scrape reaches any one of them: with several workers,
 # `contato serve` sets this directory and every worker's /metrics answers for all of them.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Production without METRICS_TOKEN: the figures are nobody's business unless the operator says so.
+METRICS_CLOSED = (
+    "Metrics are closed in production: set METRICS_TOKEN (and give Prometheus the bearer token), "
+    "or METRICS_PUBLIC=true to serve them without one."
+)
 
 
 class RequestIdMiddleware:
@@ -367,7 +373,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def attachment_download(request: Request) -> Response:
         """A ticket attachment, for a caller who may see the ticket (and the note the file is on):
         by a signed link (`downloadUrl`, for <img> and <a>) or with the Bearer token."""
-        attachment_id = int(request.path_params["attachment_id"])
+        # An id past any row's (resolvers/bounds.py) names no attachment: never sent to the database.
+        attachment_id = row_id(request.path_params["attachment_id"])
+        if attachment_id is None:
+            return JSONResponse({"error": "No such attachment."}, status_code=404)
         if is_signed(request.query_params):
             try:
                 user = await link_viewer(settings, attachment_id, request.query_params)
@@ -397,6 +406,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """Prometheus text format; for the monitoring network, never the public (see README)."""
         if settings.metrics_token and not _bearer_matches(request, settings.metrics_token):
             return Response("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n", 401)
+        if not settings.metrics_token and settings.is_production and not settings.metrics_public:
+            return Response(METRICS_CLOSED + "\n", 403)
         try:
             OUTBOX_PENDING.set(await pending_count())
         except Exception as error:  # noqa: BLE001 - the other metrics still answer
@@ -451,6 +462,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Route("/metrics", metrics))
     if settings.graphiql:
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIRECTORY), name="graphiql"))
+        if not settings.metrics_token and settings.is_production and not settings.metrics_public:
+            logger.warning("/metrics answers 403: %s", METRICS_CLOSED)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.broadcast = broadcast

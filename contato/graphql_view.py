@@ -183,8 +183,10 @@ def _refusal(refused: HTTPException, media_type: str) -> Response:
     headers = dict(refused.headers) if isinstance(refused, Refused) else {}
     if refused.status_code == 405:
         headers.setdefault("Allow", "GET, POST")  # Strawberry's own 405 (HEAD, say) names none
-    return JSONResponse(
-        {"errors": [{"message": refused.reason}]},
+    # _encode, as for every GraphQL response: the reason can echo the client's own text ("Unknown
+    # operation named …"), a lone surrogate included, which JSONResponse's UTF-8 cannot encode (a 500).
+    return Response(
+        _encode({"errors": [{"message": refused.reason}]}),
         status_code=refused.status_code,
         media_type=media_type,
         headers=headers,
@@ -561,8 +563,9 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class ContatoWebSocketAdapter(ASGIWebSocketAdapter):
     async def close(self, code: int, reason: str) -> None:
-        # Reasons quote the client (a message type, an operation id): keep the frame valid.
-        clipped = reason.encode()[:WS_CLOSE_REASON_MAX_BYTES].decode(errors="ignore")
+        # Reasons quote the client (a message type, an operation id): keep the frame valid, a lone
+        # surrogate among them written as its escape (UTF-8 cannot carry it).
+        clipped = reason.encode(errors="backslashreplace")[:WS_CLOSE_REASON_MAX_BYTES].decode(errors="ignore")
         await super().close(code, clipped)
 
 

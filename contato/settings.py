@@ -122,6 +122,8 @@ class Settings:
     metrics_enabled: bool = True
     # When set, /metrics answers only `Authorization: Bearer <metrics_token>`.
     metrics_token: str = field(default="", repr=False)
+    # Production only: serve /metrics without a token (otherwise it answers 403 until one is set).
+    metrics_public: bool = False
     log_format: str = "text"
     # How long a stopping server waits for in-flight requests before cancelling them.
     shutdown_grace_seconds: int = 10
@@ -226,6 +228,7 @@ class Settings:
             ),
             metrics_enabled=reader.boolean("METRICS_ENABLED", True),
             metrics_token=reader.text("METRICS_TOKEN", ""),
+            metrics_public=reader.boolean("METRICS_PUBLIC", False),
             log_format=reader.choice("LOG_FORMAT", ("text", "json"), "json" if production else "text"),
             shutdown_grace_seconds=reader.integer("SHUTDOWN_GRACE_SECONDS", 10, minimum=0, maximum=3600),
             attachment_link_ttl_seconds=reader.integer(

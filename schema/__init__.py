@@ -34,14 +34,16 @@ from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.prepared import PinnedDocuments, PinnedParserCache
 from schema.realtime import Subscription
+from schema.scalars import SCALAR_OVERRIDES
 from schema.security import (
     PUBLIC_EXCEPTIONS,
     CachedValidation,
     MaskFaults,
     MutationRateLimit,
     OneLoginPerRequest,
-    RejectNulCharacters,
+    RejectUnstorableText,
     RequireAuthentication,
+    SuggestionFreeExecutor,
     error_code,
     should_mask,
 )
@@ -121,7 +123,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        RejectNulCharacters,
+        RejectUnstorableText,
         OneLoginPerRequest,
         lambda: MutationRateLimit(per_minute=settings.mutations_per_minute),
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, max_page_size=settings.max_page_size),
@@ -139,6 +141,10 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
+        # Where the schema is private, variable coercion must not suggest names either (validation's
+        # hints are hidden by CachedValidation).
+        execution_context_class=None if settings.introspection else SuggestionFreeExecutor,
         exception_handlers=[
             *EXCEPTION_HANDLERS,
             *catalog_schema.HANDLERS,

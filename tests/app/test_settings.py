@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,6 +89,14 @@ def _contato(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Comp
     )
 
 
+def _run_contato(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "contato", *args],
+        check=False, env={"PATH": os.environ.get("PATH", ""), **env}, cwd=cwd, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
 def test_a_missing_metrics_directory_is_made(tmp_path: Path) -> None:
     # given: PROMETHEUS_MULTIPROC_DIR names a folder that does not exist yet
     directory = tmp_path / "metrics" / "contato"
@@ -112,3 +121,16 @@ def test_a_metrics_directory_that_cannot_be_made_stops_the_command_with_one_line
     assert result.returncode == 2
     assert result.stderr.startswith(f"contato: configuration error: PROMETHEUS_MULTIPROC_DIR='{blocker / 'metrics'}'")
     assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_production_refuses_the_demo_logins_unless_told(tmp_path: Path) -> None:
+    # issue 11: `contato seed` in production created six logins with the password the README publishes
+    production = {"CONTATO_ENV": "production", "SECRET_KEY": "p" * 40, "CONTATO_DATA_DIR": str(tmp_path / "data")}
+    for command in (("seed",), ("seed", "--size", "10"), ("serve", "--demo", "--port", "1")):
+        refused = _run_contato(*command, env=production, cwd=tmp_path)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert refused.stderr.count("\n") == 1 and "--allow-demo-in-production" in refused.stderr, refused.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything was written
+    allowed = _run_contato("seed", "--allow-demo-in-production", env=production, cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Demo data ready" in allowed.stdout
