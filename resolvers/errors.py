@@ -144,6 +144,7 @@ class OperationErrorCode(str, Enum):
     MEMBER_NOT_CLAIMED = "MEMBER_NOT_CLAIMED"
     CLAIM_EXPIRED = "CLAIM_EXPIRED"
     PERSON_DO_NOT_CALL = "PERSON_DO_NOT_CALL"
+    PHONE_ON_DO_NOT_CALL_REGISTER = "PHONE_ON_DO_NOT_CALL_REGISTER"
     UNKNOWN_ACTION_TYPE = "UNKNOWN_ACTION_TYPE"
     UNKNOWN_CHANNEL = "UNKNOWN_CHANNEL"
     UNKNOWN_RESULT = "UNKNOWN_RESULT"
@@ -163,6 +164,19 @@ class OperationErrorCode(str, Enum):
 
 
 class OperationError(DomainError):
+    pass
+
+
+class DoNotCallErrorCode(str, Enum):
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID = "INVALID"
+    INVALID_PHONE = "INVALID_PHONE"
+    ALREADY_LISTED = "ALREADY_LISTED"
+    EXPIRY_IN_PAST = "EXPIRY_IN_PAST"
+
+
+class DoNotCallError(DomainError):
     pass
 
 

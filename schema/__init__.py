@@ -19,6 +19,7 @@ from strawberry.types import ExecutionContext
 
 from schema import campaign as campaign_schema
 from schema import catalog as catalog_schema
+from schema import do_not_call as do_not_call_schema
 from schema import operation as operation_schema
 from schema import ticket as ticket_schema
 from schema import ticket_catalog as ticket_catalog_schema
@@ -28,6 +29,7 @@ from schema.client_config import ClientConfigQuery
 from schema.company import CompanyMutation, CompanyQuery
 from schema.compiled import CompiledQueries, plans_for
 from schema.cost import QueryCostLimiter
+from schema.do_not_call import DoNotCallMutation, DoNotCallQuery
 from schema.errors import EXCEPTION_HANDLERS
 from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
@@ -63,6 +65,7 @@ class Query(
     OperationQuery,
     TicketCatalogQuery,
     TicketQuery,
+    DoNotCallQuery,
     ClientConfigQuery,
 ):
     pass
@@ -78,6 +81,7 @@ class Mutation(
     OperationMutation,
     TicketCatalogMutation,
     TicketMutation,
+    DoNotCallMutation,
 ):
     pass
 
@@ -135,6 +139,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *operation_schema.HANDLERS,
             *ticket_catalog_schema.HANDLERS,
             *ticket_schema.HANDLERS,
+            *do_not_call_schema.HANDLERS,
         ],
     )
     schema.pinned = pinned

@@ -206,7 +206,10 @@ class MembersAddPayload:
     campaign: CampaignType
     added: int
     skipped_existing: int = strawberry.field(description="Already in the campaign.")
-    skipped_do_not_call: int = strawberry.field(description="On the do-not-call list.")
+    skipped_do_not_call: int = strawberry.field(description="Opted out (the person's doNotCall).")
+    skipped_do_not_call_register: int = strawberry.field(
+        description="A phone of theirs is on the do-not-call register now."
+    )
     skipped_unknown: int = strawberry.field(description="Ids that name no live person.")
 
 
@@ -376,6 +379,7 @@ class CampaignMutation:
             campaign=CampaignType.from_row(result.campaign), added=result.added,
             skipped_existing=result.skipped_existing, skipped_do_not_call=result.skipped_do_not_call,
             skipped_unknown=result.skipped_unknown,
+            skipped_do_not_call_register=result.skipped_do_not_call_register,
         )
 
     @strawberry.mutation(description="Move a member to another stage of its campaign.")

@@ -14,9 +14,11 @@ from models.event import Event
 from models.person import Person, PersonStage
 from models.user import Role
 from realtime.events import EventSpec, publish, record
+from resolvers.campaign import rules
 from resolvers.campaign.config import MAX_IDS, require_staff
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
+from resolvers.do_not_call import blocked, listed_numbers
 from resolvers.documents import digits, fold
 from resolvers.errors import CampaignError, CampaignErrorCode
 
@@ -37,6 +39,7 @@ class MembersAdded:
     skipped_existing: int
     skipped_do_not_call: int
     skipped_unknown: int
+    skipped_do_not_call_register: int = 0
 
 
 def visible_members(ctx: Context) -> QuerySet[CampaignMember]:
@@ -81,8 +84,9 @@ async def add_members(
         raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
     first_stage = await CampaignStage.filter(campaign_id=campaign.pk).order_by("position", "id").first()
     stage_id = first_stage.pk if first_stage else None
-    added = existing = do_not_call = seen = 0
+    added = existing = do_not_call = registered = seen = 0
     events: list[Event] = []
+    now = rules.utc_now()
     async with in_transaction() as connection:
         async for rows in _candidate_batches(connection, person_ids, where):
             seen += len(rows)
@@ -91,12 +95,15 @@ async def add_members(
                 .using_db(connection)
                 .values_list("person_id", flat=True)
             )
+            listed = await listed_numbers((phone for row in rows for phone in row[2]), now, connection)
             fresh = []
-            for person_id, blocked in rows:
+            for person_id, opted_out, phones in rows:
                 if person_id in inside:
                     existing += 1
-                elif blocked:
+                elif opted_out:
                     do_not_call += 1
+                elif blocked(phones, listed):
+                    registered += 1
                 else:
                     fresh.append(CampaignMember(campaign_id=campaign.pk, person_id=person_id, stage_id=stage_id))
             if fresh:
@@ -106,16 +113,16 @@ async def add_members(
         if added:
             events.append(await record(connection, EventSpec(
                 kind="MEMBERS_ADDED", entity="campaign", entity_id=campaign.pk, campaign_id=campaign.pk,
-                data={"added": added, "skipped": existing + do_not_call + unknown},
+                data={"added": added, "skipped": existing + do_not_call + registered + unknown},
             )))
     await publish(ctx.broadcast, events)
-    return MembersAdded(campaign, added, existing, do_not_call, unknown)
+    return MembersAdded(campaign, added, existing, do_not_call, unknown, registered)
 
 
 async def _candidate_batches(
     connection: BaseDBAsyncClient, person_ids: list[int] | None, where: MemberFilter | None
-) -> AsyncIterator[list[tuple[int, bool]]]:
-    """(person id, do-not-call) in id order, BATCH at a time: a filter may match many thousands."""
+) -> AsyncIterator[list[tuple[int, bool, list[str]]]]:
+    """(person id, do-not-call, phones) in id order, BATCH at a time: a filter may match many thousands."""
     if person_ids is not None:
         queryset = Person.filter(id__in=set(person_ids), converted_to_id__isnull=True)
     else:
@@ -124,7 +131,7 @@ async def _candidate_batches(
     while True:
         rows = await (
             queryset.filter(id__gt=last).using_db(connection).order_by("id").limit(BATCH)
-            .values_list("id", "do_not_call")
+            .values_list("id", "do_not_call", "phones")
         )
         if not rows:
             return
