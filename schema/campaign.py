@@ -389,6 +389,14 @@ class CampaignMutation:
         row = await members.move_member(info.context, to_pk(member_id), to_pk(stage_id))
         return CampaignMemberType.from_row(row)
 
+    @strawberry.mutation(
+        description="Take a member out of its campaign (supervisors and admins): its pending callbacks are "
+        "cancelled, its claim ends, and it stays with its history as REMOVED; campaignMembersAdd brings it back."
+    )
+    async def campaign_member_remove(self, info: Info, member_id: strawberry.ID) -> CampaignMemberResult:
+        row = await members.remove_member(info.context, to_pk(member_id))
+        return CampaignMemberType.from_row(row)
+
     @strawberry.mutation(description="Reserve a member for one agent of the campaign; null frees it.")
     async def campaign_member_assign(
         self, info: Info, member_id: strawberry.ID, agent_id: strawberry.ID | None = None

@@ -168,6 +168,10 @@ async def _validate(ctx: Context, user: User, data: OperationInput, member: Camp
 
 
 def _check_claim(user: User, member: CampaignMember, now: datetime) -> None:
+    if member.status == QueueStatus.REMOVED:
+        raise OperationError(
+            OperationErrorCode.MEMBER_REMOVED, "This member was removed from the campaign.", "memberId"
+        )
     if member.status == QueueStatus.CONCLUDED:
         raise OperationError(OperationErrorCode.MEMBER_CONCLUDED, "This member is concluded.", "memberId")
     if member.claimed_by_id != user.pk:
