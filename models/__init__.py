@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "models.campaign",
     "models.operation",
     "models.do_not_call",
+    "models.data_import",
 ]
 
 

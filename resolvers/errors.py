@@ -182,6 +182,24 @@ class DoNotCallError(DomainError):
     pass
 
 
+class DataImportErrorCode(str, Enum):
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID = "INVALID"
+    EMPTY_FILE = "EMPTY_FILE"
+    UNREADABLE_FILE = "UNREADABLE_FILE"
+    MISSING_COLUMN = "MISSING_COLUMN"
+    UNKNOWN_COLUMN = "UNKNOWN_COLUMN"
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"
+    CAMPAIGN_REQUIRED = "CAMPAIGN_REQUIRED"
+    UNKNOWN_CAMPAIGN = "UNKNOWN_CAMPAIGN"
+    NOT_CANCELLABLE = "NOT_CANCELLABLE"
+
+
+class DataImportError(DomainError):
+    pass
+
+
 class TicketCatalogErrorCode(str, Enum):
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"

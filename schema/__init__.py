@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from schema import campaign as campaign_schema
 from schema import catalog as catalog_schema
 from schema import do_not_call as do_not_call_schema
+from schema import imports as imports_schema
 from schema import operation as operation_schema
 from schema import ticket as ticket_schema
 from schema import ticket_catalog as ticket_catalog_schema
@@ -31,6 +32,7 @@ from schema.compiled import CompiledQueries, plans_for
 from schema.cost import QueryCostLimiter
 from schema.do_not_call import DoNotCallMutation, DoNotCallQuery
 from schema.errors import EXCEPTION_HANDLERS
+from schema.imports import ImportMutation, ImportQuery
 from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
@@ -66,6 +68,7 @@ class Query(
     TicketCatalogQuery,
     TicketQuery,
     DoNotCallQuery,
+    ImportQuery,
     ClientConfigQuery,
 ):
     pass
@@ -82,6 +85,7 @@ class Mutation(
     TicketCatalogMutation,
     TicketMutation,
     DoNotCallMutation,
+    ImportMutation,
 ):
     pass
 
@@ -140,6 +144,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *ticket_catalog_schema.HANDLERS,
             *ticket_schema.HANDLERS,
             *do_not_call_schema.HANDLERS,
+            *imports_schema.HANDLERS,
         ],
     )
     schema.pinned = pinned
