@@ -314,7 +314,7 @@ async def queue_updates(ctx: Context, campaign_id: int) -> AsyncIterator[QueueSn
 
 async def import_progress(ctx: Context, import_id: int) -> AsyncIterator[Any]:
     """An import as it is now, then after every batch it commits, until it ends (staff only)."""
-    from models.data_import import Import
+    from models.data_import import Import, ImportStatus
     from resolvers.imports import TERMINAL
 
     viewer = await Viewer.start(ctx)
@@ -332,10 +332,12 @@ async def import_progress(ctx: Context, import_id: int) -> AsyncIterator[Any]:
     def accepts(event: LiveEvent) -> bool:
         return event.entity == "import" and event.entity_id == import_id
 
-    async for _ in _events(ctx, viewer, after, Q(entity="import", entity_id=import_id), accepts):
+    async for event in _events(ctx, viewer, after, Q(entity="import", entity_id=import_id), accepts):
         if not viewer.is_staff:
             raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Imports are for supervisors and admins.")
-        job = await Import.get(id=import_id)
+        # The import as that batch left it (the event carries it): each batch is seen, even late.
+        job.update_from_dict(event.data)
+        job.status = ImportStatus(job.status)
         yield job
         if job.status in TERMINAL:
             return

@@ -45,6 +45,8 @@ logger = logging.getLogger("contato.imports")
 BATCH = 1000
 POSTGRES_BATCH = 5000
 TERMINAL = (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED)
+# What an IMPORT_PROGRESS event carries: the import as that batch left it.
+PROGRESS = ("status", "processed_rows", "inserted", "updated", "error_rows", "bytes_read", "message")
 # Imports running in this process, so that tests and shutdown can wait for them.
 RUNNING: dict[int, asyncio.Task[Import]] = {}
 
@@ -276,7 +278,7 @@ def _event(job: Import) -> EventSpec:
     return EventSpec(
         kind="IMPORT_PROGRESS", entity="import", entity_id=job.pk, campaign_id=job.campaign_id,
         agent_id=job.created_by_id,
-        data={"status": job.status.value, "processed": job.processed_rows, "errors": job.error_rows},
+        data={field: getattr(job, field).value if field == "status" else getattr(job, field) for field in PROGRESS},
     )
 
 

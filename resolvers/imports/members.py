@@ -142,6 +142,9 @@ async def plan_members(rows: list[Row], mode: ImportMode, facts: CampaignFacts) 
         else:
             plan.errors.append(_error(row, "document", "ALREADY_MEMBER",
                                       "This person is already in the campaign (import with UPSERT to update)."))
+    # A refused row writes nothing: not even the person its columns describe.
+    accepted = {row.number for row, _, _, _ in plan.inserts}
+    persons.inserts = [(row, values) for row, values in persons.inserts if row.number in accepted]
     return plan
 
 
