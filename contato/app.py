@@ -49,12 +49,12 @@ from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
-from resolvers import imports
+from resolvers import exports, imports
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.context import Context
-from resolvers.errors import AttachmentNotFound, DataImportError
+from resolvers.errors import AttachmentNotFound, DataImportError, ExportError
 from resolvers.mail import MailSender, pending_count
-from resolvers.signed_links import IMPORT_ERRORS, LinkRejected, is_signed, link_viewer
+from resolvers.signed_links import EXPORT, IMPORT_ERRORS, LinkRejected, is_signed, link_viewer
 from resolvers.ticket import open_attachment
 from schema import build_schema
 
@@ -372,6 +372,37 @@ def create_app(settings: Settings | None = None) -> Starlette:
             },
         )
 
+    async def export_download(request: Request) -> Response:
+        """An export, streamed as it is read: by its signed link (`exportCreate`'s url) or with the
+        Bearer token of the user who asked for it; rows as that user may see them now."""
+        export_id = int(request.path_params["export_id"])
+        if is_signed(request.query_params):
+            try:
+                user = await link_viewer(settings, export_id, request.query_params, purpose=EXPORT)
+            except LinkRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=403)
+        else:
+            token = bearer_token(request.headers.get("authorization"))
+            if not token:
+                return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
+            try:
+                user = await authenticate_token(token, settings)
+            except TokenRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=401)
+        ctx = Context(settings=settings, user=user)
+        try:
+            export = await exports.get_export(ctx, export_id)
+        except ExportError:
+            return JSONResponse({"error": "No such export."}, status_code=404)
+        return StreamingResponse(
+            exports.export_csv(ctx, export),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{export.kind.value.lower()}-{export_id}.csv"',
+                "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            },
+        )
+
     async def metrics(request: Request) -> Response:
         """Prometheus text format; for the monitoring network, never the public (see README)."""
         if settings.metrics_token and not _bearer_matches(request, settings.metrics_token):
@@ -426,6 +457,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         WebSocketRoute("/graphql", graphql),
         Route("/attachments/{attachment_id:int}", attachment_download),
         Route("/imports/{import_id:int}/errors.csv", import_errors),
+        Route("/exports/{export_id:int}.csv", export_download),
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", metrics))

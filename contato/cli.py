@@ -174,6 +174,41 @@ def cmd_import(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Stream an export to a file (or stdout), as the download of `exportCreate`'s link does."""
+    from dataclasses import asdict
+
+    from contato.db import database
+    from models.data_export import Export, ExportKind
+    from models.user import Role, User
+    from resolvers import exports
+    from resolvers.context import Context
+
+    settings = _settings()
+    where = exports.ExportFilter(
+        campaign_id=args.campaign_id, agent_id=args.agent_id, result_kind=args.result_kind,
+        date_from=args.date_from, date_to=args.date_to, company_id=args.company_id, state=args.state,
+        status=args.status,
+    )
+    kind = ExportKind(args.kind.upper())
+
+    async def run() -> int:
+        async with database(settings):
+            acting = User(id=0, name="cli", email="cli@localhost", role=Role.ADMIN, password_hash="")
+            ctx = Context(settings=settings, user=acting)
+            export = Export(kind=kind, filters=asdict(where), created_by_id=0)
+            output = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: ASYNC230, SIM115
+            try:
+                async for chunk in exports.export_csv(ctx, export):
+                    output.write(chunk)
+            finally:
+                if output is not sys.stdout.buffer:
+                    output.close()
+            return 0
+
+    return asyncio.run(run())
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from schema import build_schema
 
@@ -382,6 +417,19 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--errors", metavar="OUT.csv", help="write the refused rows there")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(handler=cmd_import)
+
+    dump = commands.add_parser("export", help="stream operations, tickets or a campaign's members as CSV")
+    dump.add_argument("kind", choices=["operations", "tickets", "members"])
+    dump.add_argument("--output", default="-", help="a path, or - for stdout (default)")
+    dump.add_argument("--campaign-id", type=int, default=None)
+    dump.add_argument("--agent-id", type=int, default=None, help="operations' agent, tickets' assignee")
+    dump.add_argument("--result-kind", choices=["SUCCESS", "FAILURE", "SCHEDULE", "NO_CONTACT"], default=None)
+    dump.add_argument("--from", dest="date_from", default=None, help="first local day (YYYY-MM-DD)")
+    dump.add_argument("--to", dest="date_to", default=None, help="last local day (YYYY-MM-DD)")
+    dump.add_argument("--company-id", type=int, default=None)
+    dump.add_argument("--state", choices=["OPEN", "CLOSED", "ALL"], default=None)
+    dump.add_argument("--status", choices=["NOT_ACTED", "SCHEDULED", "CONCLUDED", "REMOVED"], default=None)
+    dump.set_defaults(handler=cmd_export)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL (default schema.graphql)")
     export.add_argument("--output", default=str(DEFAULT_SCHEMA_PATH), help="a path, or - for stdout")

@@ -13,6 +13,7 @@ MODEL_MODULES = [
     "models.operation",
     "models.do_not_call",
     "models.data_import",
+    "models.data_export",
 ]
 
 

@@ -200,6 +200,18 @@ class DataImportError(DomainError):
     pass
 
 
+class ExportErrorCode(str, Enum):
+    NOT_FOUND = "NOT_FOUND"
+    FORBIDDEN = "FORBIDDEN"
+    INVALID = "INVALID"
+    INVALID_PERIOD = "INVALID_PERIOD"
+    CAMPAIGN_REQUIRED = "CAMPAIGN_REQUIRED"
+
+
+class ExportError(DomainError):
+    pass
+
+
 class TicketCatalogErrorCode(str, Enum):
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"

@@ -56,6 +56,17 @@ def import_errors_link(settings: Settings, import_id: int, viewer: User, now: fl
     return f"/imports/{import_id}/errors.csv?{query}"
 
 
+EXPORT = b"contato export link v1\x00"
+
+
+def export_link(settings: Settings, export_id: int, viewer: User, now: float | None = None) -> tuple[str, int]:
+    """An export's download path, signed for its user, and when the link expires (epoch seconds)."""
+    expires = int(now if now is not None else time.time()) + settings.attachment_link_ttl_seconds
+    signature = _signature(settings, export_id, viewer.pk, viewer.token_version, expires, EXPORT)
+    query = urlencode({"user": viewer.pk, "expires": expires, "signature": signature})
+    return f"/exports/{export_id}.csv?{query}", expires
+
+
 def is_signed(params: Mapping[str, str]) -> bool:
     return "signature" in params
 

@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from schema import campaign as campaign_schema
 from schema import catalog as catalog_schema
 from schema import do_not_call as do_not_call_schema
+from schema import exports as exports_schema
 from schema import imports as imports_schema
 from schema import operation as operation_schema
 from schema import ticket as ticket_schema
@@ -32,6 +33,7 @@ from schema.compiled import CompiledQueries, plans_for
 from schema.cost import QueryCostLimiter
 from schema.do_not_call import DoNotCallMutation, DoNotCallQuery
 from schema.errors import EXCEPTION_HANDLERS
+from schema.exports import ExportMutation
 from schema.imports import ImportMutation, ImportQuery
 from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
@@ -86,6 +88,7 @@ class Mutation(
     TicketMutation,
     DoNotCallMutation,
     ImportMutation,
+    ExportMutation,
 ):
     pass
 
@@ -145,6 +148,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *ticket_schema.HANDLERS,
             *do_not_call_schema.HANDLERS,
             *imports_schema.HANDLERS,
+            *exports_schema.HANDLERS,
         ],
     )
     schema.pinned = pinned

@@ -1,0 +1,206 @@
+"""Exports: visibility per role, the signed link, and streaming (bytes leave before the export is built)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from contato.app import create_app
+from contato.settings import Settings
+from models.data_export import Export, ExportKind
+from models.operation import Operation
+from models.outbound import ResultKind
+from models.user import Role, User
+from resolvers import exports
+from resolvers.auth import issue_token
+from resolvers.context import Context
+from tests.factories import Factory
+from tests.outbound_factories import Clock, Outbound
+from tests.ticket_factories import TicketFactory
+
+EXPORT_CREATE = """
+mutation Export($kind: ExportKind!, $filter: ExportFilter) {
+  exportCreate(kind: $kind, filter: $filter) {
+    __typename ... on ExportLink { id kind url expiresAt } ... on ExportError { code field }
+  }
+}
+"""
+
+
+@pytest.fixture
+async def client(settings: Settings, db: None) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings)), base_url="http://contato.test"
+    ) as http:
+        yield http
+
+
+def bearer(user: User, settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(user, settings).token}"}
+
+
+def table(content: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+async def link(factory: Factory, user: User, kind: str, filter: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = await factory.execute(EXPORT_CREATE, {"kind": kind, "filter": filter}, user=user)
+    return data["exportCreate"]
+
+
+async def operations_in_two_campaigns(factory: Factory, outbound: Outbound, clock: Clock) -> tuple[User, User]:
+    alice, bruno = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
+    mine = await outbound.campaign(agents=(alice,), name="Mine")
+    theirs = await outbound.campaign(agents=(bruno,), name="Theirs")
+    sale = await outbound.result(ResultKind.SUCCESS, name="Venda")
+    for campaign, agent, count in ((mine, alice, 3), (theirs, bruno, 2)):
+        for index in range(count):
+            member = await outbound.member(campaign, await factory.person(name=f"{campaign.name} {index}"))
+            await Operation.create(
+                member=member, campaign=campaign, person_id=member.person_id, agent=agent, result=sale,
+                result_kind="SUCCESS", attempt=1, local_date=clock.today, notes="ok, disse \"sim\"",
+            )
+    return alice, bruno
+
+
+async def test_operations_export_with_the_visibility_of_the_queries(
+    client: httpx.AsyncClient, factory: Factory, outbound: Outbound, clock: Clock, settings: Settings
+) -> None:
+    # given
+    alice, _ = await operations_in_two_campaigns(factory, outbound, clock)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    rep = await factory.user(Role.COMPANY_REP)
+    # when
+    everything = await link(factory, supervisor, "OPERATIONS")
+    alices = await link(factory, alice, "OPERATIONS")
+    refused = await link(factory, rep, "OPERATIONS")
+    # then
+    assert everything["__typename"] == "ExportLink" and everything["url"].startswith("/exports/")
+    rows = table((await client.get(everything["url"])).content)
+    assert [row["campaign"] for row in rows] == ["Mine"] * 3 + ["Theirs"] * 2
+    assert rows[0]["result"] == "Venda" and rows[0]["notes"] == 'ok, disse "sim"'
+    assert [row["campaign"] for row in table((await client.get(alices["url"])).content)] == ["Mine"] * 3
+    assert refused == {"__typename": "ExportError", "code": "FORBIDDEN", "field": None}
+    filtered = await link(factory, supervisor, "OPERATIONS", {"resultKind": "NO_CONTACT"})
+    assert table((await client.get(filtered["url"])).content) == []
+    # the link is its user's: changed, it is refused; someone else's token finds nothing
+    tampered = everything["url"].replace("signature=", "signature=0")
+    assert (await client.get(tampered)).status_code == 403
+    path = everything["url"].split("?", 1)[0]
+    assert (await client.get(path, headers=bearer(alice, settings))).status_code == 404
+    assert (await client.get(path, headers=bearer(supervisor, settings))).status_code == 200
+    assert (await Export.get(id=int(everything["id"]))).rows == 5
+
+
+async def test_a_rep_exports_only_their_companys_tickets_with_the_last_status(
+    client: httpx.AsyncClient, factory: Factory
+) -> None:
+    # given
+    tickets = TicketFactory(factory)
+    acme, globex = await factory.company(name="Acme"), await factory.company(name="Globex")
+    rep = await factory.user(Role.COMPANY_REP, company=acme)
+    agent, other_agent = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
+    new, waiting = await tickets.status("Novo", initial=True), await tickets.status("Aguardando cliente")
+    await tickets.ticket(rep, new, company=acme, subject="Acme 1")
+    await tickets.ticket(rep, waiting, company=acme, subject="Acme 2", assignee=agent)
+    other_rep = await factory.user(Role.COMPANY_REP, company=globex)
+    await tickets.ticket(other_rep, new, company=globex, subject="Globex 1", assignee=other_agent)
+    # when
+    by_rep = table((await client.get((await link(factory, rep, "TICKETS"))["url"])).content)
+    by_agent = table((await client.get((await link(factory, agent, "TICKETS"))["url"])).content)
+    # then
+    assert [(row["subject"], row["status"], row["company"]) for row in by_rep] == [
+        ("Acme 1", "Novo", "Acme"), ("Acme 2", "Aguardando cliente", "Acme")
+    ]
+    assert [row["subject"] for row in by_agent] == ["Acme 1", "Acme 2"]  # theirs and unassigned
+
+
+async def test_members_export_needs_its_campaign_and_hides_nothing_from_staff(
+    client: httpx.AsyncClient, factory: Factory, outbound: Outbound
+) -> None:
+    supervisor = await factory.user(Role.SUPERVISOR)
+    campaign = await outbound.campaign()
+    await outbound.member(campaign, await factory.person(name="Ana"))
+    assert (await link(factory, supervisor, "MEMBERS"))["code"] == "CAMPAIGN_REQUIRED"
+    made = await link(factory, supervisor, "MEMBERS", {"campaignId": str(campaign.pk), "status": "NOT_ACTED"})
+    rows = table((await client.get(made["url"])).content)
+    assert [(row["person"], row["status"], row["stage"]) for row in rows] == [("Ana", "NOT_ACTED", "Contact")]
+
+
+async def test_the_first_bytes_leave_before_the_export_is_built(
+    factory: Factory, outbound: Outbound, clock: Clock, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a supervisor's export of operations, pages of 2 rows, served by the real app
+    _, bruno = await operations_in_two_campaigns(factory, outbound, clock)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    export = await exports.create_export(Context(settings=settings, user=supervisor), ExportKind.OPERATIONS,
+                                         exports.ExportFilter())
+    original = exports.export_csv
+
+    def small_pages(ctx: Context, row: Export, page: int | None = None) -> AsyncIterator[bytes]:
+        return original(ctx, row, page=2)
+
+    monkeypatch.setattr(exports, "export_csv", small_pages)
+    app = create_app(settings)
+    scope = {
+        "type": "http", "method": "GET", "path": f"/exports/{export.pk}.csv", "raw_path": b"", "root_path": "",
+        "query_string": b"", "headers": [(b"authorization", bearer(supervisor, settings)["Authorization"].encode())],
+        "scheme": "http", "server": ("contato.test", 80), "client": ("127.0.0.1", 1), "http_version": "1.1",
+    }
+    first_body = asyncio.Event()
+    go_on = asyncio.Event()
+    bodies: list[bytes] = []
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()  # the client never disconnects
+        return {}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            bodies.append(message.get("body", b""))
+            if len(bodies) == 1:
+                first_body.set()
+                await go_on.wait()
+
+    served = asyncio.create_task(app(scope, receive, send))
+    await asyncio.wait_for(first_body.wait(), 10)
+    # when: a row is written after the first bytes left
+    campaign = await outbound.campaign(agents=(bruno,), name="Later")
+    member = await outbound.member(campaign)
+    await Operation.create(member=member, campaign=campaign, person_id=member.person_id, agent=bruno,
+                           attempt=1, local_date=clock.today, no_contact=True)
+    go_on.set()
+    await asyncio.wait_for(served, 10)
+    # then: the first chunk was the header alone, and the export read on past it
+    assert bodies[0].decode("utf-8-sig").startswith("id,created_at,")
+    assert bodies[0].count(b"\n") == 1
+    rows = table(b"".join(bodies))
+    assert [row["campaign"] for row in rows] == ["Mine"] * 3 + ["Theirs"] * 2 + ["Later"]
+
+
+def test_the_cli_streams_an_export_to_a_file(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    # given: the demo data set in a database of its own
+    env = {**os.environ, "DATABASE_URL": f"sqlite://{tmp_path / 'cli.sqlite3'}", "CONTATO_DATA_DIR": str(tmp_path),
+           "PASSWORD_HASH_PROFILE": "CHEAPEST"}
+    seeded = subprocess.run([sys.executable, "-m", "contato", "seed"], env=env, capture_output=True, text=True,
+                            check=False, timeout=300)
+    assert seeded.returncode == 0, seeded.stderr
+    output = tmp_path / "tickets.csv"
+    # when
+    done = subprocess.run([sys.executable, "-m", "contato", "export", "tickets", "--output", str(output)],
+                          env=env, capture_output=True, text=True, check=False, timeout=120)
+    # then
+    assert done.returncode == 0, done.stderr
+    rows = table(output.read_bytes())
+    assert rows and set(rows[0]) == {"number", "subject", "state", "status", "company", "contact_name", "assignee",
+                                     "opened_at", "return_due_at", "closed_at"}
