@@ -212,6 +212,16 @@ class ExportError(DomainError):
     pass
 
 
+class ReportErrorCode(str, Enum):
+    FORBIDDEN = "FORBIDDEN"
+    INVALID_PERIOD = "INVALID_PERIOD"
+    NOT_FOUND = "NOT_FOUND"
+
+
+class ReportError(DomainError):
+    pass
+
+
 class TicketCatalogErrorCode(str, Enum):
     NOT_FOUND = "NOT_FOUND"
     FORBIDDEN = "FORBIDDEN"

@@ -23,6 +23,7 @@ from schema import do_not_call as do_not_call_schema
 from schema import exports as exports_schema
 from schema import imports as imports_schema
 from schema import operation as operation_schema
+from schema import reports as reports_schema
 from schema import ticket as ticket_schema
 from schema import ticket_catalog as ticket_catalog_schema
 from schema.campaign import CampaignMutation, CampaignQuery
@@ -40,6 +41,7 @@ from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.prepared import PinnedDocuments, PinnedParserCache
 from schema.realtime import Subscription
+from schema.reports import ReportQuery
 from schema.security import (
     PUBLIC_EXCEPTIONS,
     CachedValidation,
@@ -71,6 +73,7 @@ class Query(
     TicketQuery,
     DoNotCallQuery,
     ImportQuery,
+    ReportQuery,
     ClientConfigQuery,
 ):
     pass
@@ -149,6 +152,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *do_not_call_schema.HANDLERS,
             *imports_schema.HANDLERS,
             *exports_schema.HANDLERS,
+            *reports_schema.HANDLERS,
         ],
     )
     schema.pinned = pinned
