@@ -39,6 +39,8 @@ MAX_DAYS = 366
 def _period(date_from: date, date_to: date) -> None:
     if date_from > date_to:
         raise ReportError(ReportErrorCode.INVALID_PERIOD, "dateFrom comes after dateTo.", "dateFrom")
+    if date_from.year < 1900 or date_to.year > 2999:
+        raise ReportError(ReportErrorCode.INVALID_PERIOD, "Give dates between 1900 and 2999.", "dateFrom")
     if (date_to - date_from).days >= MAX_DAYS:
         raise ReportError(ReportErrorCode.INVALID_PERIOD, f"A report covers at most {MAX_DAYS} days.", "dateTo")
 

@@ -169,3 +169,10 @@ async def test_tickets_opened_closed_and_awaiting_return_per_week(factory: Facto
         week("2031-01-06", "Globex", "Financeiro", 1, 0, 0),
     ]
     assert acme_only["ticketFigures"]["weeks"] == everything["ticketFigures"]["weeks"][:3]
+
+
+async def test_periods_out_of_range_are_typed_errors(factory: Factory) -> None:
+    supervisor = await factory.user(Role.SUPERVISOR)
+    for period in ({"from": "9999-12-31", "to": "9999-12-31"}, {"from": "0001-01-01", "to": "0001-01-02"}):
+        data = await factory.execute(TICKETS, period, user=supervisor)
+        assert data["ticketFigures"]["code"] == "INVALID_PERIOD"
