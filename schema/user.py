@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -15,6 +15,9 @@ from schema.company import CompanyType
 from schema.errors import LoginError, UserError
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection
+
+if TYPE_CHECKING:
+    from resolvers.context import Context
 
 Role = strawberry.enum(RoleModel, name="Role")
 
@@ -120,11 +123,26 @@ class UserQuery:
         return UserType.from_row(row) if row else None
 
 
+def _client_address(context: Context) -> str | None:
+    """The caller's address from the connection (HTTP request or WebSocket), or from a trusted
+    proxy's X-Forwarded-For; None when run without one (tests, the CLI)."""
+    request = context.request
+    if request is None:
+        return None
+    peer = request.client.host if request.client else None
+    forwarded_for = request.headers.getlist("x-forwarded-for")
+    return auth.client_address(peer, forwarded_for, context.settings.trusted_proxy_networks)
+
+
 @strawberry.type
 class UserMutation:
-    @strawberry.mutation(description="The only operation that needs no token.")
+    @strawberry.mutation(
+        description="The only operation that needs no token. One per request; failures are counted per "
+        "account and per client address, each locked for a while past its limit (TOO_MANY_ATTEMPTS)."
+    )
     async def login(self, info: Info, email: str, password: str) -> LoginResult:
-        user, issued = await auth.login(email, password, info.context.settings)
+        address = _client_address(info.context)
+        user, issued = await auth.login(email, password, info.context.settings, address)
         return LoginPayload(
             token=issued.token, expires_at=issued.expires_at, user=UserType.from_row(user, viewer=Scope.of(user))
         )

@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_mutation_rate_limit')]
+    dependencies = [('models', '0006_idempotency_keys')]
 
     initial = False
 

@@ -7,7 +7,7 @@ from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0008_imports')]
+    dependencies = [('models', '0009_imports')]
 
     initial = False
 

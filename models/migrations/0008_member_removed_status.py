@@ -4,7 +4,7 @@ from models.campaign import QueueStatus
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_do_not_call_register')]
+    dependencies = [('models', '0007_do_not_call_register')]
 
     initial = False
 
