@@ -26,6 +26,7 @@ from models.outbound import ContactResult, NoContactReason
 from models.ticket import TicketState
 from models.ticket_catalog import TicketClassification
 from models.user import Role, User
+from resolvers.bounds import EARLIEST_YEAR, LATEST_YEAR, in_supported_years
 from resolvers.campaign import rules
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
@@ -39,8 +40,9 @@ MAX_DAYS = 366
 def _period(date_from: date, date_to: date) -> None:
     if date_from > date_to:
         raise ReportError(ReportErrorCode.INVALID_PERIOD, "dateFrom comes after dateTo.", "dateFrom")
-    if date_from.year < 1900 or date_to.year > 2999:
-        raise ReportError(ReportErrorCode.INVALID_PERIOD, "Give dates between 1900 and 2999.", "dateFrom")
+    if not (in_supported_years(date_from) and in_supported_years(date_to)):  # the scalar refuses these first
+        raise ReportError(ReportErrorCode.INVALID_PERIOD,
+                          f"Give dates between {EARLIEST_YEAR} and {LATEST_YEAR}.", "dateFrom")
     if (date_to - date_from).days >= MAX_DAYS:
         raise ReportError(ReportErrorCode.INVALID_PERIOD, f"A report covers at most {MAX_DAYS} days.", "dateTo")
 
