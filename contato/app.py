@@ -406,7 +406,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def import_errors(request: Request) -> Response:
         """An import's refused rows as CSV (row, column, code, message), streamed page by page: by a
         signed link (`Import.errorReportUrl`) or with the Bearer token; staff only, like the import."""
-        import_id = int(request.path_params["import_id"])
+        import_id = row_id(request.path_params["import_id"])  # past any row's: never sent to the database
+        if import_id is None:
+            return JSONResponse({"error": "No such import."}, status_code=404)
         if is_signed(request.query_params):
             try:
                 user = await link_viewer(settings, import_id, request.query_params, purpose=IMPORT_ERRORS)
@@ -436,7 +438,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def export_download(request: Request) -> Response:
         """An export, streamed as it is read: by its signed link (`exportCreate`'s url) or with the
         Bearer token of the user who asked for it; rows as that user may see them now."""
-        export_id = int(request.path_params["export_id"])
+        export_id = row_id(request.path_params["export_id"])  # past any row's: never sent to the database
+        if export_id is None:
+            return JSONResponse({"error": "No such export."}, status_code=404)
         if is_signed(request.query_params):
             try:
                 user = await link_viewer(settings, export_id, request.query_params, purpose=EXPORT)

@@ -183,9 +183,22 @@ def _source(ctx: Context, export: Export) -> tuple[QuerySet[Any] | None, Columns
     return members, MEMBER_HEADER, MEMBER_COLUMNS, _member_rows
 
 
-def _encode(rows: Iterable[Sequence[Any]]) -> bytes:
+# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP): a
+# name, a note or a message typed as `=HYPERLINK(...)` must reach whoever opens the file as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text that a spreadsheet would read as a formula, quoted with a leading `'`; the rest as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def encode_csv(rows: Iterable[Sequence[Any]]) -> bytes:
+    """CSV bytes of `rows`, every text cell made safe to open in a spreadsheet."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
+    csv.writer(buffer).writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
     return buffer.getvalue().encode()
 
 
@@ -203,7 +216,7 @@ async def export_csv(ctx: Context, export: Export, page: int | None = None) -> A
             break
         last = rows[-1][0]
         total += len(rows)
-        yield _encode(await convert(list(rows)))
+        yield encode_csv(await convert(list(rows)))
         if len(rows) < size:
             break
     if export.pk is not None:

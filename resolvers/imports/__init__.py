@@ -35,6 +35,7 @@ from resolvers.campaign import rules
 from resolvers.context import Context
 from resolvers.do_not_call import DoNotCallInput, clean_entry
 from resolvers.errors import DataImportError, DataImportErrorCode, DomainError
+from resolvers.exports import encode_csv
 from resolvers.imports.members import CampaignFacts, plan_members, write_members
 from resolvers.imports.persons import RowError, plan_persons, row_error, write_persons
 from resolvers.imports.reader import FileRefused, Row, Table, check_mapping, guess_mapping
@@ -171,15 +172,11 @@ async def error_rows(import_id: int, page: int = 1000) -> AsyncIterator[list[tup
 
 
 async def error_report_csv(import_id: int) -> AsyncIterator[bytes]:
-    """The error report as CSV bytes (UTF-8 with a BOM, so spreadsheets read the accents), a page at a time."""
-    import csv
-    import io
-
+    """The error report as CSV bytes (UTF-8 with a BOM, so spreadsheets read the accents), a page at a
+    time; a header or a value from the file that a spreadsheet would run as a formula is quoted."""
     yield codecs.BOM_UTF8 + b"row,column,code,message\r\n"
     async for page in error_rows(import_id):
-        buffer = io.StringIO()
-        csv.writer(buffer).writerows(page)
-        yield buffer.getvalue().encode()
+        yield encode_csv(page)
 
 
 # --- running -------------------------------------------------------------------------------------

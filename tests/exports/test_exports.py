@@ -204,3 +204,42 @@ def test_the_cli_streams_an_export_to_a_file(tmp_path: Any) -> None:
     rows = table(output.read_bytes())
     assert rows and set(rows[0]) == {"number", "subject", "state", "status", "company", "contact_name", "assignee",
                                      "opened_at", "return_due_at", "closed_at"}
+
+
+async def test_cells_a_spreadsheet_would_run_as_formulas_are_quoted(
+    client: httpx.AsyncClient, factory: Factory, outbound: Outbound, clock: Clock
+) -> None:
+    # given: names and notes typed to run as formulas when the CSV is opened in a spreadsheet
+    supervisor, agent = await factory.user(Role.SUPERVISOR), await factory.user(Role.AGENT)
+    campaign = await outbound.campaign(agents=(agent,), name="=HYPERLINK(\"http://x\")")
+    sale = await outbound.result(ResultKind.SUCCESS, name="@SUM(A1)")
+    hostile = ["=1+1", "+55 11 3333", "-2+3", "@cmd", "\t=1", "\r=1", "plain - text"]
+    for index, note in enumerate(hostile):
+        member = await outbound.member(campaign, await factory.person(name=f"-{index}"))
+        await Operation.create(
+            member=member, campaign=campaign, person_id=member.person_id, agent=agent, result=sale,
+            result_kind="SUCCESS", attempt=1, local_date=clock.today, notes=note,
+        )
+    # when
+    rows = table((await client.get((await link(factory, supervisor, "OPERATIONS"))["url"])).content)
+    # then: each such cell starts with a quote, and the rest is left as typed
+    assert [row["notes"] for row in rows] == [
+        "'=1+1", "'+55 11 3333", "'-2+3", "'@cmd", "'\t=1", "'\r=1", "plain - text",
+    ]
+    assert {row["campaign"] for row in rows} == {"'=HYPERLINK(\"http://x\")"}
+    assert {row["result"] for row in rows} == {"'@SUM(A1)"}
+    assert [row["person"] for row in rows] == [f"'-{index}" for index in range(len(hostile))]
+    assert rows[0]["attempt"] == "1" and rows[0]["id"].isdigit()  # numbers are not text: left alone
+
+
+async def test_ids_past_any_row_name_no_export_or_import(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    # given
+    supervisor = await factory.user(Role.SUPERVISOR)
+    headers = bearer(supervisor, settings)
+    # when / then: never sent to the database (PostgreSQL's integer would overflow: a 500)
+    for path in ("/exports/99999999999999999999999.csv", "/exports/2147483648.csv",
+                 "/imports/99999999999999999999999/errors.csv", "/imports/2147483648/errors.csv"):
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 404, (path, response.text)

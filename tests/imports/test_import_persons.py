@@ -211,3 +211,21 @@ async def test_a_given_mapping_reads_columns_whatever_their_names(
     job = await run(settings, admin, path, mapping=mapping)
     assert (job.inserted, job.mapping) == (1, mapping)
     assert (await Person.get(document=make_cpf(9))).phones == ["1133334444"]
+
+
+async def test_the_error_report_quotes_what_a_spreadsheet_would_run(
+    factory: Factory, settings: Settings, tmp_path: Path
+) -> None:
+    # given: a header and a cell written as formulas
+    admin = await factory.user(Role.ADMIN)
+    path = write_csv(tmp_path / "f.csv", [["Nome", "=CPF"], ["Ana", "=1+2"]])
+    # when
+    job = await run(settings, admin, path, mapping={"Nome": "name", "=CPF": "document"})
+    report = b"".join([chunk async for chunk in imports.error_report_csv(job.pk)]).decode("utf-8-sig")
+    # then
+    import csv
+    import io
+
+    [header, row] = list(csv.reader(io.StringIO(report)))
+    assert header == ["row", "column", "code", "message"]
+    assert row[:3] == ["2", "'=CPF", "INVALID_DOCUMENT"]
