@@ -29,6 +29,7 @@ from models.campaign import Campaign
 from models.data_import import Import, ImportKind, ImportMode, ImportRowError, ImportStatus
 from models.do_not_call import DoNotCallNumber
 from models.event import Event
+from realtime import commit
 from realtime.events import EventSpec, publish, record
 from resolvers.attachment import CHUNK, Upload, sanitize_file_name
 from resolvers.campaign import rules
@@ -125,12 +126,23 @@ async def create_import(
         raise
 
 
-def start_import(job: Import, broadcast: Any, zone: Any) -> asyncio.Task[Import]:
-    """Run the import in this process's event loop, in the background."""
-    task = asyncio.create_task(run_import(job.pk, broadcast, zone=zone), name=f"import-{job.pk}")
-    RUNNING[job.pk] = task
-    task.add_done_callback(lambda _: RUNNING.pop(job.pk, None))
-    return task
+def start_import(job: Import, broadcast: Any, zone: Any) -> None:
+    """Run the import in this process's event loop, in the background, once `job` is committed.
+
+    Inside a longer transaction (a mutation sent with an idempotency key, realtime/commit.py) the
+    start waits for its commit: a task started within it would share its connection (Tortoise keeps
+    the transaction in a context variable the task inherits) and, on PostgreSQL, fail on it."""
+
+    def launch() -> None:
+        task = asyncio.create_task(run_import(job.pk, broadcast, zone=zone), name=f"import-{job.pk}")
+        RUNNING[job.pk] = task
+        task.add_done_callback(lambda _: RUNNING.pop(job.pk, None))
+
+    async def after_commit() -> None:
+        launch()
+
+    if not commit.defer(after_commit):
+        launch()
 
 
 async def visible_import(ctx: Context, import_id: int) -> Import:

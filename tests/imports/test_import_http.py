@@ -70,14 +70,15 @@ def bearer(user: User, settings: Settings) -> dict[str, str]:
 
 
 async def upload(
-    client: httpx.AsyncClient, user: User, settings: Settings, content: bytes, variables: dict[str, object]
+    client: httpx.AsyncClient, user: User, settings: Settings, content: bytes, variables: dict[str, object],
+    **extra_headers: str,
 ) -> httpx.Response:
     data = {
         "operations": json.dumps({"query": IMPORT_CREATE, "variables": {"file": None, **variables}}),
         "map": json.dumps({"0": ["variables.file"]}),
     }
     files = {"0": ("clientes.csv", content, "text/csv")}
-    headers = {**bearer(user, settings), "GraphQL-Require-Preflight": "1"}
+    headers = {**bearer(user, settings), "GraphQL-Require-Preflight": "1", **extra_headers}
     return await client.post("/graphql", data=data, files=files, headers=headers)
 
 
@@ -130,6 +131,32 @@ async def test_upload_runs_the_import_and_its_error_report_downloads_as_csv(
     unknown = await upload(client, admin, settings, content, {**variables, "mapping": [
         {"column": "Telefone", "field": "phones"}]})
     assert unknown.json()["data"]["importCreate"]["code"] == "UNKNOWN_COLUMN"
+
+
+async def test_an_upload_with_an_idempotency_key_runs_once_and_its_retry_replays_it(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    # given
+    admin = await factory.user(Role.ADMIN)
+    content = f"Nome;CPF\r\nAna;{make_cpf(1)}\r\nCaio;{make_cpf(2)}\r\n".encode()
+    variables = {"kind": "PERSONS", "mode": "INSERT"}
+    key = {"Idempotency-Key": "9b1f0c64-import"}
+    # when: the mutation (its whole transaction held for the key) starts the import
+    first = await upload(client, admin, settings, content, variables, **key)
+    created = first.json()["data"]["importCreate"]
+    assert created["__typename"] == "Import", first.text
+    task = imports.RUNNING.get(int(created["id"]))
+    job = await task if task is not None else await Import.get(id=int(created["id"]))
+    # then: it ran to its end after the commit, on its own connection
+    assert (job.status, job.inserted) == (ImportStatus.DONE, 2)
+    assert await Person.all().count() == 2
+    # when: the client retries
+    retry = await upload(client, admin, settings, content, variables, **key)
+    # then: the same answer, and no second import
+    assert retry.headers.get("idempotent-replayed") == "true"
+    assert retry.json()["data"]["importCreate"]["id"] == created["id"]
+    assert await Import.all().count() == 1
+    assert not any((settings.upload_dir / "imports").iterdir())
 
 
 async def test_import_progress_streams_each_batch_until_the_end(
