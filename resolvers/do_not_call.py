@@ -13,7 +13,7 @@ and the database probes the register's unique index for the few phones of each m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -63,6 +63,22 @@ async def listed_numbers(
     if connection is not None:
         query = query.using_db(connection)
     return set(await query.values_list("number", flat=True))
+
+
+def callable_phones(phones: list[str] | None, do_not_call: bool, listed: Container[str]) -> list[str]:
+    """The phones that may be called (Person.callablePhones): none for a person who opted out, and
+    none whose register key is in `listed` (what `listed_numbers` found for them)."""
+    if do_not_call or not phones:
+        return []
+    return [phone for phone in phones if (register_key(phone) or phone) not in listed]
+
+
+async def callable_phones_by_person(people: list[tuple[int, list[str] | None, bool]]) -> dict[int, list[str]]:
+    """callable_phones for many persons, (id, phones, doNotCall) each, with one register query."""
+    keys = [register_key(phone) or phone for _, phones, do_not_call in people if not do_not_call
+            for phone in phones or ()]
+    listed = await listed_numbers(keys, rules.utc_now())
+    return {pk: callable_phones(phones, do_not_call, listed) for pk, phones, do_not_call in people}
 
 
 def blocked(phones: Iterable[str], listed: set[str]) -> bool:

@@ -9,7 +9,7 @@ from models.person import Person
 from models.person import PersonKind as PersonKindModel
 from models.person import PersonStage as PersonStageModel
 from resolvers import person as use_cases
-from resolvers.do_not_call import register_key
+from resolvers.do_not_call import callable_phones, register_key
 from schema.base import Info
 from schema.company import CompanyType
 from schema.errors import PersonError
@@ -63,8 +63,8 @@ class PersonType:
         if self.do_not_call or not self.phones:
             return []
         keys = [register_key(phone) or phone for phone in self.phones]
-        listed = await info.context.loaders.listed_by_number.load_many(keys)
-        return [phone for phone, on_register in zip(self.phones, listed, strict=True) if not on_register]
+        found = await info.context.loaders.listed_by_number.load_many(keys)
+        return callable_phones(self.phones, self.do_not_call, {key for key, on in zip(keys, found, strict=True) if on})
 
     @strawberry.field
     async def company(self, info: Info) -> CompanyType | None:
