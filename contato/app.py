@@ -54,7 +54,7 @@ from resolvers import exports, imports
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.bounds import row_id
 from resolvers.context import Context
-from resolvers.errors import AttachmentNotFound, DataImportError, ExportError
+from resolvers.errors import AttachmentNotFound, DataImportError, ExportError, ExportErrorCode
 from resolvers.mail import MailSender, pending_count
 from resolvers.signed_links import EXPORT, IMPORT_ERRORS, LinkRejected, is_signed, link_viewer
 from resolvers.ticket import open_attachment
@@ -459,8 +459,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
             export = await exports.get_export(ctx, export_id)
         except ExportError:
             return JSONResponse({"error": "No such export."}, status_code=404)
+        body = exports.export_csv(ctx, export)
+        try:
+            # The header (a report: the header after the figures) before the response starts, so a
+            # refusal, or a database that cannot be reached, is an answer rather than a cut download.
+            first = await anext(body)
+        except ExportError as refused:
+            return JSONResponse({"error": refused.message, "code": refused.code.value},
+                                status_code=403 if refused.code == ExportErrorCode.FORBIDDEN else 404)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in body:
+                yield chunk
+
         return StreamingResponse(
-            exports.export_csv(ctx, export),
+            chunks(),
             media_type="text/csv; charset=utf-8",
             headers={
                 "Content-Disposition": f'attachment; filename="{export.kind.value.lower()}-{export_id}.csv"',

@@ -200,6 +200,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from models.user import Role, User
     from resolvers import exports
     from resolvers.context import Context
+    from resolvers.errors import ExportError
 
     settings = _settings()
     where = exports.ExportFilter(
@@ -207,16 +208,23 @@ def cmd_export(args: argparse.Namespace) -> int:
         date_from=args.date_from, date_to=args.date_to, company_id=args.company_id, state=args.state,
         status=args.status,
     )
-    kind = ExportKind(args.kind.upper())
+    kind = ExportKind(args.kind.upper().replace("-", "_"))
 
     async def run() -> int:
         async with database(settings):
             acting = User(id=0, name="cli", email="cli@localhost", role=Role.ADMIN, password_hash="")
             ctx = Context(settings=settings, user=acting)
             export = Export(kind=kind, filters=asdict(where), created_by_id=0)
+            body = exports.export_csv(ctx, export)
+            try:
+                first = await anext(body)  # a report's refusal (period, campaign) before any file is made
+            except ExportError as refused:
+                print(f"{refused.code.value}: {refused.message}", file=sys.stderr)
+                return 1
             output = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: ASYNC230, SIM115
             try:
-                async for chunk in exports.export_csv(ctx, export):
+                output.write(first)
+                async for chunk in body:
                     output.write(chunk)
             finally:
                 if output is not sys.stdout.buffer:
@@ -443,8 +451,11 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(handler=cmd_import)
 
-    dump = commands.add_parser("export", help="stream operations, tickets or a campaign's members as CSV")
-    dump.add_argument("kind", choices=["operations", "tickets", "members"])
+    dump = commands.add_parser(
+        "export", help="stream operations, tickets, a campaign's members or a report as CSV"
+    )
+    dump.add_argument("kind", choices=["operations", "tickets", "members", "agent-productivity",
+                                       "campaign-results", "ticket-figures"])
     dump.add_argument("--output", default="-", help="a path, or - for stdout (default)")
     dump.add_argument("--campaign-id", type=int, default=None)
     dump.add_argument("--agent-id", type=int, default=None, help="operations' agent, tickets' assignee")

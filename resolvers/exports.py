@@ -1,5 +1,6 @@
 """Exports: operations, tickets with their last status, campaign members, as CSV streamed from the
-database a page at a time (keyset by id), with the visibility of the queries that list them.
+database a page at a time (keyset by id), with the visibility of the queries that list them; and the
+three reports (resolvers/reports.py) as CSV, with the rights of their queries.
 
 `create_export` records what was asked (kind and filters) for a caller who may ask it; the file is
 built while it is downloaded (`export_csv`): the first bytes leave before the second page is read, and
@@ -22,14 +23,15 @@ from models.campaign import Campaign, CampaignStage, QueueStatus
 from models.company import Company
 from models.data_export import Export, ExportKind
 from models.operation import Operation
-from models.outbound import ContactResult, Justification, NoContactReason
+from models.outbound import ContactResult, Justification, NoContactReason, ResultKind
 from models.person import Person
 from models.ticket_catalog import TicketStatus
 from models.user import Role, User
+from resolvers import reports
 from resolvers.campaign.members import visible_members
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
-from resolvers.errors import ExportError, ExportErrorCode
+from resolvers.errors import ExportError, ExportErrorCode, ReportError
 from resolvers.ticket.access import filtered_tickets
 from resolvers.ticket.inputs import StateFilter, TicketFilter
 
@@ -51,6 +53,9 @@ class ExportFilter:
 
 async def create_export(ctx: Context, kind: ExportKind, where: ExportFilter) -> Export:
     user = ctx.require_user()
+    if kind in REPORT_KINDS:
+        await _report_request(ctx, kind, where)
+        return await Export.create(kind=kind, filters=asdict(where), created_by_id=user.pk)
     if kind in (ExportKind.OPERATIONS, ExportKind.MEMBERS) and user.role == Role.COMPANY_REP:
         raise ExportError(ExportErrorCode.FORBIDDEN, "Outbound work is for the operator.")
     if kind == ExportKind.MEMBERS and where.campaign_id is None:
@@ -69,6 +74,68 @@ async def get_export(ctx: Context, export_id: int) -> Export:
     if export is None:
         raise ExportError(ExportErrorCode.NOT_FOUND, "No such export.", "id")
     return export
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+REPORT_KINDS = (ExportKind.AGENT_PRODUCTIVITY, ExportKind.CAMPAIGN_RESULTS, ExportKind.TICKET_FIGURES)
+PRODUCTIVITY_HEADER = ("day", "hour", "agent", "claims", "attempts", "contacts", "no_contacts", "success",
+                       "failure", "schedule", "conversion")
+CAMPAIGN_RESULTS_HEADER = ("day", "figure", "name", "result_kind", "count")
+TICKET_FIGURES_HEADER = ("week", "company", "classification", "opened", "closed", "awaiting_return")
+
+
+def _day(text: str | None, name: str) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise ExportError(ExportErrorCode.INVALID_PERIOD, f"{text!r} is not a date (YYYY-MM-DD).", name) from None
+
+
+async def _report_request(ctx: Context, kind: ExportKind, where: ExportFilter) -> tuple[date, date]:
+    """The report's own checks (resolvers/reports.py), answered as the export's errors."""
+    try:
+        period = reports.check_period(_day(where.date_from, "dateFrom"), _day(where.date_to, "dateTo"))
+        if kind == ExportKind.AGENT_PRODUCTIVITY:
+            reports.check_productivity(ctx, *period, where.agent_id)
+        elif kind == ExportKind.CAMPAIGN_RESULTS:
+            await reports.check_campaign_results(ctx, where.campaign_id, *period)
+        return period
+    except ReportError as refused:
+        raise ExportError(ExportErrorCode[refused.code.name], refused.message, refused.field) from None
+
+
+async def _report(ctx: Context, kind: ExportKind, where: ExportFilter) -> tuple[Columns, list[Sequence[Any]]]:
+    """A report's rows, worked out whole (its figures are sums over the period; memory follows the
+    number of groups, not of rows), by the same use case as its query, with the caller's rights now."""
+    date_from, date_to = await _report_request(ctx, kind, where)
+    try:
+        if kind == ExportKind.AGENT_PRODUCTIVITY:
+            hours = await reports.agent_productivity(ctx, date_from, date_to, where.campaign_id, where.agent_id)
+            return PRODUCTIVITY_HEADER, [
+                (row.day.isoformat(), row.hour, row.agent_name, row.claims, row.attempts, row.contacts,
+                 row.no_contacts, *(row.results.get(result.value, 0) for result in ResultKind),
+                 "" if row.conversion is None else round(row.conversion, 4))
+                for row in hours
+            ]
+        if kind == ExportKind.CAMPAIGN_RESULTS:
+            assert where.campaign_id is not None  # _report_request checked it
+            rows: list[Sequence[Any]] = []
+            for day in await reports.campaign_results(ctx, where.campaign_id, date_from, date_to):
+                rows.append((day.day.isoformat(), "attempts", "", "", day.attempts))
+                rows += [(day.day.isoformat(), "result", name, result_kind, count)
+                         for (name, result_kind), count in sorted(day.results.items())]
+                rows += [(day.day.isoformat(), "no_contact_reason", name, "", count)
+                         for name, count in sorted(day.no_contact_reasons.items())]
+            return CAMPAIGN_RESULTS_HEADER, rows
+        weeks = await reports.ticket_figures(ctx, date_from, date_to, where.company_id)
+        return TICKET_FIGURES_HEADER, [
+            (week.week.isoformat(), week.company_name, week.classification_name, week.opened, week.closed,
+             week.awaiting_return)
+            for week in weeks
+        ]
+    except ReportError as refused:
+        raise ExportError(ExportErrorCode[refused.code.name], refused.message, refused.field) from None
 
 
 def _operations(ctx: Context, where: ExportFilter) -> QuerySet[Operation] | None:
@@ -203,7 +270,15 @@ def encode_csv(rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 async def export_csv(ctx: Context, export: Export, page: int | None = None) -> AsyncIterator[bytes]:
-    """The export as CSV bytes: the header at once, then a page of rows at a time."""
+    """The export as CSV bytes: the header at once, then a page of rows at a time. A report is worked
+    out before its first byte, so that a refusal (ExportError) comes before anything is sent."""
+    if export.kind in REPORT_KINDS:
+        report_header, report_rows = await _report(ctx, export.kind, ExportFilter(**export.filters))
+        yield (BOM + ",".join(report_header) + "\r\n").encode()
+        yield encode_csv(report_rows)
+        if export.pk is not None:
+            await Export.filter(id=export.pk).update(rows=len(report_rows))
+        return
     queryset, header, columns, convert = _source(ctx, export)
     yield (BOM + ",".join(header) + "\r\n").encode()
     if queryset is None:

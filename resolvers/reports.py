@@ -81,9 +81,17 @@ class Productivity:
         return self.results.get("SUCCESS", 0) / self.contacts if self.contacts else None
 
 
-async def agent_productivity(
-    ctx: Context, date_from: date, date_to: date, campaign_id: int | None, agent_id: int | None
-) -> list[Productivity]:
+def check_period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
+    """Both bounds given and a period a report covers, or INVALID_PERIOD (exports ask before the file)."""
+    if date_from is None or date_to is None:
+        raise ReportError(ReportErrorCode.INVALID_PERIOD, "A report needs dateFrom and dateTo.",
+                          "dateFrom" if date_from is None else "dateTo")
+    _period(date_from, date_to)
+    return date_from, date_to
+
+
+def check_productivity(ctx: Context, date_from: date, date_to: date, agent_id: int | None) -> int | None:
+    """Who may read productivity figures, and of whom: the agent the figures are narrowed to."""
     user = ctx.require_user()
     _period(date_from, date_to)
     if user.role == Role.COMPANY_REP:
@@ -91,7 +99,25 @@ async def agent_productivity(
     if not is_staff(user):
         if agent_id not in (None, user.pk):
             raise ReportError(ReportErrorCode.FORBIDDEN, "Agents see their own figures only.", "agentId")
-        agent_id = user.pk
+        return user.pk
+    return agent_id
+
+
+async def check_campaign_results(ctx: Context, campaign_id: int | None, date_from: date, date_to: date) -> int:
+    """Who may read a campaign's results: supervisors and admins, of a campaign that exists."""
+    user = ctx.require_user()
+    _period(date_from, date_to)
+    if not is_staff(user):
+        raise ReportError(ReportErrorCode.FORBIDDEN, "Campaign reports are for supervisors.")
+    if campaign_id is None or not await Campaign.filter(id=campaign_id).exists():
+        raise ReportError(ReportErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+    return campaign_id
+
+
+async def agent_productivity(
+    ctx: Context, date_from: date, date_to: date, campaign_id: int | None, agent_id: int | None
+) -> list[Productivity]:
+    agent_id = check_productivity(ctx, date_from, date_to, agent_id)
     zone = ctx.settings.zone
     start, end = _bounds(ctx, date_from, date_to)
     groups: dict[tuple[int, date, int], Productivity] = {}
@@ -139,12 +165,7 @@ class CampaignDay:
 
 
 async def campaign_results(ctx: Context, campaign_id: int, date_from: date, date_to: date) -> list[CampaignDay]:
-    user = ctx.require_user()
-    _period(date_from, date_to)
-    if not is_staff(user):
-        raise ReportError(ReportErrorCode.FORBIDDEN, "Campaign reports are for supervisors.")
-    if not await Campaign.filter(id=campaign_id).exists():
-        raise ReportError(ReportErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+    await check_campaign_results(ctx, campaign_id, date_from, date_to)
     days: dict[date, CampaignDay] = {}
     by_result: dict[tuple[date, int], int] = defaultdict(int)
     by_reason: dict[tuple[date, int], int] = defaultdict(int)

@@ -27,14 +27,22 @@ class ExportError(Error):
 
 @strawberry.input(description="Filters; each applies to the kinds that have the field.")
 class ExportFilter:
-    campaign_id: strawberry.ID | None = strawberry.field(default=None, description="Operations, members (required).")
-    agent_id: strawberry.ID | None = strawberry.field(default=None, description="Operations' agent, tickets' assignee.")
+    campaign_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Operations, agent productivity; members and campaign results (required)."
+    )
+    agent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Operations' and agent productivity's agent, tickets' assignee."
+    )
     result_kind: str | None = strawberry.field(
         default=None, description="Operations: SUCCESS, FAILURE, SCHEDULE or NO_CONTACT."
     )
-    date_from: date | None = strawberry.field(default=None, description="Operations: first local day.")
-    date_to: date | None = strawberry.field(default=None, description="Operations: last local day.")
-    company_id: strawberry.ID | None = strawberry.field(default=None, description="Tickets.")
+    date_from: date | None = strawberry.field(
+        default=None, description="Operations: first local day; reports: the period's (required)."
+    )
+    date_to: date | None = strawberry.field(
+        default=None, description="Operations: last local day; reports: the period's (required)."
+    )
+    company_id: strawberry.ID | None = strawberry.field(default=None, description="Tickets, ticket figures.")
     state: str | None = strawberry.field(default=None, description="Tickets: OPEN, CLOSED or ALL.")
     status: QueueStatus | None = strawberry.field(default=None, description="Members.")  # type: ignore[valid-type]
 
@@ -56,8 +64,9 @@ _STATES = {"OPEN", "CLOSED", "ALL"}
 @strawberry.type
 class ExportMutation:
     @strawberry.mutation(
-        description="Export operations, tickets (with their current status) or a campaign's members as CSV: "
-        "a link that streams the file (also GET /exports/<id>.csv with your token)."
+        description="Export operations, tickets (with their current status), a campaign's members, or a report "
+        "(agent productivity, campaign results, ticket figures: the rows of its query) as CSV: a link that "
+        "streams the file (also GET /exports/<id>.csv with your token)."
     )
     async def export_create(
         self, info: Info, kind: ExportKind, filter: ExportFilter | None = None  # type: ignore[valid-type]

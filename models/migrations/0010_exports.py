@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
-                ('kind', fields.CharEnumField(description='OPERATIONS: OPERATIONS\nTICKETS: TICKETS\nMEMBERS: MEMBERS', enum_type=ExportKind, max_length=12)),
+                ('kind', fields.CharEnumField(description='OPERATIONS: OPERATIONS\nTICKETS: TICKETS\nMEMBERS: MEMBERS\nAGENT_PRODUCTIVITY: AGENT_PRODUCTIVITY\nCAMPAIGN_RESULTS: CAMPAIGN_RESULTS\nTICKET_FIGURES: TICKET_FIGURES', enum_type=ExportKind, max_length=20)),
                 ('filters', fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads)),
                 ('created_by', fields.ForeignKeyField('models.User', source_field='created_by_id', db_constraint=True, to_field='id', related_name='exports', on_delete=OnDelete.CASCADE)),
                 ('rows', fields.IntField(null=True)),

@@ -15,6 +15,7 @@ from contato.app import create_app
 from contato.settings import Settings
 from models.data_export import Export, ExportKind
 from models.operation import Operation
+from models.ticket import Ticket
 from models.outbound import ResultKind
 from models.user import Role, User
 from resolvers import exports
@@ -204,6 +205,15 @@ def test_the_cli_streams_an_export_to_a_file(tmp_path: Any) -> None:
     rows = table(output.read_bytes())
     assert rows and set(rows[0]) == {"number", "subject", "state", "status", "company", "contact_name", "assignee",
                                      "opened_at", "return_due_at", "closed_at"}
+    # a report, and its refusal before any file is made
+    figures = tmp_path / "figures.csv"
+    command = [sys.executable, "-m", "contato", "export", "ticket-figures", "--output", str(figures)]
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert refused.returncode == 1 and "INVALID_PERIOD" in refused.stderr and not figures.exists()
+    done = subprocess.run([*command, "--from", "2000-01-01", "--to", "2000-12-31"], env=env, capture_output=True,
+                          text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert figures.read_bytes().decode("utf-8-sig") == "week,company,classification,opened,closed,awaiting_return\r\n"
 
 
 async def test_cells_a_spreadsheet_would_run_as_formulas_are_quoted(
@@ -243,3 +253,77 @@ async def test_ids_past_any_row_name_no_export_or_import(
                  "/imports/99999999999999999999999/errors.csv", "/imports/2147483648/errors.csv"):
         response = await client.get(path, headers=headers)
         assert response.status_code == 404, (path, response.text)
+
+
+async def test_reports_export_as_csv_with_the_figures_and_rights_of_their_queries(
+    client: httpx.AsyncClient, factory: Factory, outbound: Outbound, clock: Clock, settings: Settings
+) -> None:
+    # given: the reports' hand-computed day (tests/reports/test_reports.py)
+    from tests.reports.test_reports import outbound_day
+
+    alice, bruno, campaign_id = await outbound_day(factory, outbound)
+    supervisor, rep = await factory.user(Role.SUPERVISOR), await factory.user(Role.COMPANY_REP)
+    period = {"dateFrom": "2031-01-08", "dateTo": "2031-01-09"}
+    # when
+    productivity = await link(factory, supervisor, "AGENT_PRODUCTIVITY", period)
+    own = await link(factory, alice, "AGENT_PRODUCTIVITY", period)
+    results = await link(factory, supervisor, "CAMPAIGN_RESULTS", {**period, "campaignId": str(campaign_id)})
+    # then
+    rows = table((await client.get(productivity["url"])).content)
+    assert [(r["day"], r["hour"], r["agent"], r["claims"], r["attempts"], r["contacts"], r["no_contacts"],
+             r["success"], r["failure"], r["schedule"], r["conversion"]) for r in rows] == [
+        ("2031-01-08", "9", "Alice", "2", "3", "2", "1", "1", "1", "0", "0.5"),
+        ("2031-01-08", "9", "Bruno", "1", "1", "1", "0", "0", "0", "1", "0.0"),
+        ("2031-01-08", "10", "Alice", "0", "1", "1", "0", "1", "0", "0", "1.0"),
+        ("2031-01-09", "11", "Bruno", "0", "1", "0", "1", "0", "0", "0", ""),
+    ]
+    assert [r["agent"] for r in table((await client.get(own["url"])).content)] == ["Alice", "Alice"]
+    assert [tuple(r.values()) for r in table((await client.get(results["url"])).content)] == [
+        ("2031-01-08", "attempts", "", "", "5"),
+        ("2031-01-08", "result", "Recusa", "FAILURE", "1"),
+        ("2031-01-08", "result", "Retornar", "SCHEDULE", "1"),
+        ("2031-01-08", "result", "Venda", "SUCCESS", "2"),
+        ("2031-01-08", "no_contact_reason", "Caixa postal", "", "1"),
+        ("2031-01-09", "attempts", "", "", "1"),
+        ("2031-01-09", "no_contact_reason", "Caixa postal", "", "1"),
+    ]
+    # refusals are the reports' own, before any file
+    refusals = [
+        (alice, "AGENT_PRODUCTIVITY", {**period, "agentId": str(bruno.pk)}),
+        (rep, "AGENT_PRODUCTIVITY", period),
+        (alice, "CAMPAIGN_RESULTS", {**period, "campaignId": str(campaign_id)}),
+        (supervisor, "CAMPAIGN_RESULTS", {**period, "campaignId": "999999"}),
+        (supervisor, "CAMPAIGN_RESULTS", period),
+        (supervisor, "TICKET_FIGURES", {"dateFrom": "2031-01-08"}),
+        (supervisor, "TICKET_FIGURES", {"dateFrom": "2031-01-09", "dateTo": "2031-01-08"}),
+    ]
+    assert [(await link(factory, user, kind, where))["code"] for user, kind, where in refusals] == [
+        "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "INVALID_PERIOD", "INVALID_PERIOD",
+    ]
+    # and rights are checked again at download: an agent who became a rep gets an answer, not a cut file
+    alice.role = Role.COMPANY_REP
+    await alice.save()
+    refused = await client.get(own["url"].split("?", 1)[0], headers=bearer(alice, settings))
+    assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN"
+
+
+async def test_a_rep_exports_the_ticket_figures_of_their_company_only(
+    client: httpx.AsyncClient, factory: Factory, clock: Clock
+) -> None:
+    # given
+    tickets = TicketFactory(factory)
+    acme, globex = await factory.company(name="Acme"), await factory.company(name="Globex")
+    rep, other_rep = (await factory.user(Role.COMPANY_REP, company=acme),
+                      await factory.user(Role.COMPANY_REP, company=globex))
+    supervisor = await factory.user(Role.SUPERVISOR)
+    new = await tickets.status("Novo", initial=True)
+    for opener, company in ((rep, acme), (rep, acme), (other_rep, globex)):
+        row = await tickets.ticket(opener, new, company=company)
+        await Ticket.filter(id=row.pk).update(created_at=clock.now)
+    period = {"dateFrom": clock.today.isoformat(), "dateTo": clock.today.isoformat()}
+    # when
+    by_rep = table((await client.get((await link(factory, rep, "TICKET_FIGURES", period))["url"])).content)
+    by_staff = table((await client.get((await link(factory, supervisor, "TICKET_FIGURES", period))["url"])).content)
+    # then
+    assert [(row["company"], row["opened"]) for row in by_rep] == [("Acme", "2")]
+    assert [(row["company"], row["opened"]) for row in by_staff] == [("Acme", "2"), ("Globex", "1")]
