@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from models.user import User
+from resolvers.bounds import row_id
 
 if TYPE_CHECKING:
     from contato.settings import Settings
@@ -77,11 +78,14 @@ async def link_viewer(
 ) -> User:
     """The viewer a link was signed for, once its signature and expiry hold."""
     try:
-        user_id = int(params["user"])
+        # A user id past any row's (resolvers/bounds.py) is never sent to the database.
+        user_id = row_id(params["user"])
         expires = int(params["expires"])
         signature = params["signature"]
     except (KeyError, ValueError):
-        raise LinkRejected("This link is not valid: it needs user, expires and signature.") from None
+        user_id = None
+    if user_id is None:
+        raise LinkRejected("This link is not valid: it needs user, expires and signature.")
     user = await User.get_or_none(id=user_id)
     # Compared even for an unknown user, so the answer's timing does not tell which ids exist.
     expected = _signature(settings, attachment_id, user_id, user.token_version if user else -1, expires, purpose)

@@ -253,6 +253,11 @@ async def test_ids_past_any_row_name_no_export_or_import(
                  "/imports/99999999999999999999999/errors.csv", "/imports/2147483648/errors.csv"):
         response = await client.get(path, headers=headers)
         assert response.status_code == 404, (path, response.text)
+    # nor is a signed link's user id past any row's
+    for path in ("/exports/1.csv", "/imports/1/errors.csv", "/attachments/1"):
+        for user in ("99999999999999999999999", "2147483648", "-1", "１"):
+            response = await client.get(f"{path}?user={user}&expires=9999999999&signature=00")
+            assert response.status_code == 403, (path, user, response.text)
 
 
 async def test_reports_export_as_csv_with_the_figures_and_rights_of_their_queries(
