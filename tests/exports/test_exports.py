@@ -15,8 +15,8 @@ from contato.app import create_app
 from contato.settings import Settings
 from models.data_export import Export, ExportKind
 from models.operation import Operation
-from models.ticket import Ticket
 from models.outbound import ResultKind
+from models.ticket import Ticket
 from models.user import Role, User
 from resolvers import exports
 from resolvers.auth import issue_token
