@@ -1,5 +1,9 @@
 """Tortoise models, one module per domain; MODEL_MODULES is what Tortoise loads."""
 
+from models.transactions import release_on_failed_begin
+
+release_on_failed_begin()
+
 MODEL_MODULES = [
     "models.company",
     "models.user",
