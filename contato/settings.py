@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,6 +12,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(Exception):
@@ -93,6 +98,10 @@ class Settings:
     mutations_per_minute: int = 120
     login_max_failures: int = 5
     login_lockout_seconds: int = 300
+    # Wrong passwords from one client address (an IPv6 client's /64) per LOGIN_LOCKOUT_SECONDS; 0: off.
+    login_max_failures_per_address: int = 100
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDRs); none: the header is ignored.
+    trusted_proxies: tuple[str, ...] = ()
     password_hash_profile: str = "RFC_9106_LOW_MEMORY"
     alerts_in_server: bool = True
     ws_init_timeout_seconds: int = 5
@@ -103,12 +112,18 @@ class Settings:
     ws_compression: bool = True
     event_retention_hours: int = 72
     stream_stall_seconds: int = 10
+    # How long a mutation's idempotency key (and its stored answer) is kept, per user.
+    idempotency_key_hours: int = 24
+    # How long a request waits for another one running with the same idempotency key.
+    idempotency_wait_seconds: int = 10
     # The whole multipart request (every file, operations and map); None: derived, see below.
     upload_max_request_bytes: int | None = None
     # Operations: /metrics (for the monitoring network only), log lines, shutdown.
     metrics_enabled: bool = True
     # When set, /metrics answers only `Authorization: Bearer <metrics_token>`.
     metrics_token: str = field(default="", repr=False)
+    # Production only: serve /metrics without a token (otherwise it answers 403 until one is set).
+    metrics_public: bool = False
     log_format: str = "text"
     # How long a stopping server waits for in-flight requests before cancelling them.
     shutdown_grace_seconds: int = 10
@@ -131,6 +146,10 @@ class Settings:
         if self.upload_max_request_bytes is not None:
             return self.upload_max_request_bytes
         return self.upload_max_bytes * UPLOAD_REQUEST_FILES + UPLOAD_REQUEST_OVERHEAD
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return _networks(self.trusted_proxies)
 
     @property
     def effective_database_url(self) -> str:
@@ -191,6 +210,8 @@ class Settings:
             mutations_per_minute=reader.integer("MUTATIONS_PER_MINUTE", 120, minimum=0),
             login_max_failures=reader.integer("LOGIN_MAX_FAILURES", 5, minimum=1),
             login_lockout_seconds=reader.integer("LOGIN_LOCKOUT_SECONDS", 300, minimum=1),
+            login_max_failures_per_address=reader.integer("LOGIN_MAX_FAILURES_PER_ADDRESS", 100, minimum=0),
+            trusted_proxies=reader.items("TRUSTED_PROXIES"),
             alerts_in_server=reader.boolean("ALERTS_IN_SERVER", True),
             ws_init_timeout_seconds=reader.integer("WS_INIT_TIMEOUT_SECONDS", 5, minimum=1, maximum=60),
             ws_max_subscriptions=reader.integer("WS_MAX_SUBSCRIPTIONS", 50, minimum=1),
@@ -198,6 +219,8 @@ class Settings:
             ws_compression=reader.boolean("WS_COMPRESSION", True),
             event_retention_hours=reader.integer("EVENT_RETENTION_HOURS", 72, minimum=1),
             stream_stall_seconds=reader.integer("STREAM_STALL_SECONDS", 10, minimum=1),
+            idempotency_key_hours=reader.integer("IDEMPOTENCY_KEY_HOURS", 24, minimum=1),
+            idempotency_wait_seconds=reader.integer("IDEMPOTENCY_WAIT_SECONDS", 10, minimum=1, maximum=600),
             # 0 (the default when unset) means derived from UPLOAD_MAX_BYTES; a set value is >= 1.
             upload_max_request_bytes=reader.integer("UPLOAD_MAX_REQUEST_BYTES", 0, minimum=1) or None,
             password_hash_profile=reader.exact(
@@ -205,6 +228,7 @@ class Settings:
             ),
             metrics_enabled=reader.boolean("METRICS_ENABLED", True),
             metrics_token=reader.text("METRICS_TOKEN", ""),
+            metrics_public=reader.boolean("METRICS_PUBLIC", False),
             log_format=reader.choice("LOG_FORMAT", ("text", "json"), "json" if production else "text"),
             shutdown_grace_seconds=reader.integer("SHUTDOWN_GRACE_SECONDS", 10, minimum=0, maximum=3600),
             attachment_link_ttl_seconds=reader.integer(
@@ -234,11 +258,23 @@ class Settings:
                 f"UPLOAD_MAX_BYTES + {UPLOAD_REQUEST_MIN_OVERHEAD} ({self.upload_max_bytes + UPLOAD_REQUEST_MIN_OVERHEAD}), "
                 "so one file of the largest size fits in a request"
             )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise SettingsError(
+                    f"TRUSTED_PROXIES entry {proxy!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8)"
+                ) from None
         broadcast_scheme = self.broadcast_url.split("://", 1)[0]
         if broadcast_scheme not in ("memory", "redis", "rediss"):
             raise SettingsError(
                 f"BROADCAST_URL scheme {broadcast_scheme!r} is not supported (use memory:// or redis://)"
             )
+
+
+@functools.cache
+def _networks(proxies: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
 
 
 def _redact(url: str) -> str:

@@ -15,6 +15,7 @@ MODEL_MODULES = [
     "models.outbound",
     "models.campaign",
     "models.operation",
+    "models.idempotency",
 ]
 
 

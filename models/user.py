@@ -33,7 +33,11 @@ class User(TimestampedModel):
 
 
 class LoginThrottle(TimestampedModel):
-    """Failed logins per account key (the normalised e-mail), shared by every server process."""
+    """Failed logins per account key (the normalised e-mail), shared by every server process.
+
+    Client addresses are counted here too, under keys that start with `ADDRESS ` (resolvers/auth.py):
+    an account key is casefolded and so never holds those capitals. `failures` counts the attempts
+    in the window that did not succeed: those still being checked, and those refused while locked."""
 
     key = fields.CharField(max_length=254, unique=True)
     failures = fields.IntField(default=0)

@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from models.company import Company
 from models.user import Role
+from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import digits, fold, is_valid_cnpj
 from resolvers.errors import CompanyError, CompanyErrorCode
@@ -24,8 +25,9 @@ class CompanyInput:
 
 
 def visible_companies(ctx: Context) -> QuerySet[Company]:
+    """The companies `Scope.sees_company` lets the caller see, as a queryset."""
     user = ctx.require_user()
-    if user.role == Role.COMPANY_REP:
+    if ctx.scope.own_company_only:
         return Company.filter(id=user.company_id)
     return Company.all()
 
@@ -34,10 +36,10 @@ async def list_companies(
     ctx: Context, text: str | None, first: int | None, after: str | None
 ) -> Page[Company]:
     queryset = visible_companies(ctx)
-    if text:
-        term = fold(text.strip())
-        number = digits(text)
-        queryset = queryset.filter(name__icontains=term) if not number else queryset.filter(cnpj__contains=number)
+    term = search_term(text)
+    if term:
+        number = digits(term)
+        queryset = queryset.filter(name__icontains=fold(term)) if not number else queryset.filter(cnpj__contains=number)
     return await paginate(queryset, "company", first, after, ctx.settings.max_page_size)
 
 

@@ -1,10 +1,19 @@
-"""One DataLoader per relation, built per request (and per subscription event)."""
+"""One DataLoader per relation, built per request (and per subscription event).
+
+`RowLoaders` hold rows, never decisions: the rows of one request, or of one live event shared by
+every subscriber it reaches (their loads batch into one query). Fields never read them directly:
+`Context.loaders` hands out `Loaders`, the same relations as one viewer may see them (see
+resolvers/scope.py): each scoped batch function loads through the shared row loader and keeps
+what the viewer's Scope sees, so a nested field gets no hidden row whichever field reaches it,
+and costs no statement of its own.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TypeVar
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
@@ -33,8 +42,10 @@ from models.ticket_catalog import (
     TicketStatus,
 )
 from models.user import User
+from resolvers.scope import Scope
 
 M = TypeVar("M", bound=Model)
+K = TypeVar("K")
 
 
 async def _by_id(model: type[M], keys: Sequence[int]) -> list[M | None]:
@@ -129,8 +140,17 @@ async def _statuses_by_contact_type(keys: list[int]) -> list[list[TicketStatus]]
     return [groups[key] for key in keys]
 
 
-class Loaders:
-    def __init__(self) -> None:
+class RowLoaders:
+    """Rows by key, whoever asks (never handed to fields: see `seen_by`).
+
+    `shared`: the loaders of a live event, which every subscriber it reaches in this process
+    uses (resolvers/realtime.py). A DataLoader hands every caller of one key the same future, and
+    a task cancelled while it awaits a future cancels that future: one subscriber leaving mid-event
+    would cancel the load under every other one, whose streams then stopped without a word. Shared
+    loaders, and the views made of them, hand each caller a shield of the future instead."""
+
+    def __init__(self, shared: bool = False) -> None:
+        self.shared = shared
         self.company_by_id = _loader(Company)
         self.person_by_id = _loader(Person)
         self.user_by_id = _loader(User)
@@ -173,15 +193,105 @@ class Loaders:
         self.operations_by_person = _many(Operation, "person_id", ("-id",))
         self.campaign_ids_by_agent: DataLoader[int, set[int]] = DataLoader(load_fn=_campaign_ids_by_agent)
 
-    def prime(self, rows: Iterable[Model]) -> None:
-        """Seed loaders with rows a resolver already fetched, so children don't fetch them again."""
-        for row in rows:
-            if isinstance(row, Company):
-                self.company_by_id.prime(row.pk, row)
-            elif isinstance(row, Person):
-                self.person_by_id.prime(row.pk, row)
-            elif isinstance(row, User):
-                self.user_by_id.prime(row.pk, row)
+        self._views: dict[Scope, Loaders] = {}
+        if shared:
+            shield_loads(self)
+
+    def seen_by(self, scope: Scope) -> Loaders:
+        """These rows as `scope` may see them (one set of loaders per scope, batching through these)."""
+        view = self._views.get(scope)
+        if view is None:
+            view = self._views[scope] = Loaders(self, scope)
+        return view
+
+
+class Loaders(RowLoaders):
+    """The loaders fields use: `rows` as one viewer may see them. Relations no rule limits (catalogs,
+    stages, users' rows: what a viewer sees of a user is decided by `Scope.reads_user` where the
+    user is shown) are the row loaders themselves."""
+
+    def __init__(self, rows: RowLoaders, scope: Scope) -> None:
+        vars(self).update({name: value for name, value in vars(rows).items() if name != "_views"})
+        self.rows = rows
+        self.scope = scope
+        if scope.own_company_only:
+            self.company_by_id = _kept(rows.company_by_id, lambda row: scope.sees_company(row.pk))
+            self.person_by_id = _kept(rows.person_by_id, lambda row: scope.sees_person(row.company_id))
+        if not scope.sees_every_ticket:
+            def sees(ticket: Ticket) -> bool:
+                return scope.sees_ticket(ticket.company_id, ticket.assignee_id)
+
+            self.ticket_by_id = _kept(rows.ticket_by_id, sees)
+            self.tickets_by_parent = _kept_in_lists(rows.tickets_by_parent, sees)
+        if not scope.sees_operator_records:
+            self.ticket_messages_by_ticket = DataLoader(load_fn=_public_messages(rows.ticket_messages_by_ticket))
+            self.ticket_actions_by_ticket = _no_lists()
+            self.non_conformity_by_id = _none()
+            self.campaign_by_id = _none()
+            self.campaign_member_by_id = _none()
+            self.operation_by_id = _none()
+            self.callback_by_id = _none()
+            self.operations_by_member = _no_lists()
+            self.operations_by_person = _no_lists()
+        if rows.shared:
+            shield_loads(self)
+
+    def seen_by(self, scope: Scope) -> Loaders:
+        return self.rows.seen_by(scope)
+
+
+def shield_loads(loaders: RowLoaders) -> None:
+    """Every DataLoader of `loaders` hands its callers a shield of the future it shares."""
+    for loader in vars(loaders).values():
+        if isinstance(loader, DataLoader) and not isinstance(loader.load, _ShieldedLoad):
+            loader.load = _ShieldedLoad(loader.load)  # type: ignore[method-assign]
+
+
+class _ShieldedLoad:
+    __slots__ = ("load",)
+
+    def __init__(self, load: Callable[[Any], Awaitable[Any]]) -> None:
+        self.load = load
+
+    def __call__(self, key: Any) -> Awaitable[Any]:
+        return asyncio.shield(self.load(key))
+
+
+def _kept(rows: DataLoader[K, M | None], keep: Callable[[M], bool]) -> DataLoader[K, M | None]:
+    async def load(keys: list[K]) -> list[M | None]:
+        return [row if row is not None and keep(row) else None for row in await rows.load_many(keys)]
+
+    return DataLoader(load_fn=load)
+
+
+def _kept_in_lists(rows: DataLoader[K, list[M]], keep: Callable[[M], bool]) -> DataLoader[K, list[M]]:
+    async def load(keys: list[K]) -> list[list[M]]:
+        return [[row for row in group if keep(row)] for group in await rows.load_many(keys)]
+
+    return DataLoader(load_fn=load)
+
+
+def _public_messages(
+    rows: DataLoader[MessagePageKey, list[TicketMessage]],
+) -> Callable[[list[MessagePageKey]], Awaitable[list[list[TicketMessage]]]]:
+    async def load(keys: list[MessagePageKey]) -> list[list[TicketMessage]]:
+        return await rows.load_many([replace(key, include_internal=False) for key in keys])
+
+    return load
+
+
+def _none() -> DataLoader[Any, Any]:
+    async def load(keys: list[Any]) -> list[None]:
+        return [None] * len(keys)
+
+    return DataLoader(load_fn=load)
+
+
+def _no_lists() -> DataLoader[Any, Any]:
+    async def load(keys: list[Any]) -> list[list[Any]]:
+        return [[] for _ in keys]
+
+    return DataLoader(load_fn=load)
 
 
 async def _campaign_ids_by_agent(keys: list[int]) -> list[set[int]]:

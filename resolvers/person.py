@@ -12,6 +12,7 @@ from tortoise.transactions import in_transaction
 from models.company import Company
 from models.person import Person, PersonKind, PersonStage
 from models.user import Role
+from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import (
     digits,
@@ -20,6 +21,7 @@ from resolvers.documents import (
     is_valid_cpf,
     is_valid_email,
     normalize_phone,
+    search_needle,
 )
 from resolvers.errors import PersonError, PersonErrorCode
 from resolvers.pagination import Page, paginate
@@ -56,8 +58,9 @@ class Conversion:
 
 
 def visible_persons(ctx: Context) -> QuerySet[Person]:
+    """The persons `Scope.sees_person` lets the caller see, as a queryset."""
     user = ctx.require_user()
-    if user.role == Role.COMPANY_REP:
+    if ctx.scope.own_company_only:
         return Person.filter(company_id=user.company_id)
     return Person.all()
 
@@ -66,12 +69,9 @@ async def list_persons(
     ctx: Context, where: PersonFilter, first: int | None, after: str | None
 ) -> Page[Person]:
     queryset = visible_persons(ctx)
-    if where.text and where.text.strip():
-        term = where.text.strip()
-        number = digits(term)
-        # "123.456" means digits of a document or phone; anything else searches the folded name.
-        needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
-        queryset = queryset.filter(search_text__contains=needle)
+    term = search_term(where.text)
+    if term:
+        queryset = queryset.filter(search_text__contains=search_needle(term))
     if where.stage is not None:
         queryset = queryset.filter(stage=where.stage)
     if where.company_id is not None:
@@ -141,12 +141,31 @@ async def _resolve_company(ctx: Context, data: PersonInput, current: Person | No
     return {"company_id": data.company_id}
 
 
-async def _ensure_document_free(document: str, person_id: int | None) -> None:
+DOCUMENT_UNAVAILABLE = "This document cannot be registered by your company: ask the operator."
+
+
+async def _ensure_document_free(ctx: Context, document: str, person_id: int | None) -> None:
+    """A document belongs to one live person in the whole operation. A caller who may not see its
+    holder (a rep, for a person outside their company) learns only that it is not theirs to
+    register: the same refusal whoever holds it, naming no row."""
     clash = Person.filter(document_key=document)
     if person_id is not None:
         clash = clash.exclude(id=person_id)
-    if await clash.exists():
-        raise PersonError(PersonErrorCode.DUPLICATE_DOCUMENT, "A person with this document exists.", "document")
+    holders = await clash.values_list("company_id", flat=True)
+    if holders:
+        raise _document_taken(ctx, holders[0])
+
+
+def _document_taken(ctx: Context, holder_company_id: int | None) -> PersonError:
+    if ctx.scope.sees_person(holder_company_id):
+        return PersonError(PersonErrorCode.DUPLICATE_DOCUMENT, "A person with this document exists.", "document")
+    return PersonError(PersonErrorCode.FORBIDDEN, DOCUMENT_UNAVAILABLE, "document")
+
+
+async def _clash_error(ctx: Context, document: str, person_id: int | None) -> PersonError:
+    """The refusal for a write the unique document index turned down (a concurrent writer won)."""
+    holder = await Person.filter(document_key=document).exclude(id=person_id or 0).values_list("company_id", flat=True)
+    return _document_taken(ctx, holder[0] if holder else None)
 
 
 def _clean_name(name: str) -> str:
@@ -176,14 +195,12 @@ async def create_person(ctx: Context, data: PersonInput) -> Person:
     values.update(_clean_contacts(data))
     values.update(await _resolve_company(ctx, data, None))
     values["search_text"] = search_text(str(values["name"]), document, values["phones"])  # type: ignore[arg-type]
-    await _ensure_document_free(document, None)
+    await _ensure_document_free(ctx, document, None)
     try:
         async with in_transaction():
             return await Person.create(**values)
     except IntegrityError:
-        raise PersonError(
-            PersonErrorCode.DUPLICATE_DOCUMENT, "A person with this document exists.", "document"
-        ) from None
+        raise await _clash_error(ctx, document, None) from None
 
 
 async def update_person(ctx: Context, person_id: int, data: PersonInput) -> Person:
@@ -200,7 +217,7 @@ async def update_person(ctx: Context, person_id: int, data: PersonInput) -> Pers
     if data.kind is not None or data.document is not None:
         document = _clean_document(kind, data.document if data.document is not None else person.document)
         values.update(kind=kind, document=document, document_key=document)
-        await _ensure_document_free(document, person.pk)
+        await _ensure_document_free(ctx, document, person.pk)
     if data.stage is not None and data.stage != person.stage:
         if PersonStage.SUSPECT in (data.stage, person.stage):
             raise PersonError(
@@ -219,9 +236,7 @@ async def update_person(ctx: Context, person_id: int, data: PersonInput) -> Pers
         async with in_transaction():
             await person.save()
     except IntegrityError:
-        raise PersonError(
-            PersonErrorCode.DUPLICATE_DOCUMENT, "A person with this document exists.", "document"
-        ) from None
+        raise await _clash_error(ctx, person.document, person.pk) from None
     return person
 
 

@@ -9,13 +9,11 @@ event is about with loaders built for that event alone.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
 
-from strawberry.dataloader import DataLoader
 from tortoise.expressions import Q
 
 from models.operation import Callback
@@ -25,9 +23,10 @@ from realtime.due import CALLBACK_DUE, CALLBACK_OPENED, TICKET_RETURN_DUE
 from realtime.events import USER_CHANGED
 from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, stream
 from realtime.queue_monitor import QueueSnapshot, Recheck
+from resolvers.bounds import MAX_EVENT_CURSOR, ascii_integer
 from resolvers.context import Context, fresh_loaders, use_loaders
 from resolvers.errors import DomainError
-from resolvers.loaders import Loaders
+from resolvers.loaders import RowLoaders
 from resolvers.ticket.access import can_see, sees_internal_notes
 
 TICKET_KINDS = (
@@ -87,10 +86,10 @@ class TicketReturnAlert:
 def parse_cursor(after: str | None) -> int | None:
     if after is None:
         return None
-    text = after.strip()
-    if not text.isdigit() or len(text) > 18:
+    cursor = ascii_integer(after.strip())
+    if cursor is None or not 0 <= cursor <= MAX_EVENT_CURSOR:
         raise StreamEnded(StreamErrorCode.INVALID_CURSOR, "A cursor is the string of a previous event's cursor.", "after")
-    return int(text)
+    return cursor
 
 
 class Viewer:
@@ -170,33 +169,15 @@ async def _events(
         raise StreamEnded(StreamErrorCode.TOO_SLOW, str(overflow)) from None
 
 
-def _shared_loaders(event: LiveEvent) -> Loaders:
+def _shared_loaders(event: LiveEvent) -> RowLoaders:
     """One set of loaders per event per process, shared by every subscriber it reaches: their
-    loads batch into one query, and the rows are as fresh as the event. Loaders hold rows, never
-    decisions: each subscriber's access is checked on its own."""
+    loads batch into one query, and the rows are as fresh as the event. Row loaders hold rows,
+    never decisions: each subscriber's access is checked on its own, and each reads them through
+    its own scope (`Context.loaders`)."""
     loaders = event.shared.get("loaders")
     if loaders is None:
-        loaders = event.shared["loaders"] = shielded(Loaders())
+        loaders = event.shared["loaders"] = RowLoaders(shared=True)
     return loaders
-
-
-def shielded(loaders: Loaders) -> Loaders:
-    """`loaders` whose every load hands its caller a shield of the shared future.
-
-    A DataLoader gives every caller of one key the same future, and a task cancelled while it
-    awaits a future cancels that future: one subscriber leaving mid-event would cancel the load
-    under every other subscriber of the event, whose streams then stopped without a word."""
-    for loader in vars(loaders).values():
-        if isinstance(loader, DataLoader):
-            loader.load = _shielding(loader.load)  # type: ignore[method-assign]
-    return loaders
-
-
-def _shielding(load: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
-    def shielded_load(key: Any) -> Awaitable[Any]:
-        return asyncio.shield(load(key))
-
-    return shielded_load
 
 
 async def ticket_updates(ctx: Context, ticket_id: int | None, after: str | None) -> AsyncIterator[TicketUpdate]:

@@ -13,6 +13,7 @@ from models.company import Company
 from models.user import Role, User
 from realtime.events import USER_CHANGED, EventSpec, publish, record
 from resolvers.auth import hash_password, normalize_email
+from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import fold, is_valid_email
 from resolvers.errors import UserError, UserErrorCode
@@ -32,9 +33,14 @@ class UserInput:
 
 
 def visible_users(ctx: Context) -> QuerySet[User]:
+    """The users `Scope.reads_user` lets the caller read whole (e-mail included), as a queryset:
+    what `user(id)` and `users` answer, and what every nested User shows the e-mail of."""
     user = ctx.require_user()
-    if ctx.is_staff:
+    scope = ctx.scope
+    if scope.reads_every_user:
         return User.all()
+    if scope.is_rep and user.company_id is not None:
+        return User.filter(Q(id=user.pk) | Q(company_id=user.company_id))
     return User.filter(id=user.pk)
 
 
@@ -42,9 +48,9 @@ async def list_users(
     ctx: Context, text: str | None, role: Role | None, first: int | None, after: str | None
 ) -> Page[User]:
     queryset = visible_users(ctx)
-    if text:
-        term = fold(text.strip())
-        queryset = queryset.filter(Q(email__icontains=term) | Q(name__icontains=text.strip()))
+    term = search_term(text)
+    if term:
+        queryset = queryset.filter(Q(email__icontains=fold(term)) | Q(name__icontains=term))
     if role is not None:
         queryset = queryset.filter(role=role)
     return await paginate(queryset, "user", first, after, ctx.settings.max_page_size)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -9,20 +9,17 @@ from models.user import Role as RoleModel
 from models.user import User
 from resolvers import auth
 from resolvers import user as use_cases
+from resolvers.scope import Scope
 from schema.base import Info
 from schema.company import CompanyType
 from schema.errors import LoginError, UserError
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection
 
+if TYPE_CHECKING:
+    from resolvers.context import Context
+
 Role = strawberry.enum(RoleModel, name="Role")
-
-
-def email_visible(viewer: User | None, company_id: int | None) -> bool:
-    """Whether `viewer` may read the e-mail of a user of `company_id` (None: the operator's staff)."""
-    return viewer is None or viewer.role != RoleModel.COMPANY_REP or (
-        company_id is not None and company_id == viewer.company_id
-    )
 
 
 @strawberry.type(name="User")
@@ -34,16 +31,20 @@ class UserType:
     active: bool
     created_at: datetime
     company_id: strawberry.Private[int | None]
+    # Who reads this user, when it is not the caller: the user who just logged in reads their own.
+    viewer: strawberry.Private[Scope | None] = None
 
     @strawberry.field(
-        description="Null to a company rep for users outside the rep's company: the operator's staff "
-        "addresses stay with the operator (a rep sees their names)."
+        description="Null unless the caller may look this user up with `user(id)`: supervisors and admins "
+        "read every address, others their own, and company reps their company's reps too (others see "
+        "names only)."
     )
     def email(self, info: Info) -> str | None:
-        return self.address if email_visible(info.context.user, self.company_id) else None
+        scope = self.viewer or info.context.scope
+        return self.address if scope.reads_user(int(self.id), self.company_id) else None
 
     @classmethod
-    def from_row(cls, row: User) -> UserType:
+    def from_row(cls, row: User, viewer: Scope | None = None) -> UserType:
         return cls(
             id=strawberry.ID(str(row.pk)),
             name=row.name,
@@ -52,13 +53,15 @@ class UserType:
             active=row.active,
             created_at=row.created_at,
             company_id=row.company_id,
+            viewer=viewer,
         )
 
     @strawberry.field
     async def company(self, info: Info) -> CompanyType | None:
         if self.company_id is None:
             return None
-        row = await info.context.loaders.company_by_id.load(self.company_id)
+        loaders = info.context.loaders if self.viewer is None else info.context.loaders_for(self.viewer)
+        row = await loaders.company_by_id.load(self.company_id)
         return CompanyType.from_row(row) if row else None
 
 
@@ -99,7 +102,10 @@ class UserQuery:
     async def me(self, info: Info) -> UserType:
         return UserType.from_row(info.context.require_user())
 
-    @strawberry.field(description="Supervisors and admins see every user; others only themselves.")
+    @strawberry.field(
+        description="Supervisors and admins see every user; company reps themselves and their company's reps; "
+        "agents themselves."
+    )
     async def users(
         self,
         info: Info,
@@ -117,12 +123,29 @@ class UserQuery:
         return UserType.from_row(row) if row else None
 
 
+def _client_address(context: Context) -> str | None:
+    """The caller's address from the connection (HTTP request or WebSocket), or from a trusted
+    proxy's X-Forwarded-For; None when run without one (tests, the CLI)."""
+    request = context.request
+    if request is None:
+        return None
+    peer = request.client.host if request.client else None
+    forwarded_for = request.headers.getlist("x-forwarded-for")
+    return auth.client_address(peer, forwarded_for, context.settings.trusted_proxy_networks)
+
+
 @strawberry.type
 class UserMutation:
-    @strawberry.mutation(description="The only operation that needs no token.")
+    @strawberry.mutation(
+        description="The only operation that needs no token. One per request; failures are counted per "
+        "account and per client address, each locked for a while past its limit (TOO_MANY_ATTEMPTS)."
+    )
     async def login(self, info: Info, email: str, password: str) -> LoginResult:
-        user, issued = await auth.login(email, password, info.context.settings)
-        return LoginPayload(token=issued.token, expires_at=issued.expires_at, user=UserType.from_row(user))
+        address = _client_address(info.context)
+        user, issued = await auth.login(email, password, info.context.settings, address)
+        return LoginPayload(
+            token=issued.token, expires_at=issued.expires_at, user=UserType.from_row(user, viewer=Scope.of(user))
+        )
 
     @strawberry.mutation(description="Admins only.")
     async def user_create(self, info: Info, input: UserCreateInput) -> UserResult:

@@ -46,7 +46,7 @@ class LiveServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
-    def start(self, *extra: str, timeout: float = 30.0) -> None:
+    def start(self, *extra: str, timeout: float = 120.0) -> None:
         log = self.log_path.open("wb")
         self._process = subprocess.Popen(
             [sys.executable, "-m", "contato", "serve", "--demo", "--port", str(self.port), *extra],

@@ -7,7 +7,6 @@ members by their recycle time. Keyset cursors carry all three, so pages stay sta
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,8 +22,14 @@ from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
 from resolvers.campaign.rules import CLAIM_LEASE, campaign_is_open, is_staff
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, CampaignError, CampaignErrorCode
-from resolvers.pagination import check_page_size
+from resolvers.errors import CampaignError, CampaignErrorCode
+from resolvers.pagination import (
+    check_page_size,
+    cursor_integer,
+    cursor_row_id,
+    optional_cursor_time,
+    read_cursor,
+)
 
 OPEN_STATUSES = (QueueStatus.NOT_ACTED, QueueStatus.SCHEDULED)
 CLAIM_CANDIDATES = 1
@@ -77,14 +82,8 @@ class QueueWindow:
 
 
 def _decode(cursor: str) -> tuple[int, datetime | None, int]:
-    try:
-        prefix, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        priority, due, member_id = rest.split("|")
-        if prefix != "queue":
-            raise ValueError(prefix)
-        return int(priority), datetime.fromisoformat(due) if due else None, int(member_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadUserInput(f"The cursor {cursor!r} is not a valid queue cursor.") from None
+    priority, due, member_id = read_cursor("queue", cursor, cursor_integer, optional_cursor_time, cursor_row_id)
+    return priority, due, member_id
 
 
 def _after(priority: int, due: datetime | None, member_id: int) -> list[Q]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,9 +17,16 @@ from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, OperationError, OperationErrorCode
+from resolvers.errors import OperationError, OperationErrorCode
 from resolvers.operation.record import check_callback_time
-from resolvers.pagination import Page, check_page_size, decode_cursor
+from resolvers.pagination import (
+    Page,
+    check_page_size,
+    cursor_row_id,
+    cursor_time,
+    decode_cursor,
+    read_cursor,
+)
 
 
 @dataclass(frozen=True)
@@ -34,14 +40,8 @@ class CallbackPage:
 
 
 def _decode(cursor: str) -> tuple[datetime, int]:
-    try:
-        prefix, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        due, callback_id = rest.split("|")
-        if prefix != "callback":
-            raise ValueError(prefix)
-        return datetime.fromisoformat(due), int(callback_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadUserInput(f"The cursor {cursor!r} is not a valid callback cursor.") from None
+    due, callback_id = read_cursor("callback", cursor, cursor_time, cursor_row_id)
+    return due, callback_id
 
 
 def _callers_campaigns(ctx: Context, user: User) -> Subquery:

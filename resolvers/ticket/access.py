@@ -16,16 +16,19 @@ from tortoise.queryset import QuerySet
 from models.ticket import Attachment, Ticket, TicketMessage, TicketState
 from models.user import Role, User
 from resolvers.attachment import blob_path
+from resolvers.bounds import search_term
 from resolvers.context import Context
-from resolvers.documents import digits, fold
+from resolvers.documents import fold, search_needle
 from resolvers.errors import AttachmentNotFound
 from resolvers.pagination import Page, paginate
+from resolvers.scope import Scope
 from resolvers.ticket.inputs import StateFilter, TicketFilter
 
 
 def visible_tickets(ctx: Context) -> QuerySet[Ticket]:
+    """The tickets `Scope.sees_ticket` lets the caller see, as a queryset."""
     user = ctx.require_user()
-    if user.role == Role.COMPANY_REP:
+    if ctx.scope.is_rep:
         return Ticket.filter(company_id=user.company_id)
     if user.role == Role.AGENT:
         return Ticket.filter(Q(assignee_id=user.pk) | Q(assignee_id__isnull=True))
@@ -33,15 +36,11 @@ def visible_tickets(ctx: Context) -> QuerySet[Ticket]:
 
 
 def can_see(user: User, ticket: Ticket) -> bool:
-    if user.role == Role.COMPANY_REP:
-        return ticket.company_id is not None and ticket.company_id == user.company_id
-    if user.role == Role.AGENT:
-        return ticket.assignee_id is None or ticket.assignee_id == user.pk
-    return True
+    return Scope.of(user).sees_ticket(ticket.company_id, ticket.assignee_id)
 
 
 def sees_internal_notes(user: User) -> bool:
-    return user.role != Role.COMPANY_REP
+    return Scope.of(user).sees_operator_records
 
 
 def search_text(*parts: str | None) -> str:
@@ -81,11 +80,9 @@ def filtered_tickets(ctx: Context, where: TicketFilter) -> QuerySet[Ticket]:
         due = Q(state=TicketState.OPEN, return_due_at__lte=datetime.now(UTC))
         queryset = queryset.filter(due) if where.awaiting_return else queryset.filter(~due)
     # PostgreSQL text cannot hold NUL, and no ticket's text has one.
-    term = (where.text or "").replace("\x00", "").strip()
+    term = search_term((where.text or "").replace("\x00", ""))
     if term:
-        number = digits(term)
-        needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
-        queryset = queryset.filter(search_text__contains=needle)
+        queryset = queryset.filter(search_text__contains=search_needle(term))
     return queryset
 
 

@@ -29,7 +29,6 @@ from prometheus_client import Counter
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from models.user import Role
 from resolvers.errors import BadUserInput, DomainError, NotAuthenticated
 from schema.compiled.plan import (
     Compiler,
@@ -120,11 +119,6 @@ class Plans:
         return plan
 
 
-def _is_rep(context: Any) -> bool:
-    user = getattr(context, "user", None)
-    return user is not None and user.role == Role.COMPANY_REP
-
-
 def _name(operation: OperationDefinitionNode) -> str:
     return operation.name.value if operation.name else "an anonymous operation"
 
@@ -167,7 +161,7 @@ class CompiledQueries(SchemaExtension):
             STATS.count(FALLBACK)
             return None
         plan = plans.plan(entry, variables.coerced)
-        if plan is None or (plan.rep_hidden and _is_rep(context.context)):
+        if plan is None:
             STATS.count(UNCOVERED)
             return None
         try:

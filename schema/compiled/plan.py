@@ -104,7 +104,6 @@ class OperationPlan:
     roots: list[RootPlan]
     slots: int
     layouts: Mapping[str, tuple[str, ...]]
-    rep_hidden: bool = False  # selects a field whose value depends on a company rep asking
 
 
 class Registry:
@@ -148,6 +147,9 @@ class Registry:
                     raise TypeError(f"compiled path: {name}.{field_name} joins on {relation.column}, not a column")
                 if isinstance(relation, Pages) and "id" not in relation.columns:
                     raise TypeError(f"compiled path: {name}.{field_name}'s rows have no id")
+            for column in fast_type.visible_columns:
+                if column not in columns:
+                    raise TypeError(f"compiled path: {name}'s visibility reads {column}, not a column")
         self.models_checked = True
 
     def column(self, fast_type: FastType, field_name: str) -> str:
@@ -210,7 +212,6 @@ class Compiler:
         self.object_plans: list[ObjectPlan] = []
         self.connection_plans: list[ConnectionPlan] = []
         self.columns: dict[str, list[str]] = {}
-        self.rep_hidden = False
 
     def compile(self) -> OperationPlan:
         if not self.registry.models_checked:
@@ -243,7 +244,7 @@ class Compiler:
                 (key, kind, edge_builder(detail) if kind == EDGES else detail)
                 for key, kind, detail in connection.outputs
             ]
-        return OperationPlan(outputs, roots, self.slots, layouts, self.rep_hidden)
+        return OperationPlan(outputs, roots, self.slots, layouts)
 
     # ------------------------------------------------------------------ field collection (spec 6.3.2)
 
@@ -341,7 +342,6 @@ class Compiler:
                     raise Uncovered(f"{type_name}.{name} with a selection")
                 column = self.registry.column(fast_type, name)
                 columns.append(column)
-                self.rep_hidden = self.rep_hidden or name in fast_type.rep_hidden
                 plan.needs.append((key, "scalar", (column, definition)))
                 continue
             relation = fast_type.relations.get(name)
@@ -356,6 +356,8 @@ class Compiler:
                 plan.needs.append((key, "pages", PagesPlan(relation, Arguments(definition, field_nodes[0]), connection)))
             else:
                 raise Uncovered(f"{type_name}.{name}")
+        # Rows loaded by id (the type's own layout) go through `visible`, which reads these.
+        self.need_columns(type_name, fast_type.visible_columns)
         if fixed_layout is None:
             self.need_columns(type_name, tuple(columns))
         elif any(column not in fixed_layout for column in columns):

@@ -13,7 +13,7 @@ from resolvers.context import Context
 from resolvers.rows import rows_by_id
 from schema.compiled.emit import connection
 from schema.compiled.plan import Arguments, ObjectPlan, OperationPlan, PagesPlan, RootPlan
-from schema.compiled.spec import FastType
+from schema.compiled.spec import FastType, RowsById
 
 DEFAULT_CONNECTION = "default"  # the only connection of models/__init__.py's configuration
 Store = list[Any]  # by slot: {id: row} for a One relation, {parent id: RowsPage} for Pages
@@ -56,6 +56,13 @@ class Runner:
             config=self.strawberry_schema.config,
         )
 
+    def visible(self, fast_type: FastType, rows: RowsById) -> RowsById:
+        """What the caller sees of rows loaded by id: the rules every Loader applies (resolvers/scope.py)."""
+        if fast_type.visible is None:
+            return rows
+        keep = fast_type.visible(self.context.scope, self.plan.layouts[fast_type.name])
+        return rows if keep is None else keep(rows)
+
     async def root(self, root: RootPlan) -> dict[str, Any]:
         columns = self.plan.layouts[root.spec.target]
         page = await root.spec.fetch(self.context, self.arguments(root.arguments), columns)
@@ -77,7 +84,7 @@ class Runner:
                     nested.append((slot, pages, [row[id_index] for row in rows]))
             # One after the other: they share one connection (see `data`), or SQLite's only one.
             found = {
-                name: await rows_by_id(fast_type.model, self.plan.layouts[name], ids - {None})
+                name: self.visible(fast_type, await rows_by_id(fast_type.model, self.plan.layouts[name], ids - {None}))
                 for name, (fast_type, ids) in wanted.items()
             }
             following: list[tuple[ObjectPlan, Any]] = []

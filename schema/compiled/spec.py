@@ -10,6 +10,7 @@ from tortoise.models import Model
 
 from resolvers.context import Context
 from resolvers.rows import Row
+from resolvers.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -59,17 +60,26 @@ class RootConnection:
     cursor_columns: tuple[str, ...] = ("id",)
 
 
+RowsById = dict[int, Row]
+# (the viewer's scope, the columns of the rows) -> what the viewer sees of rows loaded by id
+# (hidden rows left out, hidden columns None); None when the viewer sees them as they are.
+Visible = Callable[[Scope, tuple[str, ...]], Callable[[RowsById], RowsById] | None]
+
+
 @dataclass(frozen=True)
 class FastType:
     """A GraphQL object type backed by one table. `scalars` are fields read straight from the
     column of the Strawberry attribute's name (`columns` maps the exceptions); `relations` are
-    fields resolved through other rows. Any other field of the type is not compiled. `rep_hidden`
-    scalars depend on who asks (schema/user.py's email): a plan that selects one answers company
-    reps through the normal path."""
+    fields resolved through other rows. Any other field of the type is not compiled.
+
+    `visible` is what a viewer sees of the rows a One relation loads: the same rules (resolvers/
+    scope.py) as the Loaders the normal path's fields use, applied to each batch of rows; it reads
+    `visible_columns`, which every plan of the type then fetches."""
 
     name: str
     model: type[Model]
     scalars: tuple[str, ...]
     relations: Mapping[str, One | Pages] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
-    rep_hidden: tuple[str, ...] = ()
+    visible: Visible | None = None
+    visible_columns: tuple[str, ...] = ()

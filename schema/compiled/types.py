@@ -4,12 +4,19 @@ Adding a type is adding a FastType: its scalar fields (read from the column of t
 the Strawberry attribute) and its relations (One: a foreign key of its table; Pages: a nested
 connection). A field left out makes any operation that selects it take the normal path. Only list
 a field whose Strawberry resolver is a plain read of that column or a load by id: a field with an
-access check of its own (Ticket.parent, TicketMessage.ticket, Person.operations…) stays out, or
-gets a fetch function that calls the same rule, as Ticket.messages does.
+access check of its own (Person.operations…) stays out, or gets a fetch function that calls the
+same rule, as Ticket.messages does.
+
+What a viewer may see of rows loaded by id is each type's `visible`: the predicates of
+resolvers/scope.py that the normal path's Loaders apply, here over raw rows, in the same batch
+(hidden rows are left out, so a nullable relation answers null; a user's e-mail is blanked for
+whoever may not read it). A type that a One relation can reach and whose rows some viewer may not
+see must declare it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from models.campaign import CampaignMember, CampaignStage
@@ -25,7 +32,8 @@ from resolvers.campaign import queue
 from resolvers.context import Context
 from resolvers.pagination import encode_cursor, page_window
 from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, message_page_rows
-from schema.compiled.spec import FastType, One, Pages, RootConnection, RowsPage
+from resolvers.scope import Scope
+from schema.compiled.spec import FastType, One, Pages, RootConnection, RowsById, RowsPage
 from schema.ids import to_pk
 from schema.ticket.operations import ticket_filter
 from schema.ticket.types import MESSAGE_CURSOR, thread_window
@@ -76,6 +84,51 @@ async def ticket_messages(ctx: Context, args: dict[str, Any], ticket_ids: list[i
     }
 
 
+Keep = Callable[[RowsById], RowsById]
+
+
+def persons_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
+    if not scope.own_company_only:
+        return None
+    company = layout.index("company_id")
+    return lambda rows: {key: row for key, row in rows.items() if scope.sees_person(row[company])}
+
+
+def companies_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
+    if not scope.own_company_only:
+        return None
+    return lambda rows: {key: row for key, row in rows.items() if scope.sees_company(key)}
+
+
+def tickets_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
+    if scope.sees_every_ticket:
+        return None
+    company, assignee = layout.index("company_id"), layout.index("assignee_id")
+    return lambda rows: {
+        key: row for key, row in rows.items() if scope.sees_ticket(row[company], row[assignee])
+    }
+
+
+def operator_records_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
+    return None if scope.sees_operator_records else (lambda rows: {})
+
+
+def users_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
+    """Every user reached is shown; the e-mail only to whom may read the user whole (`user(id)`)."""
+    if scope.reads_every_user or "email" not in layout:
+        return None
+    email, company = layout.index("email"), layout.index("company_id")
+
+    def blank(row: Row) -> Row:
+        values = list(row)
+        values[email] = None
+        return tuple(values)
+
+    return lambda rows: {
+        key: row if scope.reads_user(key, row[company]) else blank(row) for key, row in rows.items()
+    }
+
+
 FAST_TYPES = (
     FastType(
         "CampaignMember",
@@ -89,6 +142,7 @@ FAST_TYPES = (
             "lastOperation": One("last_operation_id", "Operation"),
             "nextCallback": One("next_callback_id", "Callback"),
         },
+        visible=operator_records_seen,
     ),
     FastType(
         "Person",
@@ -96,6 +150,8 @@ FAST_TYPES = (
         scalars=("id", "kind", "name", "document", "phones", "emails", "stage", "doNotCall", "createdAt",
                  "updatedAt"),
         relations={"company": One("company_id", "Company"), "convertedTo": One("converted_to_id", "Person")},
+        visible=persons_seen,
+        visible_columns=("company_id",),
     ),
     FastType("CampaignStage", CampaignStage, scalars=("id", "name", "position")),
     FastType(
@@ -110,6 +166,7 @@ FAST_TYPES = (
             "result": One("result_id", "ContactResult"),
             "justification": One("justification_id", "Justification"),
         },
+        visible=operator_records_seen,
     ),
     FastType(
         "ContactResult",
@@ -122,15 +179,19 @@ FAST_TYPES = (
         Callback,
         scalars=("id", "dueAt", "opensAt", "status", "createdAt", "closedAt"),
         relations={"agent": One("agent_id", "User"), "member": One("member_id", "CampaignMember")},
+        visible=operator_records_seen,
     ),
     FastType(
         "User",
         User,
         scalars=("id", "name", "email", "role", "active", "createdAt"),
-        rep_hidden=("email",),
         relations={"company": One("company_id", "Company")},
+        visible=users_seen,
+        visible_columns=("company_id",),
     ),
-    FastType("Company", Company, scalars=("id", "name", "cnpj", "active", "createdAt")),
+    FastType(
+        "Company", Company, scalars=("id", "name", "cnpj", "active", "createdAt"), visible=companies_seen
+    ),
     FastType(
         "Ticket",
         Ticket,
@@ -144,6 +205,8 @@ FAST_TYPES = (
             "assignee": One("assignee_id", "User"),
             "messages": Pages("TicketMessage", ticket_messages, MESSAGE_PAGE_COLUMNS),
         },
+        visible=tickets_seen,
+        visible_columns=("company_id", "assignee_id"),
     ),
     FastType(
         "TicketStatus",

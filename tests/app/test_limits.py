@@ -73,6 +73,26 @@ async def test_suggestions_are_hidden_where_the_schema_is_not_public(factory: Fa
     assert hidden.errors[0].message == "Cannot query field 'nam' on type 'User'."
 
 
+async def test_coercion_errors_suggest_nothing_where_the_schema_is_not_public(factory: Factory) -> None:
+    # issue 11: variables still said "Did you mean 'text'?" and "Did you mean the enum value 'ADMIN'?"
+    admin = await factory.user(Role.ADMIN)
+    public = Settings(environment="test", password_hash_profile="CHEAPEST", introspection=True)
+    private = Settings(environment="test", password_hash_profile="CHEAPEST", introspection=False)
+    attempts = [
+        ("query($f: PersonFilter) { persons(filter: $f) { edges { node { id } } } }", {"f": {"txt": "a"}}, "text"),
+        ("query($r: Role) { users(role: $r) { edges { node { id } } } }", {"r": "ADMN"}, "ADMIN"),
+        ("query($f: TicketFilter) { tickets(filter: $f) { edges { node { id } } } }", {"f": {"state": "OPN"}}, "OPEN"),
+        ("query { users(role: ADMN) { edges { node { id } } } }", None, "ADMIN"),
+        ('query { persons(filter: {txt: "a"}) { edges { node { id } } } }', None, "text"),
+    ]
+    for document, variables, hint in attempts:
+        shown = await factory.execute_raw(document, variables, user=admin, settings=public)
+        hidden = await factory.execute_raw(document, variables, user=admin, settings=private)
+        assert "Did you mean" in shown.errors[0].message and hint in shown.errors[0].message, shown.errors
+        assert hidden.data is None and hidden.errors, hidden
+        assert all("Did you mean" not in error.message for error in hidden.errors), hidden.errors
+
+
 async def test_validation_errors_are_capped(factory: Factory) -> None:
     user = await factory.user(Role.SUPERVISOR)
     document = "{ me { " + " ".join(f"f{index}" for index in range(60)) + " } }"
@@ -139,3 +159,44 @@ def test_the_document_cache_keys_by_identity_and_keeps_a_bound() -> None:
     assert cache.get(other, "k", lambda: "c") == "c"  # pushes out `first`, the least recently used
     assert len(cache) == 2 and cache.get(first, "k", lambda: "again") == "again"
     assert (cache.hits, cache.misses) == (1, 4)
+
+
+async def test_the_rate_limit_counts_mutation_fields_not_requests(factory: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: five changes a minute allowed, all within one minute
+    monkeypatch.setattr(security, "utc_now", lambda: datetime(2026, 11, 24, 12, 0, 30, tzinfo=UTC))
+    settings = Settings(environment="test", password_hash_profile="CHEAPEST", mutations_per_minute=5)
+    user = await factory.user(Role.AGENT)
+    person = await factory.person(name="Before")
+    update = "mutation($id: ID!) {" + " ".join(
+        f'u{index}: personUpdate(id: $id, input: {{name: "N{index}"}}) {{ __typename }}' for index in range(3)
+    ) + "}"
+    # when: two requests of three aliased updates each
+    first = await factory.execute_raw(update, {"id": str(person.pk)}, user=user, settings=settings)
+    second = await factory.execute_raw(update, {"id": str(person.pk)}, user=user, settings=settings)
+    # then: the sixth change is over the limit, and the second request did not run at all
+    assert first.errors is None
+    assert second.data is None and second.errors[0].extensions["code"] == "RATE_LIMITED"
+
+
+async def test_fragments_are_expanded_and_skipped_fields_are_not_counted(
+    factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: three changes a minute
+    monkeypatch.setattr(security, "utc_now", lambda: datetime(2026, 11, 24, 12, 0, 30, tzinfo=UTC))
+    settings = Settings(environment="test", password_hash_profile="CHEAPEST", mutations_per_minute=3)
+    user = await factory.user(Role.AGENT)
+    person = await factory.person(name="Before")
+    skipped = """mutation($id: ID!, $no: Boolean = false) {
+      a: personUpdate(id: $id, input: {name: "A"}) { __typename }
+      b: personUpdate(id: $id, input: {name: "B"}) @include(if: $no) { __typename }
+      ... @skip(if: true) { c: personUpdate(id: $id, input: {name: "C"}) { __typename } } }"""
+    spread = """mutation($id: ID!) { ...Two ...Two }
+      fragment Two on Mutation { d: personUpdate(id: $id, input: {name: "D"}) { __typename }
+                                 e: personUpdate(id: $id, input: {name: "E"}) { __typename } }"""
+    # when
+    counted_one = await factory.execute_raw(skipped, {"id": str(person.pk)}, user=user, settings=settings)
+    counted_two = await factory.execute_raw(spread, {"id": str(person.pk)}, user=user, settings=settings)
+    over = await factory.execute_raw(skipped, {"id": str(person.pk)}, user=user, settings=settings)
+    # then: 1 + 2 fit in three; one more does not
+    assert counted_one.errors is None and counted_two.errors is None
+    assert over.data is None and over.errors[0].extensions["code"] == "RATE_LIMITED"
