@@ -1,8 +1,8 @@
 """Tortoise models, one module per domain; MODEL_MODULES is what Tortoise loads."""
 
-from models.transactions import release_on_failed_begin
+from models.transactions import guard_pooled_transactions
 
-release_on_failed_begin()
+guard_pooled_transactions()
 
 MODEL_MODULES = [
     "models.company",

@@ -6,6 +6,9 @@ task kept that dead transaction as its current one, so every later `in_transacti
 savepoint on a closed connection, and the connection never went back to the pool. The alert
 scheduler, one long-lived task, then failed every tick until the process restarted (bench/soak.py,
 pg-restart).
+
+Transactions never hold the whole pool: writers queued on the event counter's lock held every
+connection, and live delivery's reads waited behind them (seconds late, bench/soak.py).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import pytest
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
+from models.event import EventCounter
 from models.operation import Callback
 from realtime.alerts import AlertScheduler
 from realtime.due import DUE_SOURCES
+from realtime.hub import current_cursor
 from tests.conftest import PG_ADMIN_URL
 from tests.factories import Factory
 from tests.outbound_factories import Clock, Outbound
@@ -97,3 +102,40 @@ async def test_the_alert_scheduler_alerts_again_after_a_tick_whose_begin_failed(
         assert alerted is not None
     finally:
         await scheduler.stop()
+
+
+async def test_a_read_finds_a_connection_while_every_writer_waits_for_the_event_counter(
+    db: None, pg_database: str
+) -> None:
+    # given: the event counter's row locked from outside the pool, and as many writing transactions
+    # as the pool has connections, each queued on that lock (as writers are, behind one that commits)
+    client = connections.get("default")
+    await EventCounter.get_or_create(id=1, defaults={"value": 0})
+    outside = await asyncpg.connect(pg_database.replace("postgres://", "postgresql://", 1))
+    locked = outside.transaction()
+    await locked.start()
+    await outside.execute("SELECT value FROM event_counter WHERE id = 1 FOR UPDATE")
+
+    async def write() -> None:
+        async with in_transaction():
+            await EventCounter.filter(id=1).select_for_update().first()
+
+    writers = [asyncio.create_task(write()) for _ in range(client.pool_maxsize)]
+    try:
+        while await outside.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+        ) < 1:
+            await asyncio.sleep(0.01)
+
+        # when: a plain read, as live delivery makes for each event
+        read = asyncio.create_task(current_cursor())
+        done, _ = await asyncio.wait([read], timeout=30)  # a hang, not a speed: it never ends without the fix
+
+        # then: it got a connection while the writers still wait
+        assert read in done, "the read waited for a writer to give back a pool connection"
+        assert await read == 0
+        assert not any(writer.done() for writer in writers)
+    finally:
+        await locked.rollback()
+        await outside.close()
+        await asyncio.gather(*writers)
