@@ -109,7 +109,7 @@ class Cluster:
         self.database = f"contato_soak_{uuid.uuid4().hex[:12]}"
         self.database_url = f"{self.admin_url.rsplit('/', 1)[0]}/{self.database}"
         env = {
-            "DATABASE_URL": self.database_url,
+            "DATABASE_URL": self.database_url + (f"?maxsize={args.pool}" if args.pool else ""),
             "BROADCAST_URL": self.redis.url,
             "LOG_FORMAT": "json",
             "CONTATO_TIMEZONE": zone,
@@ -229,6 +229,15 @@ def children(parent: int) -> list[int]:
     return pids
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (/proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -258,15 +267,20 @@ async def _admin(url: str, sql: str) -> None:
 class MemorySeries:
     role: str
     samples: list[tuple[float, int]] = field(default_factory=list)  # (time, KiB)
+    cpu: list[tuple[float, float]] = field(default_factory=list)  # (time, CPU seconds so far)
 
 
 async def sample_memory(cluster: Cluster, series: dict[int, MemorySeries], every: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
         now = time.time()
         for pid, role in cluster.processes().items():
-            kib = rss_kib(pid)
-            if kib is not None:
-                series.setdefault(pid, MemorySeries(role)).samples.append((now, kib))
+            kib, cpu = rss_kib(pid), cpu_seconds(pid)
+            if kib is not None and cpu is not None:
+                one = series.setdefault(pid, MemorySeries(role))
+                one.samples.append((now, kib))
+                one.cpu.append((now, cpu))
+        # The soak's own clients share the machine: their CPU says how loaded it was.
+        series.setdefault(0, MemorySeries("soak clients")).cpu.append((now, time.process_time()))
         try:
             await asyncio.wait_for(stop.wait(), every)
         except TimeoutError:
@@ -473,6 +487,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--postgres", metavar="URL",
                         help="admin URL of a PostgreSQL server to make a fresh database on (default: start one, "
                              "which needs root; pg-restart needs it)")
+    parser.add_argument("--pool", type=int, default=0,
+                        help="database connections per worker (DATABASE_URL's maxsize; default: the server's own)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (default 2)")
     parser.add_argument("--agents", type=int, default=20, help="agents claiming and recording (default 20)")
     parser.add_argument("--posters", type=int, default=5, help="reps and operators adding ticket messages (default 5)")

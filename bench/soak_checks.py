@@ -10,12 +10,15 @@ loss or a second holder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import math
+import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -387,6 +390,10 @@ def check_faults(faults: Faults, figures: Figures) -> Check:
 def check_memory(figures: Figures, args: argparse.Namespace) -> Check:
     over = []
     for pid, series in sorted(figures.memory.items()):
+        if len(series.cpu) > 1:
+            (a, used_a), (b, used_b) = series.cpu[0], series.cpu[-1]
+            figures.say(f"CPU {series.role:<13} pid {pid:>7}: {used_b - used_a:6.1f} s in {b - a:4.0f} s "
+                        f"({(used_b - used_a) / max(b - a, 1e-9):4.0%} of a core)")
         values = [kib for _, kib in series.samples]
         if not values:
             continue
@@ -425,6 +432,8 @@ def print_report(figures: Figures, args: argparse.Namespace, total_seconds: floa
           f"(server start {figures.start_seconds:.0f} s, set-up {figures.setup_seconds:.0f} s)")
     for line in figures.lines:
         print(f"  {line}")
+    with contextlib.suppress(OSError):
+        print(f"  machine: {os.cpu_count()} cores, load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
     for line in memory_curve(figures):
         print(f"  {line}")
     print()
