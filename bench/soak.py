@@ -67,6 +67,7 @@ import asyncpg  # noqa: E402
 
 from bench.soak_checks import Figures, check_all, print_report  # noqa: E402
 from bench.soak_load import Api, Faults, Load, Setup, load_events  # noqa: E402
+from realtime.due import CALLBACK_DUE  # noqa: E402
 from tests.servers import LiveServer, PostgresServer, RedisServer, redis_binary  # noqa: E402
 
 FAULTS = ("worker-kill", "redis-restart", "pg-restart", "server-restart")
@@ -423,6 +424,7 @@ async def soak(cluster: Cluster, args: argparse.Namespace, figures: Figures) -> 
         memory_stop.set()
         await sampler
         # The last stop is part of the run: SIGTERM, exit 0, nothing logged as an error on the way out.
+        figures.final_stop = time.time()
         code, took = await asyncio.to_thread(cluster.stop_server)
         print(f"  contato serve stopped: exit {code} in {took:.1f} s", flush=True)
         figures.server_logs = cluster.read_logs()
@@ -453,6 +455,11 @@ async def dump(db: asyncpg.Connection, figures: Figures, path: Path) -> None:
         "watchers": [{"name": w.name, "snapshots": [at for at, _, _ in w.snapshots], "ends": w.ends}
                      for w in load.watchers],
         "calls": [[c.label, c.started, c.ended, c.outcome, c.detail] for c in figures.calls],
+        "final_stop": figures.final_stop,
+        "callbacks": [list(row) for row in await db.fetch(
+            "SELECT c.id, extract(epoch FROM c.due_at)::float8, min(extract(epoch FROM e.created_at))::float8 "
+            "FROM callback c LEFT JOIN event e ON e.entity = 'callback' AND e.entity_id = c.id AND e.kind = $1 "
+            "GROUP BY c.id ORDER BY c.id", CALLBACK_DUE)],
     }
     path.write_text(json.dumps(document))
     print(f"  what the clients saw: {path}", flush=True)

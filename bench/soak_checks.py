@@ -44,6 +44,7 @@ class Figures:
     setup_seconds: float = 0.0
     idempotency_supported: bool | None = None
     stopped: float = 0.0
+    final_stop: float = math.inf  # when the last SIGTERM was sent: no alert is due on time after it
     checked_at: float = 0.0
     cursor_at_stop: int = 0
     memory: dict[int, Any] = field(default_factory=dict)
@@ -212,7 +213,9 @@ async def check_alerts(db: asyncpg.Connection, setup: Setup, faults: Faults, fig
                   for r in rows if r["alerted"] != (r["events"] >= 1)]
     missing, late, closed_first, lateness = [], [], 0, []
     for r in due:
-        excused = faults.covers(r["due"]) or faults.covers(r["due"] + late_after)
+        # Due when a fault struck, or so late in the run that its time ran out after the last stop.
+        excused = (faults.covers(r["due"]) or faults.covers(r["due"] + late_after)
+                   or r["due"] + late_after > figures.final_stop)
         if r["events"]:
             delay = r["first"] - r["due"]
             if not excused:
@@ -315,6 +318,10 @@ def check_no_fault_answers(load: Load, faults: Faults, figures: Figures) -> Chec
                 f"{len(outside)} of them outside fault windows; {sum(c.outcome == 'lost' for c in figures.calls)} "
                 f"answers dropped on purpose")
     problems += [f"{call.label} at {faults.at(call.started)}: {call.outcome} {call.detail}" for call in outside]
+    for label in ("campaignMemberClaim", "operationRecord", "ticketMessageAdd"):
+        took = [call.ended - call.started for call in figures.calls
+                if call.label == label and call.outcome == "ok" and not faults.overlaps(call.started, call.ended)]
+        figures.say(f"{label} answered outside fault windows: {spread(took)}")
     clients = [*load.subscribers, *load.drifters, *load.watchers]
     ends = [(at, client.name, why) for client in clients for at, why in client.ends]
     masked = [(at, client.name, what) for client in clients for at, what in client.masked]

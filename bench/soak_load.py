@@ -827,7 +827,9 @@ class Load:
                 record["resultId"] = str(setup.results["FAILURE"])
             else:
                 record["resultId"] = str(setup.results["SCHEDULE"])
-                due = datetime.now(UTC) + timedelta(seconds=rng.uniform(3, 30))
+                # At least 15 s ahead: under load a write can wait seconds for the event counter, and
+                # a callback that is in the past by the time it is recorded is refused (CALLBACK_IN_PAST).
+                due = datetime.now(UTC) + timedelta(seconds=rng.uniform(15, 45))
                 record["callbackAt"] = due.isoformat()
                 record["callbackFor"] = "ME" if rng.random() < 0.8 else "ANYONE"
             hold.record_sent = time.time()
