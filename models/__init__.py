@@ -1,5 +1,9 @@
 """Tortoise models, one module per domain; MODEL_MODULES is what Tortoise loads."""
 
+from models.transactions import guard_pooled_transactions
+
+guard_pooled_transactions()
+
 MODEL_MODULES = [
     "models.company",
     "models.user",
