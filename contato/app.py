@@ -32,7 +32,7 @@ from prometheus_client import (
 from prometheus_client import multiprocess as prometheus_multiprocess
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,12 +50,13 @@ from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
+from resolvers import exports, imports
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.bounds import row_id
 from resolvers.context import Context
-from resolvers.errors import AttachmentNotFound
+from resolvers.errors import AttachmentNotFound, DataImportError, ExportError, ExportErrorCode
 from resolvers.mail import MailSender, pending_count
-from resolvers.signed_links import LinkRejected, is_signed, link_viewer
+from resolvers.signed_links import EXPORT, IMPORT_ERRORS, LinkRejected, is_signed, link_viewer
 from resolvers.ticket import open_attachment
 from schema import build_schema
 from schema.security import unavailable_error
@@ -402,6 +403,85 @@ def create_app(settings: Settings | None = None) -> Starlette:
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
         )
 
+    async def import_errors(request: Request) -> Response:
+        """An import's refused rows as CSV (row, column, code, message), streamed page by page: by a
+        signed link (`Import.errorReportUrl`) or with the Bearer token; staff only, like the import."""
+        import_id = row_id(request.path_params["import_id"])  # past any row's: never sent to the database
+        if import_id is None:
+            return JSONResponse({"error": "No such import."}, status_code=404)
+        if is_signed(request.query_params):
+            try:
+                user = await link_viewer(settings, import_id, request.query_params, purpose=IMPORT_ERRORS)
+            except LinkRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=403)
+        else:
+            token = bearer_token(request.headers.get("authorization"))
+            if not token:
+                return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
+            try:
+                user = await authenticate_token(token, settings)
+            except TokenRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=401)
+        try:
+            await imports.visible_import(Context(settings=settings, user=user), import_id)
+        except DataImportError:
+            return JSONResponse({"error": "No such import."}, status_code=404)
+        return StreamingResponse(
+            imports.error_report_csv(import_id),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"',
+                "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            },
+        )
+
+    async def export_download(request: Request) -> Response:
+        """An export, streamed as it is read: by its signed link (`exportCreate`'s url) or with the
+        Bearer token of the user who asked for it; rows as that user may see them now."""
+        export_id = row_id(request.path_params["export_id"])  # past any row's: never sent to the database
+        if export_id is None:
+            return JSONResponse({"error": "No such export."}, status_code=404)
+        if is_signed(request.query_params):
+            try:
+                user = await link_viewer(settings, export_id, request.query_params, purpose=EXPORT)
+            except LinkRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=403)
+        else:
+            token = bearer_token(request.headers.get("authorization"))
+            if not token:
+                return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
+            try:
+                user = await authenticate_token(token, settings)
+            except TokenRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=401)
+        ctx = Context(settings=settings, user=user)
+        try:
+            export = await exports.get_export(ctx, export_id)
+        except ExportError:
+            return JSONResponse({"error": "No such export."}, status_code=404)
+        body = exports.export_csv(ctx, export)
+        try:
+            # The header (a report: the header after the figures) before the response starts, so a
+            # refusal, or a database that cannot be reached, is an answer rather than a cut download.
+            first = await anext(body)
+        except ExportError as refused:
+            return JSONResponse({"error": refused.message, "code": refused.code.value},
+                                status_code=403 if refused.code == ExportErrorCode.FORBIDDEN else 404)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in body:
+                yield chunk
+
+        return StreamingResponse(
+            chunks(),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{export.kind.value.lower()}-{export_id}.csv"',
+                "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            },
+        )
+
     async def metrics(request: Request) -> Response:
         """Prometheus text format; for the monitoring network, never the public (see README)."""
         if settings.metrics_token and not _bearer_matches(request, settings.metrics_token):
@@ -457,6 +537,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/attachments/{attachment_id:int}", attachment_download),
+        Route("/imports/{import_id:int}/errors.csv", import_errors),
+        Route("/exports/{export_id:int}.csv", export_download),
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", metrics))

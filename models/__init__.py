@@ -16,6 +16,9 @@ MODEL_MODULES = [
     "models.campaign",
     "models.operation",
     "models.idempotency",
+    "models.do_not_call",
+    "models.data_import",
+    "models.data_export",
 ]
 
 
