@@ -46,6 +46,7 @@ from contato.persisted import PersistedDocuments
 from contato.settings import Settings
 from models import tortoise_config
 from models.availability import RETRY_AFTER_SECONDS, database_unreachable
+from models.user import User
 from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
@@ -56,7 +57,14 @@ from resolvers.bounds import row_id
 from resolvers.context import Context
 from resolvers.errors import AttachmentNotFound, DataImportError, ExportError, ExportErrorCode
 from resolvers.mail import MailSender, pending_count
-from resolvers.signed_links import EXPORT, IMPORT_ERRORS, LinkRejected, is_signed, link_viewer
+from resolvers.signed_links import (
+    EXPORT,
+    IMPORT_ERRORS,
+    PURPOSE,
+    LinkRejected,
+    is_signed,
+    link_viewer,
+)
 from resolvers.ticket import open_attachment
 from schema import build_schema
 from schema.security import unavailable_error
@@ -371,6 +379,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503)
 
+    async def downloader(request: Request, row: int, purpose: bytes) -> User | Response:
+        """Who asks for a file: the viewer a signed link names (for <img> and <a>), or the Bearer
+        token's user; or the refusal to answer (403 for a bad link, 401 without a valid token)."""
+        if is_signed(request.query_params):
+            try:
+                return await link_viewer(settings, row, request.query_params, purpose=purpose)
+            except LinkRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=403)
+        token = bearer_token(request.headers.get("authorization"))
+        if not token:
+            return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
+        try:
+            return await authenticate_token(token, settings)
+        except TokenRejected as rejected:
+            return JSONResponse({"error": str(rejected)}, status_code=401)
+
     async def attachment_download(request: Request) -> Response:
         """A ticket attachment, for a caller who may see the ticket (and the note the file is on):
         by a signed link (`downloadUrl`, for <img> and <a>) or with the Bearer token."""
@@ -378,19 +402,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         attachment_id = row_id(request.path_params["attachment_id"])
         if attachment_id is None:
             return JSONResponse({"error": "No such attachment."}, status_code=404)
-        if is_signed(request.query_params):
-            try:
-                user = await link_viewer(settings, attachment_id, request.query_params)
-            except LinkRejected as rejected:
-                return JSONResponse({"error": str(rejected)}, status_code=403)
-        else:
-            token = bearer_token(request.headers.get("authorization"))
-            if not token:
-                return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
-            try:
-                user = await authenticate_token(token, settings)
-            except TokenRejected as rejected:
-                return JSONResponse({"error": str(rejected)}, status_code=401)
+        user = await downloader(request, attachment_id, PURPOSE)
+        if isinstance(user, Response):
+            return user
         try:
             attachment, path = await open_attachment(Context(settings=settings, user=user), attachment_id)
         except AttachmentNotFound:
@@ -409,19 +423,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         import_id = row_id(request.path_params["import_id"])  # past any row's: never sent to the database
         if import_id is None:
             return JSONResponse({"error": "No such import."}, status_code=404)
-        if is_signed(request.query_params):
-            try:
-                user = await link_viewer(settings, import_id, request.query_params, purpose=IMPORT_ERRORS)
-            except LinkRejected as rejected:
-                return JSONResponse({"error": str(rejected)}, status_code=403)
-        else:
-            token = bearer_token(request.headers.get("authorization"))
-            if not token:
-                return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
-            try:
-                user = await authenticate_token(token, settings)
-            except TokenRejected as rejected:
-                return JSONResponse({"error": str(rejected)}, status_code=401)
+        user = await downloader(request, import_id, IMPORT_ERRORS)
+        if isinstance(user, Response):
+            return user
         try:
             await imports.visible_import(Context(settings=settings, user=user), import_id)
         except DataImportError:
@@ -441,19 +445,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         export_id = row_id(request.path_params["export_id"])  # past any row's: never sent to the database
         if export_id is None:
             return JSONResponse({"error": "No such export."}, status_code=404)
-        if is_signed(request.query_params):
-            try:
-                user = await link_viewer(settings, export_id, request.query_params, purpose=EXPORT)
-            except LinkRejected as rejected:
-                return JSONResponse({"error": str(rejected)}, status_code=403)
-        else:
-            token = bearer_token(request.headers.get("authorization"))
-            if not token:
-                return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
-            try:
-                user = await authenticate_token(token, settings)
-            except TokenRejected as rejected:
-                return JSONResponse({"error": str(rejected)}, status_code=401)
+        user = await downloader(request, export_id, EXPORT)
+        if isinstance(user, Response):
+            return user
         ctx = Context(settings=settings, user=user)
         try:
             export = await exports.get_export(ctx, export_id)
