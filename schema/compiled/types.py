@@ -29,13 +29,14 @@ from models.person import Person
 from models.ticket import Ticket, TicketMessage
 from models.ticket_catalog import TicketStatus
 from models.user import User
+from resolvers import do_not_call
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
 from resolvers.pagination import check_page_size, encode_cursor, page_window
 from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows, query_rows
 from resolvers.scope import Scope
-from schema.compiled.spec import FastType, One, Pages, RootConnection, RowsById, RowsPage
+from schema.compiled.spec import Derived, FastType, One, Pages, RootConnection, RowsById, RowsPage
 from schema.ids import to_pk
 from schema.ticket.operations import ticket_filter
 from schema.ticket.types import MESSAGE_CURSOR, thread_window
@@ -60,6 +61,11 @@ async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str,
 def _due_at_decoder() -> Callable[[Any], Any]:
     """What Tortoise makes of a raw due_at (asked once the models are set up)."""
     return decoder(CampaignMember, "due_at") or (lambda value: value)
+
+
+async def callable_phones(ctx: Context, people: list[tuple[Any, ...]]) -> dict[int, list[str]]:
+    """Person.callablePhones (schema/person.py) for a level's persons: one register query."""
+    return await do_not_call.callable_phones_by_person(people)  # type: ignore[arg-type]
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
@@ -165,6 +171,7 @@ FAST_TYPES = (
         scalars=("id", "kind", "name", "document", "phones", "emails", "stage", "doNotCall", "createdAt",
                  "updatedAt"),
         relations={"company": One("company_id", "Company"), "convertedTo": One("converted_to_id", "Person")},
+        derived={"callablePhones": Derived(("phones", "do_not_call"), callable_phones)},
         visible=persons_seen,
         visible_columns=("company_id",),
     ),

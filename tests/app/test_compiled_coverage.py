@@ -59,7 +59,8 @@ NOT_COMPILED: dict[str, str] = {
         "contactResults", "justifications", "scripts", "actionTypes", "noContactReasons", "campaigns",
         "campaign", "campaignMember", "pendingCallbacks", "campaignStatistics", "formRules", "scriptRender",
         "ticketClassifications", "ticketStatuses", "contactTypes", "closureReasons", "actionDefinitions",
-        "ticket", "ticketsAwaitingReturn", "clientConfig",
+        "ticket", "ticketsAwaitingReturn", "clientConfig", "doNotCallNumbers", "import",
+        "agentProductivity", "campaignResults", "ticketFigures",
     )},
     # Reached only through the root fields above.
     **{f"{name}.*": ROOT for name in (
@@ -71,7 +72,15 @@ NOT_COMPILED: dict[str, str] = {
         "TicketClassificationConnection", "TicketClassificationEdge", "TicketStatusConnection",
         "TicketStatusEdge", "ContactTypeConnection", "ContactTypeEdge", "ClosureReasonConnection",
         "ClosureReasonEdge", "ActionDefinitionConnection", "ActionDefinitionEdge", "ClientConfig",
-        "ClosureReason", "ActionDefinition", "OperationError",
+        "ClosureReason", "ActionDefinition", "OperationError", "DoNotCallNumberConnection",
+        "DoNotCallNumberEdge", "DoNotCallNumber", "DoNotCallNumbersPayload", "DoNotCallError", "Import",
+        "ImportColumn", "ImportError", "ImportRowError", "ImportRowErrorConnection", "ImportRowErrorEdge",
+        "ReportError",
+    )},
+    # Reports (issue 18): aggregates computed per request, reached only through their root fields.
+    **{f"{name}.*": COMPUTED for name in (
+        "AgentProductivity", "AgentHour", "CampaignResults", "CampaignDayResults", "NamedCount",
+        "TicketFigures", "TicketWeek",
     )},
     **{f"{name}.*": COMPUTED for name in (
         "CampaignStatistics", "AgentCount", "AttemptsCount", "DayCount", "JustificationCount", "KindCount",
@@ -187,7 +196,7 @@ def probes(plans: Plans) -> dict[str, str]:
         fast_type = registry.types[type_name]
         graphql_type = schema.get_type(type_name)
         assert isinstance(graphql_type, GraphQLObjectType)
-        for field_name in ("__typename", *fast_type.scalars):
+        for field_name in ("__typename", *fast_type.scalars, *fast_type.derived):
             documents.setdefault(f"{type_name}.{field_name}", f"{before}{field_name}{after}")
         for field_name, relation in fast_type.relations.items():
             if isinstance(relation, One):
