@@ -7,6 +7,7 @@ members by their recycle time. Keyset cursors carry all three, so pages stay sta
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.campaign import Campaign, CampaignMember, QueueStatus
+from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.event import Event
 from models.user import User
 from realtime.events import EventSpec, publish, record
@@ -31,6 +32,7 @@ from resolvers.pagination import (
     optional_cursor_time,
     read_cursor,
 )
+from resolvers.rows import PreparedQuery, Row, query_rows
 
 OPEN_STATUSES = (QueueStatus.NOT_ACTED, QueueStatus.SCHEDULED)
 CLAIM_CANDIDATES = 1
@@ -58,25 +60,58 @@ QUEUE_ORDER = ("priority", "due_at", "id")
 
 @dataclass(frozen=True)
 class QueueWindow:
-    """A queue page before it is fetched: `members` (unordered, every member the caller may list) is
-    None when the caller may not see the campaign's queue; `parts` split what follows the cursor."""
+    """A queue page before it is fetched: `campaign_id` is None when the caller may not see the
+    campaign's queue; `status` None is the workable queue of `agent_id` as of `now`; `parts` split
+    what follows the cursor."""
 
-    members: QuerySet[CampaignMember] | None
+    campaign_id: int | None
+    agent_id: int
+    now: datetime
+    status: QueueStatus | None
     parts: list[Q] | None
     size: int
     has_previous_page: bool
 
+    @property
+    def members(self) -> QuerySet[CampaignMember] | None:
+        """Every member the caller may list, unordered."""
+        if self.campaign_id is None:
+            return None
+        if self.status is None:
+            return workable_members(self.campaign_id, self.agent_id, self.now)
+        return CampaignMember.filter(campaign_id=self.campaign_id, status=self.status)
+
+    def _parts(self) -> Iterator[QuerySet[CampaignMember]]:
+        members = self.members
+        assert members is not None
+        for part in self.parts or [None]:
+            yield (members if part is None else members.filter(part)).order_by(*QUEUE_ORDER)
+
     async def rows(self, *columns: str) -> list[Any]:
         """size + 1 members in queue order (as value tuples when `columns` are given), one query
         per part until there are enough: usually one."""
-        if self.members is None:
+        if self.campaign_id is None:
             return []
         wanted = self.size + 1
         found: list[Any] = []
-        for part in self.parts or [None]:
-            queryset = (self.members if part is None else self.members.filter(part)).order_by(*QUEUE_ORDER)
+        for queryset in self._parts():
             queryset = queryset.limit(wanted - len(found))
             found += await (queryset.values_list(*columns) if columns else queryset)
+            if len(found) >= wanted:
+                break
+        return found
+
+    async def raw_rows(self, *columns: str) -> list[Row]:
+        """The members of `rows(*columns)` as the driver's records (resolvers/rows.py), for the
+        compiled path; the workable queue's first page from a statement built once."""
+        if self.campaign_id is None:
+            return []
+        wanted = self.size + 1
+        if self.status is None and self.parts is None:
+            return await _WORKABLE_PAGE.rows(CampaignMember, columns, self.campaign_id, self.agent_id, self.now, wanted)
+        found: list[Row] = []
+        for queryset in self._parts():
+            found += await query_rows(queryset.limit(wanted - len(found)).values_list(*columns))
             if len(found) >= wanted:
                 break
         return found
@@ -99,28 +134,46 @@ def _after(priority: int, due: datetime | None, member_id: int) -> list[Q]:
     return [*same, Q(priority__gt=priority)]
 
 
-def workable_members(campaign_id: int, agent: User, now: datetime) -> QuerySet[CampaignMember]:
-    """Members `agent` may call now: open, due, not held by someone else, not opted out, and with
+def workable_members(campaign_id: int, agent_id: int, now: datetime) -> QuerySet[CampaignMember]:
+    """Members the agent may call now: open, due, not held by someone else, not opted out, and with
     no phone on the do-not-call register at `now`."""
     return CampaignMember.filter(
         Q(campaign_id=campaign_id),
         Q(status__in=OPEN_STATUSES),
         Q(person__do_not_call=False),
         members_off_register(now),
-        Q(assigned_agent_id__isnull=True) | Q(assigned_agent_id=agent.pk),
-        Q(reserved_agent_id__isnull=True) | Q(reserved_agent_id=agent.pk) | Q(reserved_until__lte=now),
-        Q(claimed_by_id__isnull=True) | Q(claimed_by_id=agent.pk) | Q(claim_expires_at__lte=now),
+        Q(assigned_agent_id__isnull=True) | Q(assigned_agent_id=agent_id),
+        Q(reserved_agent_id__isnull=True) | Q(reserved_agent_id=agent_id) | Q(reserved_until__lte=now),
+        Q(claimed_by_id__isnull=True) | Q(claimed_by_id=agent_id) | Q(claim_expires_at__lte=now),
         Q(due_at__isnull=True) | Q(due_at__lte=now),
     )
+
+
+# Each queue page's statements, built once (resolvers/rows.py): the campaign, the agent's link to it
+# (`campaign.agent_links.filter(agent_id=…).exists()`), and the workable queue's first page for
+# `QueueWindow.raw_rows` (its shape: the columns).
+_CAMPAIGN_BY_ID = PreparedQuery(lambda _, campaign_id: Campaign.filter(id=campaign_id).limit(2))
+_AGENT_LINK = PreparedQuery(
+    lambda _, campaign_id, agent_id: CampaignAgent.filter(campaign_id=campaign_id, agent_id=agent_id)
+    .limit(1)
+    .values_list("id")
+)
+_WORKABLE_PAGE = PreparedQuery(
+    lambda columns, campaign_id, agent_id, now, limit: workable_members(campaign_id, agent_id, now)
+    .order_by(*QUEUE_ORDER)
+    .limit(limit)
+    .values_list(*columns)
+)
 
 
 async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign | None:
     """The campaign when the caller may see its queue: staff always, agents when assigned and open."""
     user = ctx.require_user()
-    campaign = await Campaign.get_or_none(id=campaign_id)
+    found = await _CAMPAIGN_BY_ID.models(Campaign, None, campaign_id)
+    campaign = found[0] if found else None
     if campaign is None or is_staff(user):
         return campaign
-    if not campaign_is_open(ctx, campaign) or not await campaign.agent_links.filter(agent_id=user.pk).exists():
+    if not campaign_is_open(ctx, campaign) or not await _AGENT_LINK.rows(CampaignAgent, None, campaign.pk, user.pk):
         return None
     return campaign
 
@@ -133,14 +186,11 @@ async def queue_window(
     position = _decode(after) if after is not None else None
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
-    if campaign is None:
-        return QueueWindow(None, None, size, position is not None)
-    if status is None:
-        queryset = workable_members(campaign.pk, user, rules.utc_now())
-    else:
-        queryset = CampaignMember.filter(campaign_id=campaign.pk, status=status)
     parts = _after(*position) if position is not None else None
-    return QueueWindow(queryset, parts, size, position is not None)
+    return QueueWindow(
+        campaign.pk if campaign is not None else None, user.pk, rules.utc_now(), status, parts, size,
+        position is not None,
+    )
 
 
 async def list_queue(
@@ -185,7 +235,7 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
             # Each claimer locks one row; SKIP LOCKED (PostgreSQL) sends the next one to the next row. The
             # conditional UPDATE below is what guarantees one winner on every database.
             candidates = await (
-                workable_members(campaign.pk, user, now)
+                workable_members(campaign.pk, user.pk, now)
                 .order_by(*QUEUE_ORDER)
                 .limit(CLAIM_CANDIDATES)
                 .select_for_update(skip_locked=True, of=("campaign_member",))

@@ -16,13 +16,15 @@ see must declare it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from models.campaign import CampaignMember, CampaignStage
+from models.campaign import Campaign, CampaignMember, CampaignStage
+from models.catalog import ContactChannel
 from models.company import Company
 from models.operation import Callback, Operation
-from models.outbound import ContactResult, Justification
+from models.outbound import ActionType, ContactResult, Justification, NoContactReason, Script
 from models.person import Person
 from models.ticket import Ticket, TicketMessage
 from models.ticket_catalog import TicketStatus
@@ -31,8 +33,8 @@ from resolvers import do_not_call
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
-from resolvers.pagination import encode_cursor, page_window
-from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, message_page_rows
+from resolvers.pagination import check_page_size, encode_cursor, page_window
+from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows, query_rows
 from resolvers.scope import Scope
 from schema.compiled.spec import Derived, FastType, One, Pages, RootConnection, RowsById, RowsPage
 from schema.ids import to_pk
@@ -41,17 +43,24 @@ from schema.ticket.types import MESSAGE_CURSOR, thread_window
 
 
 async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.campaignQueue (schema/campaign.py), as rows."""
+    """Query.campaignQueue (schema/campaign.py), as the driver's rows."""
     window = await queue.queue_window(
         ctx, to_pk(args["campaign_id"]), args.get("status"), args.get("first"), args.get("after")
     )
-    rows = await window.rows(*columns)
+    rows = await window.raw_rows(*columns)
     priority, due_at, member_id = (columns.index(name) for name in ("priority", "due_at", "id"))
+    due = _due_at_decoder()
 
     def cursor(row: Row) -> str:
-        return queue.queue_cursor(row[priority], row[due_at], row[member_id])
+        return queue.queue_cursor(row[priority], due(row[due_at]), row[member_id])
 
     return RowsPage(rows[: window.size], len(rows) > window.size, window.has_previous_page, cursor)
+
+
+@functools.cache
+def _due_at_decoder() -> Callable[[Any], Any]:
+    """What Tortoise makes of a raw due_at (asked once the models are set up)."""
+    return decoder(CampaignMember, "due_at") or (lambda value: value)
 
 
 async def callable_phones(ctx: Context, people: list[tuple[Any, ...]]) -> dict[int, list[str]]:
@@ -60,11 +69,16 @@ async def callable_phones(ctx: Context, people: list[tuple[Any, ...]]) -> dict[i
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.tickets (schema/ticket/operations.py), as rows."""
+    """Query.tickets (schema/ticket/operations.py), as the driver's rows."""
     after = args.get("after")
-    where = tickets_use_cases.filtered_tickets(ctx, ticket_filter(args.get("filter")))
-    window, size = page_window(where, "ticket", args.get("first"), after, ctx.settings.max_page_size)
-    rows = await window.values_list(*columns)
+    where = ticket_filter(args.get("filter"))
+    if after is None and where == tickets_use_cases.TicketFilter():  # the plain list: its statement is built once
+        size = check_page_size(args.get("first"), ctx.settings.max_page_size)
+        rows = await tickets_use_cases.first_ticket_rows(ctx, columns, size + 1)
+    else:
+        queryset = tickets_use_cases.filtered_tickets(ctx, where)
+        window, size = page_window(queryset, "ticket", args.get("first"), after, ctx.settings.max_page_size)
+        rows = await query_rows(window.values_list(*columns))
     ticket_id = columns.index("id")
 
     def cursor(row: Row) -> str:
@@ -141,6 +155,7 @@ FAST_TYPES = (
         CampaignMember,
         scalars=("id", "status", "attempts", "dueAt", "lastActedAt", "claimExpiresAt"),
         relations={
+            "campaign": One("campaign_id", "Campaign"),
             "person": One("person_id", "Person"),
             "stage": One("stage_id", "CampaignStage"),
             "assignedAgent": One("assigned_agent_id", "User"),
@@ -160,7 +175,19 @@ FAST_TYPES = (
         visible=persons_seen,
         visible_columns=("company_id",),
     ),
+    FastType(
+        "Campaign",
+        Campaign,
+        scalars=("id", "name", "description", "startDate", "endDate", "active", "callbackPolicy",
+                 "callbackOpensAfterMinutes", "maxAttempts", "retryAfterMinutes"),
+        relations={"defaultActionType": One("default_action_type_id", "ActionType")},
+        visible=operator_records_seen,
+    ),
     FastType("CampaignStage", CampaignStage, scalars=("id", "name", "position")),
+    FastType("ActionType", ActionType, scalars=("id", "name", "active"), relations={"script": One("script_id", "Script")}),
+    FastType("Script", Script, scalars=("id", "title", "body", "active")),
+    FastType("ContactChannel", ContactChannel, scalars=("id", "name", "active", "createdAt")),
+    FastType("NoContactReason", NoContactReason, scalars=("id", "name", "requiresCallback", "active")),
     FastType(
         "Operation",
         Operation,
@@ -169,9 +196,13 @@ FAST_TYPES = (
             "agent": One("agent_id", "User"),
             "member": One("member_id", "CampaignMember"),
             "person": One("person_id", "Person"),
+            "campaign": One("campaign_id", "Campaign"),
             "stage": One("stage_id", "CampaignStage"),
             "result": One("result_id", "ContactResult"),
             "justification": One("justification_id", "Justification"),
+            "actionType": One("action_type_id", "ActionType"),
+            "channel": One("channel_id", "ContactChannel"),
+            "noContactReason": One("no_contact_reason_id", "NoContactReason"),
         },
         visible=operator_records_seen,
     ),
@@ -185,7 +216,11 @@ FAST_TYPES = (
         "Callback",
         Callback,
         scalars=("id", "dueAt", "opensAt", "status", "createdAt", "closedAt"),
-        relations={"agent": One("agent_id", "User"), "member": One("member_id", "CampaignMember")},
+        relations={
+            "agent": One("agent_id", "User"),
+            "member": One("member_id", "CampaignMember"),
+            "campaign": One("campaign_id", "Campaign"),
+        },
         visible=operator_records_seen,
     ),
     FastType(
@@ -230,6 +265,8 @@ FAST_TYPES = (
 )
 
 ROOT_FIELDS = {
-    "campaignQueue": RootConnection("CampaignMember", campaign_queue, cursor_columns=("priority", "due_at", "id")),
-    "tickets": RootConnection("Ticket", tickets),
+    "campaignQueue": RootConnection(
+        "CampaignMember", campaign_queue, cursor_columns=("priority", "due_at", "id"), raw_rows=True
+    ),
+    "tickets": RootConnection("Ticket", tickets, raw_rows=True),
 }
