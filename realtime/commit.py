@@ -5,6 +5,8 @@ exited, which is after the commit, unless that block was a savepoint of a longer
 mutation sent with an idempotency key runs entirely in one transaction (resolvers/idempotency.py).
 There, what they hand over here is kept and done once that transaction commits, or dropped when it
 rolls back, so that no subscriber hears of a change it cannot yet read, or one that never happened.
+What they hand to `undo_on_rollback` is the opposite: done only if that transaction rolls back (a file
+staged for a row that never came to be).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ logger = logging.getLogger("contato.realtime")
 Deferred = Callable[[], Awaitable[None]]
 
 _pending: ContextVar[list[Deferred] | None] = ContextVar("contato_after_commit", default=None)
+_undo: ContextVar[list[Callable[[], None]] | None] = ContextVar("contato_on_rollback", default=None)
 
 
 def defer(work: Deferred) -> bool:
@@ -30,15 +33,45 @@ def defer(work: Deferred) -> bool:
     return True
 
 
+def undo_on_rollback(work: Callable[[], None]) -> None:
+    """Do `work` if the surrounding longer transaction rolls back (nothing to do without one: the
+    caller's own block has committed by the time it could roll back)."""
+    undo = _undo.get()
+    if undo is not None:
+        undo.append(work)
+
+
 @contextlib.contextmanager
 def collecting() -> Iterator[list[Deferred]]:
-    """Within this block (and the tasks it starts), `defer` keeps work in the list it yields."""
+    """Within this block (and the tasks it starts), `defer` keeps work in the list it yields. Leaving
+    the block by an exception, or after `rolled_back()`, does what `undo_on_rollback` was handed."""
     pending: list[Deferred] = []
-    token = _pending.set(pending)
+    undo: list[Callable[[], None]] = []
+    token, undo_token = _pending.set(pending), _undo.set(undo)
     try:
         yield pending
+    except BaseException:
+        _undo_all(undo)
+        raise
     finally:
         _pending.reset(token)
+        _undo.reset(undo_token)
+
+
+def rolled_back() -> None:
+    """Within `collecting()`: the transaction rolled back although no exception leaves the block."""
+    undo = _undo.get()
+    if undo is not None:
+        _undo_all(undo)
+
+
+def _undo_all(undo: list[Callable[[], None]]) -> None:
+    while undo:
+        work = undo.pop()
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - the rollback stands; a leftover is only a leftover
+            logger.exception("work undone on rollback failed")
 
 
 async def run(pending: list[Deferred]) -> None:

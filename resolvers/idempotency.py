@@ -131,8 +131,10 @@ async def once(
                     response=orjson.dumps(body).decode()
                 )
         except _Replay as replay:
+            commit.rolled_back()
             return Answer(replay.body, replayed=True)
         except _NotKept:
+            commit.rolled_back()
             return Answer(body, replayed=False, result=result)  # rolled back: a retry runs again
     await commit.run(after_commit)
     return Answer(body, replayed=False, result=result, kept=True)

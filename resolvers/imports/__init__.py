@@ -115,11 +115,14 @@ async def create_import(
             raise DataImportError(DataImportErrorCode[refused.code], refused.message, "mapping") from None
         finally:
             table.close()
-        return await Import.create(
+        job = await Import.create(
             kind=request.kind, mode=request.mode, campaign_id=request.campaign_id if request.kind == ImportKind.MEMBERS
             else None, created_by_id=ctx.require_user().pk or None, file_name=file_name, file_path=str(path),
             file_size=path.stat().st_size, mapping=mapping, owns_file=owns_file,
         )
+        if owns_file:  # inside a longer transaction (an idempotency key) the row may yet roll back
+            commit.undo_on_rollback(lambda: path.unlink(missing_ok=True))
+        return job
     except BaseException:
         if owns_file:
             path.unlink(missing_ok=True)

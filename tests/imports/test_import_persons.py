@@ -4,10 +4,10 @@ import pytest
 
 from contato.seed import make_cpf
 from contato.settings import Settings
-from models.data_import import ImportKind, ImportMode, ImportRowError, ImportStatus
+from models.data_import import Import, ImportKind, ImportMode, ImportRowError, ImportStatus
 from models.person import Person, PersonKind, PersonStage
 from models.user import Role
-from resolvers import imports
+from resolvers import idempotency, imports
 from resolvers.context import Context
 from resolvers.errors import DataImportError
 from tests.factories import VALID_CNPJS, Factory
@@ -229,3 +229,36 @@ async def test_the_error_report_quotes_what_a_spreadsheet_would_run(
     [header, row] = list(csv.reader(io.StringIO(report)))
     assert header == ["row", "column", "code", "message"]
     assert row[:3] == ["2", "'=CPF", "INVALID_DOCUMENT"]
+
+
+async def test_an_upload_whose_keyed_request_rolls_back_leaves_neither_row_nor_file(
+    factory: Factory, settings: Settings, tmp_path: Path
+) -> None:
+    # An import created inside a request sent with an idempotency key (one transaction with the key
+    # row) whose answer is not kept: the transaction rolls back, so must the file staged for it.
+    admin = await factory.user(Role.ADMIN)
+    ctx = Context(settings=settings, user=admin)
+    staged = write_csv(tmp_path / "import-staged.csv", [["nome", "cpf"], ["Ana", make_cpf(1)]])
+
+    async def execute() -> Import:
+        return await imports.create_import(ctx, imports.ImportRequest(ImportKind.PERSONS), staged, "p.csv")
+
+    async def unavailable(_: Import) -> dict[str, object]:
+        return {"data": None, "errors": [{"message": "later step failed"}]}
+
+    answer = await idempotency.once(admin.pk, "key-1", "fingerprint", settings, execute, unavailable)
+
+    assert not answer.kept
+    assert await Import.all().count() == 0
+    assert not staged.exists()
+    # the same request kept: the row and its file stay for the background run
+    kept = write_csv(tmp_path / "import-kept.csv", [["nome", "cpf"], ["Ana", make_cpf(1)]])
+
+    async def execute_kept() -> Import:
+        return await imports.create_import(ctx, imports.ImportRequest(ImportKind.PERSONS), kept, "p.csv")
+
+    async def ok(job: Import) -> dict[str, object]:
+        return {"data": {"importCreate": {"id": str(job.pk)}}}
+
+    answer = await idempotency.once(admin.pk, "key-2", "fingerprint", settings, execute_kept, ok)
+    assert answer.kept and await Import.all().count() == 1 and kept.exists()
