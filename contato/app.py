@@ -51,7 +51,7 @@ from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
-from resolvers import exports, imports
+from resolvers import exports, imports, xlsx
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.bounds import row_id
 from resolvers.context import Context
@@ -453,7 +453,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             export = await exports.get_export(ctx, export_id)
         except ExportError:
             return JSONResponse({"error": "No such export."}, status_code=404)
-        body = exports.export_csv(ctx, export)
+        spreadsheet = request.url.path.endswith(".xlsx")
+        body = (exports.export_xlsx if spreadsheet else exports.export_csv)(ctx, export)
         try:
             # The header (a report: the header after the figures) before the response starts, so a
             # refusal, or a database that cannot be reached, is an answer rather than a cut download.
@@ -469,9 +470,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
         return StreamingResponse(
             chunks(),
-            media_type="text/csv; charset=utf-8",
+            media_type=xlsx.MEDIA_TYPE if spreadsheet else "text/csv; charset=utf-8",
             headers={
-                "Content-Disposition": f'attachment; filename="{export.kind.value.lower()}-{export_id}.csv"',
+                "Content-Disposition":
+                    f'attachment; filename="{export.kind.value.lower()}-{export_id}.{"xlsx" if spreadsheet else "csv"}"',
                 "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
             },
         )
@@ -533,6 +535,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/attachments/{attachment_id:int}", attachment_download),
         Route("/imports/{import_id:int}/errors.csv", import_errors),
         Route("/exports/{export_id:int}.csv", export_download),
+        Route("/exports/{export_id:int}.xlsx", export_download),
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", metrics))

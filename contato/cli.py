@@ -215,7 +215,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             acting = User(id=0, name="cli", email="cli@localhost", role=Role.ADMIN, password_hash="")
             ctx = Context(settings=settings, user=acting)
             export = Export(kind=kind, filters=asdict(where), created_by_id=0)
-            body = exports.export_csv(ctx, export)
+            spreadsheet = args.format == "xlsx" or (args.format is None and args.output.lower().endswith(".xlsx"))
+            body = (exports.export_xlsx if spreadsheet else exports.export_csv)(ctx, export)
             try:
                 first = await anext(body)  # a report's refusal (period, campaign) before any file is made
             except ExportError as refused:
@@ -457,6 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     dump.add_argument("kind", choices=["operations", "tickets", "members", "agent-productivity",
                                        "campaign-results", "ticket-figures"])
     dump.add_argument("--output", default="-", help="a path, or - for stdout (default)")
+    dump.add_argument("--format", choices=["csv", "xlsx"], default=None,
+                      help="csv or xlsx (default: xlsx for an --output ending in .xlsx, else csv)")
     dump.add_argument("--campaign-id", type=int, default=None)
     dump.add_argument("--agent-id", type=int, default=None, help="operations' agent, tickets' assignee")
     dump.add_argument("--result-kind", choices=["SUCCESS", "FAILURE", "SCHEDULE", "NO_CONTACT"], default=None)

@@ -27,7 +27,7 @@ from models.outbound import ContactResult, Justification, NoContactReason, Resul
 from models.person import Person
 from models.ticket_catalog import TicketStatus
 from models.user import Role, User
-from resolvers import reports
+from resolvers import reports, xlsx
 from resolvers.campaign.members import visible_members
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
@@ -269,18 +269,18 @@ def encode_csv(rows: Iterable[Sequence[Any]]) -> bytes:
     return buffer.getvalue().encode()
 
 
-async def export_csv(ctx: Context, export: Export, page: int | None = None) -> AsyncIterator[bytes]:
-    """The export as CSV bytes: the header at once, then a page of rows at a time. A report is worked
-    out before its first byte, so that a refusal (ExportError) comes before anything is sent."""
+async def export_pages(ctx: Context, export: Export, page: int | None = None) -> AsyncIterator[list[Sequence[Any]]]:
+    """The export's header row alone, then a page of rows at a time. A report is worked out before
+    its header, so that a refusal (ExportError) comes before anything is sent."""
     if export.kind in REPORT_KINDS:
         report_header, report_rows = await _report(ctx, export.kind, ExportFilter(**export.filters))
-        yield (BOM + ",".join(report_header) + "\r\n").encode()
-        yield encode_csv(report_rows)
+        yield [report_header]
+        yield list(report_rows)
         if export.pk is not None:
             await Export.filter(id=export.pk).update(rows=len(report_rows))
         return
     queryset, header, columns, convert = _source(ctx, export)
-    yield (BOM + ",".join(header) + "\r\n").encode()
+    yield [header]
     if queryset is None:
         return
     size = page or PAGE
@@ -291,8 +291,22 @@ async def export_csv(ctx: Context, export: Export, page: int | None = None) -> A
             break
         last = rows[-1][0]
         total += len(rows)
-        yield encode_csv(await convert(list(rows)))
+        yield await convert(list(rows))
         if len(rows) < size:
             break
     if export.pk is not None:
         await Export.filter(id=export.pk).update(rows=total)
+
+
+async def export_csv(ctx: Context, export: Export, page: int | None = None) -> AsyncIterator[bytes]:
+    """The export as CSV bytes: the header at once, then a page of rows at a time."""
+    pages = export_pages(ctx, export, page)
+    header = (await anext(pages))[0]
+    yield (BOM + ",".join(header) + "\r\n").encode()
+    async for rows in pages:
+        yield encode_csv(rows)
+
+
+def export_xlsx(ctx: Context, export: Export, page: int | None = None) -> AsyncIterator[bytes]:
+    """The export as an XLSX spreadsheet, streamed the same way (resolvers/xlsx.py)."""
+    return xlsx.stream(export.kind.value.lower(), export_pages(ctx, export, page))

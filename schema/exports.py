@@ -47,11 +47,14 @@ class ExportFilter:
     status: QueueStatus | None = strawberry.field(default=None, description="Members.")  # type: ignore[valid-type]
 
 
-@strawberry.type(description="A CSV file built while it downloads, with the visibility of your queries.")
+@strawberry.type(description="A CSV (or XLSX) file built while it downloads, with the visibility of your queries.")
 class ExportLink:
     id: strawberry.ID
     kind: ExportKind  # type: ignore[valid-type]
     url: str = strawberry.field(description="Signed for you; open it before expiresAt (it streams the file).")
+    xlsx_url: str = strawberry.field(
+        description="The same rows as an XLSX spreadsheet (one sheet, streamed too), signed the same way."
+    )
     expires_at: datetime
 
 
@@ -66,7 +69,7 @@ class ExportMutation:
     @strawberry.mutation(
         description="Export operations, tickets (with their current status), a campaign's members, or a report "
         "(agent productivity, campaign results, ticket figures: the rows of its query) as CSV: a link that "
-        "streams the file (also GET /exports/<id>.csv with your token)."
+        "streams the file (also GET /exports/<id>.csv, or .xlsx, with your token)."
     )
     async def export_create(
         self, info: Info, kind: ExportKind, filter: ExportFilter | None = None  # type: ignore[valid-type]
@@ -89,6 +92,7 @@ class ExportMutation:
         base = str(request.base_url).rstrip("/") if request is not None and hasattr(request, "base_url") else ""
         return ExportLink(
             id=strawberry.ID(str(export.pk)), kind=export.kind, url=base + path,
+            xlsx_url=base + path.replace(".csv?", ".xlsx?", 1),
             expires_at=datetime.fromtimestamp(expires, UTC),
         )
 

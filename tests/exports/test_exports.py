@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import openpyxl
 import pytest
 
 from contato.app import create_app
@@ -18,7 +19,7 @@ from models.operation import Operation
 from models.outbound import ResultKind
 from models.ticket import Ticket
 from models.user import Role, User
-from resolvers import exports
+from resolvers import exports, xlsx
 from resolvers.auth import issue_token
 from resolvers.context import Context
 from tests.factories import Factory
@@ -28,7 +29,7 @@ from tests.ticket_factories import TicketFactory
 EXPORT_CREATE = """
 mutation Export($kind: ExportKind!, $filter: ExportFilter) {
   exportCreate(kind: $kind, filter: $filter) {
-    __typename ... on ExportLink { id kind url expiresAt } ... on ExportError { code field }
+    __typename ... on ExportLink { id kind url xlsxUrl expiresAt } ... on ExportError { code field }
   }
 }
 """
@@ -48,6 +49,13 @@ def bearer(user: User, settings: Settings) -> dict[str, str]:
 
 def table(content: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def sheet(content: bytes) -> list[list[Any]]:
+    """The rows of an XLSX file's only sheet, as openpyxl reads them (the file must be valid for it)."""
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    assert len(book.worksheets) == 1
+    return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
 
 
 async def link(factory: Factory, user: User, kind: str, filter: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -83,6 +91,7 @@ async def test_operations_export_with_the_visibility_of_the_queries(
     refused = await link(factory, rep, "OPERATIONS")
     # then
     assert everything["__typename"] == "ExportLink" and everything["url"].startswith("/exports/")
+    assert everything["xlsxUrl"] == everything["url"].replace(".csv?", ".xlsx?")
     rows = table((await client.get(everything["url"])).content)
     assert [row["campaign"] for row in rows] == ["Mine"] * 3 + ["Theirs"] * 2
     assert rows[0]["result"] == "Venda" and rows[0]["notes"] == 'ok, disse "sim"'
@@ -205,6 +214,12 @@ def test_the_cli_streams_an_export_to_a_file(tmp_path: Any) -> None:
     rows = table(output.read_bytes())
     assert rows and set(rows[0]) == {"number", "subject", "state", "status", "company", "contact_name", "assignee",
                                      "opened_at", "return_due_at", "closed_at"}
+    spreadsheet = tmp_path / "tickets.xlsx"  # the same rows as a spreadsheet, chosen by the file's name
+    done = subprocess.run([sys.executable, "-m", "contato", "export", "tickets", "--output", str(spreadsheet)],
+                          env=env, capture_output=True, text=True, check=False, timeout=120)
+    assert done.returncode == 0, done.stderr
+    cells = sheet(spreadsheet.read_bytes())
+    assert cells[0] == list(rows[0]) and [row[0] for row in cells[1:]] == [row["number"] for row in rows]
     # a report, and its refusal before any file is made
     figures = tmp_path / "figures.csv"
     command = [sys.executable, "-m", "contato", "export", "ticket-figures", "--output", str(figures)]
@@ -332,3 +347,67 @@ async def test_a_rep_exports_the_ticket_figures_of_their_company_only(
     # then
     assert [(row["company"], row["opened"]) for row in by_rep] == [("Acme", "2")]
     assert [(row["company"], row["opened"]) for row in by_staff] == [("Acme", "2"), ("Globex", "1")]
+
+
+async def test_an_export_as_a_spreadsheet_has_the_rows_of_its_csv_and_runs_no_formula(
+    client: httpx.AsyncClient, factory: Factory, outbound: Outbound, clock: Clock, settings: Settings
+) -> None:
+    # given: operations with text a spreadsheet would run, a control character and accents
+    supervisor, agent = await factory.user(Role.SUPERVISOR), await factory.user(Role.AGENT)
+    campaign = await outbound.campaign(agents=(agent,), name="Promoção de março")
+    sale = await outbound.result(ResultKind.SUCCESS, name="=HYPERLINK(\"http://x\")")
+    notes = ["=1+1", "bell\x07 & <tag>", "José disse \"sim\"", "x" * 40000]
+    for index, note in enumerate(notes):
+        member = await outbound.member(campaign, await factory.person(name=f"Pessoa {index}"))
+        await Operation.create(
+            member=member, campaign=campaign, person_id=member.person_id, agent=agent, result=sale,
+            result_kind="SUCCESS", attempt=index + 1, local_date=clock.today, notes=note,
+        )
+    made = await link(factory, supervisor, "OPERATIONS")
+    # when
+    response = await client.get(made["xlsxUrl"])
+    by_token = await client.get(made["url"].split("?")[0].replace(".csv", ".xlsx"), headers=bearer(supervisor, settings))
+    # then
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == xlsx.MEDIA_TYPE
+    assert response.headers["content-disposition"].endswith('.xlsx"')
+    rows = sheet(response.content)
+    csv_rows = table((await client.get(made["url"])).content)
+    assert rows[0] == list(csv_rows[0])  # the same header
+    assert len(rows) == len(csv_rows) + 1 and sheet(by_token.content) == rows
+    header = rows[0]
+    got = [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    assert [row["notes"] for row in got] == ["=1+1", "bell & <tag>", "José disse \"sim\"", "x" * 32767]
+    assert {row["result"] for row in got} == {"=HYPERLINK(\"http://x\")"}  # text, never a formula
+    assert {row["campaign"] for row in got} == {"Promoção de março"}
+    assert [row["attempt"] for row in got] == [1, 2, 3, 4]  # numbers stay numbers
+    assert [str(row["id"]) for row in got] == [row["id"] for row in csv_rows]
+
+
+async def test_a_report_as_a_spreadsheet_and_its_refusal_before_any_byte(
+    client: httpx.AsyncClient, factory: Factory, outbound: Outbound, settings: Settings
+) -> None:
+    # given: the reports' hand-computed day
+    from tests.reports.test_reports import outbound_day
+
+    _, _, campaign_id = await outbound_day(factory, outbound)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    export = await exports.create_export(
+        Context(settings=settings, user=supervisor), ExportKind.CAMPAIGN_RESULTS,
+        exports.ExportFilter(campaign_id=campaign_id, date_from="2031-01-01", date_to="2031-01-31"),
+    )
+    path = f"/exports/{export.pk}.xlsx"
+    # when
+    as_csv = table((await client.get(path.replace(".xlsx", ".csv"), headers=bearer(supervisor, settings))).content)
+    as_sheet = sheet((await client.get(path, headers=bearer(supervisor, settings))).content)
+    # then: the same figures, counts as numbers
+    assert as_sheet[0] == list(as_csv[0]) and len(as_sheet) == len(as_csv) + 1
+    assert [["" if cell is None else str(cell) for cell in row] for row in as_sheet[1:]] == [
+        list(row.values()) for row in as_csv
+    ]
+    assert isinstance(as_sheet[1][-1], int)
+    # a supervisor demoted since: refused as JSON, not a cut spreadsheet
+    supervisor.role = Role.AGENT
+    await supervisor.save()
+    refused = await client.get(path, headers=bearer(supervisor, settings))
+    assert refused.status_code == 403 and refused.json()["code"] == "FORBIDDEN"
