@@ -26,12 +26,14 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     NamedTypeNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     VariableNode,
+    get_named_type,
     is_abstract_type,
 )
 
@@ -368,7 +370,7 @@ class Compiler:
         self, definition: GraphQLField, nodes: list[FieldNode], node_type: str, source: str,
         fixed_layout: tuple[str, ...] | None,
     ) -> ConnectionPlan:
-        connection_type = _object_type(definition.type)
+        connection_type = _connection_type(definition.type)
         outputs: list[tuple[str, int, Any]] = []
         node_plans: list[ObjectPlan] = []
         for key, field_nodes in self.collect_all(nodes, connection_type).items():
@@ -435,6 +437,17 @@ class Compiler:
     def next_slot(self) -> int:
         self.slots += 1
         return self.slots - 1
+
+
+def _connection_type(graphql_type: Any) -> GraphQLObjectType:
+    """A connection, or the connection of a `Connection | Error` union (campaignQueue's): the plan
+    answers the connection; a refusal is a domain error, which sends the request to the normal path."""
+    named = get_named_type(graphql_type)
+    if isinstance(named, GraphQLUnionType):
+        connections = [member for member in named.types if "edges" in member.fields]
+        if len(connections) == 1:
+            return connections[0]
+    return _object_type(graphql_type)
 
 
 def _object_type(graphql_type: Any) -> GraphQLObjectType:
