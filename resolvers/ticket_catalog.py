@@ -6,10 +6,11 @@ Supervisors and admins manage them; every authenticated user reads the active on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -229,9 +230,15 @@ async def save_ticket_status(
 
 
 async def list_contact_types(
-    ctx: Context, include_inactive: bool, first: int | None, after: str | None
+    ctx: Context, include_inactive: bool, first: int | None, after: str | None, include_expired: bool = False
 ) -> Page[ContactType]:
+    """Without `include_expired`, only the types valid today (local date), the ones ticketOpen accepts."""
     queryset = _readable(ctx, ContactType.all(), include_inactive)
+    if not include_expired:
+        day = datetime.now(ctx.settings.zone).date()
+        queryset = queryset.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day)
+        )
     return await paginate(queryset, "contact_type", first, after, ctx.settings.max_page_size)
 
 

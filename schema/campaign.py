@@ -33,6 +33,12 @@ class CampaignError(Error):
     code: CampaignErrorCode  # type: ignore[valid-type]
 
 
+@strawberry.type(description="Members in one queue status (every status is listed, zeros included).")
+class QueueStatusCount:
+    status: QueueStatus  # type: ignore[valid-type]
+    count: int
+
+
 def _clock(minute: int | None) -> str | None:
     return None if minute is None else f"{minute // 60:02d}:{minute % 60:02d}"
 
@@ -268,6 +274,9 @@ class CampaignMemberFilter:
 CampaignResult = Annotated[CampaignType | CampaignError, strawberry.union("CampaignResult")]
 CampaignMemberResult = Annotated[CampaignMemberType | CampaignError, strawberry.union("CampaignMemberResult")]
 MembersAddResult = Annotated[MembersAddPayload | CampaignError, strawberry.union("CampaignMembersAddResult")]
+CampaignQueueResult = Annotated[
+    Connection[CampaignMemberType] | CampaignError, strawberry.union("CampaignQueueResult")
+]
 
 
 def _hours(value: CallingHoursInput | None) -> config.CallingHours | None:
@@ -303,7 +312,8 @@ class CampaignQuery:
 
     @strawberry.field(
         description="Without status: whom the caller can call now, in claim order (due callbacks, never-acted, "
-        "recycled). With status: every member in it. Agents see only open campaigns they are assigned to."
+        "recycled). With status: every member in it. Agents see only open campaigns they are assigned to: "
+        "otherwise AGENT_NOT_ASSIGNED, CAMPAIGN_INACTIVE, CAMPAIGN_NOT_STARTED or CAMPAIGN_ENDED, as for claiming."
     )
     async def campaign_queue(
         self,
@@ -312,7 +322,7 @@ class CampaignQuery:
         status: QueueStatus | None = None,  # type: ignore[valid-type]
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[CampaignMemberType]:
+    ) -> CampaignQueueResult:
         page = await queue.list_queue(info.context, to_pk(campaign_id), status, first, after)
         return Connection.from_page(page, CampaignMemberType.from_row)
 

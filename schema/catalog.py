@@ -15,6 +15,7 @@ from resolvers import errors as domain
 from schema.base import Info
 from schema.errors import DomainErrorHandler, Error
 from schema.ids import optional_pk, to_pk
+from schema.inputs import NamedInput, NamedUpdateInput
 from schema.pagination import Connection
 
 ResultKind = strawberry.enum(ResultKindModel, name="ResultKind")
@@ -125,17 +126,6 @@ class NoContactReasonType:
     @classmethod
     def from_row(cls, row: NoContactReason) -> NoContactReasonType:
         return cls(id=_id(row.pk), name=row.name, requires_callback=row.requires_callback, active=row.active)
-
-
-@strawberry.input
-class NamedInput:
-    name: str
-
-
-@strawberry.input
-class NamedUpdateInput:
-    name: str | None = None
-    active: bool | None = None
 
 
 @strawberry.input

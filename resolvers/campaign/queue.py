@@ -18,10 +18,10 @@ from tortoise.transactions import in_transaction
 
 from models.campaign import Campaign, CampaignMember, QueueStatus
 from models.event import Event
-from models.user import User
+from models.user import Role, User
 from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
-from resolvers.campaign.rules import CLAIM_LEASE, campaign_is_open, is_staff
+from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, CampaignError, CampaignErrorCode
 from resolvers.pagination import check_page_size
@@ -52,10 +52,10 @@ QUEUE_ORDER = ("priority", "due_at", "id")
 
 @dataclass(frozen=True)
 class QueueWindow:
-    """A queue page before it is fetched: `members` (unordered, every member the caller may list) is
-    None when the caller may not see the campaign's queue; `parts` split what follows the cursor."""
+    """A queue page before it is fetched: `members` (unordered, every member the caller may list);
+    `parts` split what follows the cursor."""
 
-    members: QuerySet[CampaignMember] | None
+    members: QuerySet[CampaignMember]
     parts: list[Q] | None
     size: int
     has_previous_page: bool
@@ -63,8 +63,6 @@ class QueueWindow:
     async def rows(self, *columns: str) -> list[Any]:
         """size + 1 members in queue order (as value tuples when `columns` are given), one query
         per part until there are enough: usually one."""
-        if self.members is None:
-            return []
         wanted = self.size + 1
         found: list[Any] = []
         for part in self.parts or [None]:
@@ -112,14 +110,18 @@ def workable_members(campaign_id: int, agent: User, now: datetime) -> QuerySet[C
     )
 
 
-async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign | None:
-    """The campaign when the caller may see its queue: staff always, agents when assigned and open."""
+async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign:
+    """The campaign when the caller may see its queue: staff always; agents when assigned and the
+    campaign is open. A refusal is a typed error, as for claiming."""
     user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        raise CampaignError(CampaignErrorCode.FORBIDDEN, "The queue is for the operator.", "campaignId")
     campaign = await Campaign.get_or_none(id=campaign_id)
-    if campaign is None or is_staff(user):
-        return campaign
-    if not campaign_is_open(ctx, campaign) or not await campaign.agent_links.filter(agent_id=user.pk).exists():
-        return None
+    if campaign is None:
+        raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+    if not is_staff(user):
+        await rules.check_assigned(user, campaign.pk, CampaignErrorCode, CampaignError)
+        rules.check_period(ctx, campaign, CampaignErrorCode, CampaignError)
     return campaign
 
 
@@ -131,8 +133,6 @@ async def queue_window(
     position = _decode(after) if after is not None else None
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
-    if campaign is None:
-        return QueueWindow(None, None, size, position is not None)
     if status is None:
         queryset = workable_members(campaign.pk, user, rules.utc_now())
     else:

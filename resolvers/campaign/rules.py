@@ -88,12 +88,3 @@ async def check_assigned(
 ) -> None:
     if not await CampaignAgent.filter(campaign_id=campaign_id, agent_id=user.pk).exists():
         raise error(codes["AGENT_NOT_ASSIGNED"], "You are not assigned to this campaign.", field)
-
-
-def campaign_is_open(ctx: Context, campaign: Campaign) -> bool:
-    today = local_today(ctx)
-    return (
-        campaign.active
-        and campaign.start_date <= today
-        and (campaign.end_date is None or campaign.end_date >= today)
-    )

@@ -12,6 +12,7 @@ from resolvers import ticket_catalog as use_cases
 from schema.base import Info
 from schema.errors import DomainErrorHandler
 from schema.ids import optional_pk, to_pk
+from schema.inputs import NamedInput, NamedUpdateInput
 from schema.pagination import Connection
 from schema.ticket_catalog.types import (
     ActionDefinitionType,
@@ -101,12 +102,6 @@ class ContactSubtypeCreateInput:
 
 
 @strawberry.input
-class TicketCatalogNameUpdateInput:
-    name: str | None = None
-    active: bool | None = None
-
-
-@strawberry.input
 class ActionDefinitionCreateInput:
     name: str
     sets_ticket_status_id: strawberry.ID | None = None
@@ -179,15 +174,21 @@ class TicketCatalogQuery:
         page = await use_cases.list_ticket_statuses(info.context, include_inactive, first, after)
         return Connection.from_page(page, TicketStatusType.from_row)
 
-    @strawberry.field
+    @strawberry.field(description="Active types valid today (the ones ticketOpen accepts), unless asked.")
     async def contact_types(
         self,
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
         after: str | None = None,
+        include_expired: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also list types not valid today (validTo passed, or validFrom still to come)."
+            ),
+        ] = False,
     ) -> Connection[ContactTypeType]:
-        page = await use_cases.list_contact_types(info.context, include_inactive, first, after)
+        page = await use_cases.list_contact_types(info.context, include_inactive, first, after, include_expired)
         return Connection.from_page(page, ContactTypeType.from_row)
 
     @strawberry.field
@@ -336,7 +337,7 @@ class TicketCatalogMutation:
 
     @strawberry.mutation(description="Supervisors and admins.")
     async def contact_subtype_update(
-        self, info: Info, id: strawberry.ID, input: TicketCatalogNameUpdateInput
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
     ) -> ContactSubtypeResult:
         data = use_cases.ContactSubtypeInput(name=input.name, active=input.active)
         return ContactSubtypeType.from_row(
@@ -352,15 +353,15 @@ class TicketCatalogMutation:
         )
 
     @strawberry.mutation(description="Supervisors and admins.")
-    async def closure_reason_create(self, info: Info, name: str) -> ClosureReasonResult:
-        data = use_cases.NamedInput(name=name)
+    async def closure_reason_create(self, info: Info, input: NamedInput) -> ClosureReasonResult:
+        data = use_cases.NamedInput(name=input.name)
         return ClosureReasonType.from_row(
             await use_cases.save_closure_reason(info.context, None, data)
         )
 
     @strawberry.mutation(description="Supervisors and admins.")
     async def closure_reason_update(
-        self, info: Info, id: strawberry.ID, input: TicketCatalogNameUpdateInput
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
     ) -> ClosureReasonResult:
         data = use_cases.NamedInput(name=input.name, active=input.active)
         return ClosureReasonType.from_row(
