@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.functions import Count
 from tortoise.models import Model
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignStage
@@ -131,6 +132,27 @@ async def _message_pages(keys: list[MessagePageKey]) -> list[list[TicketMessage]
     return [found[key] for key in keys]
 
 
+@dataclass(frozen=True)
+class MessageCountKey:
+    ticket_id: int
+    include_internal: bool = True
+
+
+async def _message_counts(keys: list[MessageCountKey]) -> list[int]:
+    """Messages per ticket (without internal notes where asked): one GROUP BY per kind of key."""
+    found: dict[MessageCountKey, int] = {}
+    for include_internal in {key.include_internal for key in keys}:
+        ticket_ids = {key.ticket_id for key in keys if key.include_internal == include_internal}
+        queryset = TicketMessage.filter(ticket_id__in=ticket_ids)
+        if not include_internal:
+            queryset = queryset.filter(internal=False)
+        rows = await queryset.annotate(count=Count("id")).group_by("ticket_id").values_list("ticket_id", "count")
+        counts = dict(rows)
+        for ticket_id in ticket_ids:
+            found[MessageCountKey(ticket_id, include_internal)] = counts.get(ticket_id, 0)
+    return [found[key] for key in keys]
+
+
 async def _statuses_by_contact_type(keys: list[int]) -> list[list[TicketStatus]]:
     links = await ContactTypeStatus.filter(contact_type_id__in=set(keys)).order_by("id")
     statuses = {row.pk: row for row in await TicketStatus.filter(id__in={link.status_id for link in links})}
@@ -174,6 +196,7 @@ class RowLoaders:
         self.ticket_messages_by_ticket: DataLoader[MessagePageKey, list[TicketMessage]] = DataLoader(
             load_fn=_message_pages
         )
+        self.message_count_by_ticket: DataLoader[MessageCountKey, int] = DataLoader(load_fn=_message_counts)
         self.contact_channel_by_id = _loader(ContactChannel)
         self.contact_result_by_id = _loader(ContactResult)
         self.justification_by_id = _loader(Justification)
@@ -225,6 +248,7 @@ class Loaders(RowLoaders):
             self.tickets_by_parent = _kept_in_lists(rows.tickets_by_parent, sees)
         if not scope.sees_operator_records:
             self.ticket_messages_by_ticket = DataLoader(load_fn=_public_messages(rows.ticket_messages_by_ticket))
+            self.message_count_by_ticket = DataLoader(load_fn=_public_messages(rows.message_count_by_ticket))
             self.ticket_actions_by_ticket = _no_lists()
             self.non_conformity_by_id = _none()
             self.campaign_by_id = _none()
@@ -271,11 +295,11 @@ def _kept_in_lists(rows: DataLoader[K, list[M]], keep: Callable[[M], bool]) -> D
     return DataLoader(load_fn=load)
 
 
-def _public_messages(
-    rows: DataLoader[MessagePageKey, list[TicketMessage]],
-) -> Callable[[list[MessagePageKey]], Awaitable[list[list[TicketMessage]]]]:
-    async def load(keys: list[MessagePageKey]) -> list[list[TicketMessage]]:
-        return await rows.load_many([replace(key, include_internal=False) for key in keys])
+def _public_messages(rows: DataLoader[K, M]) -> Callable[[list[K]], Awaitable[list[M]]]:
+    """The thread (or its count) without internal notes, whatever the key asks."""
+
+    async def load(keys: list[K]) -> list[M]:
+        return await rows.load_many([replace(key, include_internal=False) for key in keys])  # type: ignore[type-var]
 
     return load
 

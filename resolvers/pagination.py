@@ -1,11 +1,17 @@
-"""Keyset pagination by id: stable under inserts, and an index seek at any depth."""
+"""Keyset pagination by id: stable under inserts, and an index seek at any depth.
+
+A page also knows how to count everything it was cut from (`Page.counter`), run only when a
+client selects `totalCount`: one COUNT, capped at COUNT_LIMIT rows so that a count is never the
+slow part of a request (the database stops reading at the cap).
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -32,11 +38,53 @@ def decode_cursor(kind: str, cursor: str) -> int:
 
 
 @dataclass(frozen=True)
+class TotalCount:
+    """How many rows a connection has; `exact` is false when counting stopped at the cap."""
+
+    value: int
+    exact: bool = True
+
+
+# Called with COUNT_LIMIT (0: no cap) when, and only when, totalCount is selected.
+Counter = Callable[[int], Awaitable[TotalCount]]
+
+
+def counted(value: int) -> Counter:
+    """The counter of rows already in hand (a nested list loaded whole)."""
+
+    async def count(limit: int) -> TotalCount:
+        return TotalCount(value)
+
+    return count
+
+
+async def capped_count(queryset: QuerySet[Any], limit: int) -> TotalCount:
+    """COUNT of `queryset`, reading at most `limit` + 1 rows (`limit` 0: all of them)."""
+    if limit <= 0:
+        return TotalCount(await queryset.count())
+    window = queryset.limit(limit + 1).values_list("id")
+    window._choose_db_if_not_chosen()
+    window._make_query()
+    sql, params = window.query.get_parameterized_sql()
+    _, rows = await window._db.execute_query(f"SELECT count(*) FROM ({sql}) AS capped", params)
+    value = int(rows[0][0])
+    return TotalCount(limit, exact=False) if value > limit else TotalCount(value)
+
+
+def counter_of(queryset: QuerySet[Any]) -> Counter:
+    async def count(limit: int) -> TotalCount:
+        return await capped_count(queryset, limit)
+
+    return count
+
+
+@dataclass(frozen=True)
 class Page(Generic[M]):
     rows: list[M]
     kind: str
     has_next_page: bool
     has_previous_page: bool
+    counter: Counter | None = None
 
     def cursor(self, row: M) -> str:
         return encode_cursor(self.kind, row.pk)
@@ -69,4 +117,5 @@ async def paginate(
         kind=kind,
         has_next_page=len(rows) > size,
         has_previous_page=after is not None,
+        counter=counter_of(queryset),
     )

@@ -24,7 +24,7 @@ from resolvers.campaign import rules
 from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, CampaignError, CampaignErrorCode
-from resolvers.pagination import check_page_size
+from resolvers.pagination import Counter, check_page_size, counter_of
 
 OPEN_STATUSES = (QueueStatus.NOT_ACTED, QueueStatus.SCHEDULED)
 CLAIM_CANDIDATES = 1
@@ -42,6 +42,7 @@ class QueuePage:
     rows: list[CampaignMember]
     has_next_page: bool
     has_previous_page: bool
+    counter: Counter | None = None
 
     def cursor(self, row: CampaignMember) -> str:
         return queue_cursor(row.priority, row.due_at, row.pk)
@@ -146,7 +147,9 @@ async def list_queue(
 ) -> QueuePage:
     window = await queue_window(ctx, campaign_id, status, first, after)
     rows = await window.rows()
-    return QueuePage(rows[: window.size], len(rows) > window.size, window.has_previous_page)
+    return QueuePage(
+        rows[: window.size], len(rows) > window.size, window.has_previous_page, counter_of(window.members)
+    )
 
 
 def _member_event(kind: str, member: CampaignMember, agent_id: int) -> EventSpec:

@@ -20,7 +20,7 @@ from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, OperationError, OperationErrorCode
 from resolvers.operation.record import check_callback_time
-from resolvers.pagination import Page, check_page_size, decode_cursor
+from resolvers.pagination import Counter, Page, check_page_size, counted, counter_of, decode_cursor
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class CallbackPage:
     rows: list[Callback]
     has_next_page: bool
     has_previous_page: bool
+    counter: Counter | None = None
 
     def cursor(self, row: Callback) -> str:
         return base64.urlsafe_b64encode(f"callback:{row.due_at.isoformat()}|{row.pk}".encode()).decode()
@@ -95,16 +96,17 @@ async def list_pending(
     position = _decode(after) if after is not None else None
     if due_before is not None and due_before.tzinfo is None:
         raise OperationError(OperationErrorCode.INVALID, "Give the time with its offset.", "dueBefore")
-    queryset = Callback.filter(
+    pending = Callback.filter(
         Q(status=CallbackStatus.PENDING),
         Q(due_at__lte=(due_before or rules.utc_now()).astimezone(UTC)),
         await _pending_scope(ctx, user, agent_id),
     )
+    queryset = pending
     if position is not None:
         due, callback_id = position
         queryset = queryset.filter(Q(due_at__gt=due) | Q(due_at=due, id__gt=callback_id))
     rows = await queryset.order_by("due_at", "id").limit(size + 1)
-    return CallbackPage(rows[:size], len(rows) > size, position is not None)
+    return CallbackPage(rows[:size], len(rows) > size, position is not None, counter_of(pending))
 
 
 async def _pending_callback(ctx: Context, callback_id: int) -> tuple[User, Callback, Campaign]:
@@ -186,11 +188,12 @@ def newest_first(
 ) -> Page[Operation]:
     """Page over a parent's operations (already loaded, newest first) by id cursor."""
     size = check_page_size(first, ctx.settings.max_page_size)
+    total = len(rows)
     if after is not None:
         before = decode_cursor("operation", after)
         rows = [row for row in rows if row.pk < before]
     return Page(rows=rows[:size], kind="operation", has_next_page=len(rows) > size,
-                has_previous_page=after is not None)
+                has_previous_page=after is not None, counter=counted(total))
 
 
 async def member_history(ctx: Context, member_id: int, first: int | None, after: str | None) -> Page[Operation]:

@@ -9,6 +9,7 @@ from resolvers.ticket.access import (
     sees_internal_notes,
     visible_tickets,
 )
+from resolvers.ticket.counts import TicketCountDimension, TicketCountGroup, ticket_counts
 from resolvers.ticket.inputs import (
     ActionPerformInput,
     ChildCreateInput,
@@ -31,6 +32,8 @@ __all__ = [
     "ActionPerformInput",
     "ChildCreateInput",
     "StateFilter",
+    "TicketCountDimension",
+    "TicketCountGroup",
     "TicketFilter",
     "TicketOpenInput",
     "add_message",
@@ -47,5 +50,6 @@ __all__ = [
     "perform_action",
     "reopen_ticket",
     "sees_internal_notes",
+    "ticket_counts",
     "visible_tickets",
 ]

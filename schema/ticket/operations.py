@@ -19,10 +19,54 @@ from schema.ticket.types import (
     TicketActionType,
     TicketError,
     TicketMessageType,
+    TicketState,
     TicketType,
 )
+from schema.ticket_catalog import TicketClassificationType, TicketStatusType
+from schema.user import UserType
 
 TicketStateFilter = strawberry.enum(use_cases.StateFilter, name="TicketStateFilter")
+TicketCountDimension = strawberry.enum(
+    use_cases.TicketCountDimension,
+    name="TicketCountDimension",
+    description="What ticketCounts groups by: AWAITING_RETURN is open with a passed returnDueAt.",
+)
+
+
+@strawberry.type(
+    description="Tickets with one combination of the dimensions asked for; the fields of the other "
+    "dimensions are null (so is assignee for unassigned tickets, classification for unclassified ones)."
+)
+class TicketCountGroup:
+    count: int
+    state: TicketState | None  # type: ignore[valid-type]
+    awaiting_return: bool | None
+    row: strawberry.Private[use_cases.TicketCountGroup]
+
+    @classmethod
+    def from_group(cls, group: use_cases.TicketCountGroup) -> TicketCountGroup:
+        return cls(count=group.count, state=group.state, awaiting_return=group.awaiting_return, row=group)
+
+    @strawberry.field
+    async def status(self, info: Info) -> TicketStatusType | None:
+        if self.row.status_id is None:
+            return None
+        row = await info.context.loaders.ticket_status_by_id.load(self.row.status_id)
+        return TicketStatusType.from_row(row) if row else None
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> UserType | None:
+        if self.row.assignee_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.row.assignee_id)
+        return UserType.from_row(row) if row else None
+
+    @strawberry.field
+    async def classification(self, info: Info) -> TicketClassificationType | None:
+        if self.row.classification_id is None:
+            return None
+        row = await info.context.loaders.ticket_classification_by_id.load(self.row.classification_id)
+        return TicketClassificationType.from_row(row) if row else None
 
 
 @strawberry.input
@@ -149,6 +193,22 @@ class TicketQuery:
     ) -> Connection[TicketType]:
         page = await use_cases.list_tickets(info.context, ticket_filter(filter), first, after)
         return Connection.from_page(page, TicketType.from_row)
+
+    @strawberry.field(
+        description="How many of the tickets `tickets(filter:)` would list, grouped by each combination of "
+        "groupBy (statuses, states, assignees, classifications, awaiting return); groups without tickets "
+        "are left out, and no groupBy gives the total. One query, over the tickets the caller may see."
+    )
+    async def ticket_counts(
+        self,
+        info: Info,
+        group_by: list[TicketCountDimension],  # type: ignore[valid-type]
+        filter: TicketFilter | None = None,
+    ) -> list[TicketCountGroup]:
+        groups = await use_cases.ticket_counts(
+            info.context, [use_cases.TicketCountDimension(value) for value in group_by], ticket_filter(filter)
+        )
+        return [TicketCountGroup.from_group(group) for group in groups]
 
     @strawberry.field
     async def ticket(self, info: Info, id: strawberry.ID) -> TicketType | None:

@@ -11,8 +11,8 @@ from models.ticket import TicketActionStatus as TicketActionStatusModel
 from models.ticket import TicketState as TicketStateModel
 from resolvers import errors as domain
 from resolvers.context import Context
-from resolvers.loaders import MessagePageKey
-from resolvers.pagination import Page, check_page_size, decode_cursor
+from resolvers.loaders import MessageCountKey, MessagePageKey
+from resolvers.pagination import Page, TotalCount, check_page_size, decode_cursor
 from resolvers.signed_links import attachment_link
 from resolvers.ticket import sees_internal_notes
 from schema.base import Info
@@ -347,12 +347,19 @@ class TicketType:
         key = MessagePageKey(
             ticket_id=self.row.pk, size=size + 1, after_id=after_id, include_internal=include_internal
         )
-        rows = await info.context.loaders.ticket_messages_by_ticket.load(key)
+        loaders = info.context.loaders
+        rows = await loaders.ticket_messages_by_ticket.load(key)
+        count_key = MessageCountKey(self.row.pk, include_internal)
+
+        async def count(limit: int) -> TotalCount:
+            return TotalCount(await loaders.message_count_by_ticket.load(count_key))
+
         page = Page(
             rows=rows[:size],
             kind=MESSAGE_CURSOR,
             has_next_page=len(rows) > size,
             has_previous_page=after is not None,
+            counter=count,
         )
         return Connection.from_page(page, TicketMessageType.from_row)
 
