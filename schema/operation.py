@@ -12,6 +12,7 @@ from models.operation import CallbackStatus as CallbackStatusModel
 from models.operation import OperationOutcome as OperationOutcomeModel
 from resolvers import errors as domain
 from resolvers.operation import callbacks, forms, record, statistics
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.campaign import CampaignMemberType, CampaignStageType, CampaignType, QueueStatusCount
 from schema.catalog import (
@@ -306,9 +307,11 @@ class OperationQuery:
         agent_id: strawberry.ID | None = None,
         due_before: datetime | None = None,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> PendingCallbacksResult:
-        page = await callbacks.list_pending(info.context, optional_pk(agent_id), due_before, first, after)
+        page = await callbacks.list_pending(
+            info.context, optional_pk(agent_id), due_before, PageArgs(first, after, last, before)
+        )
         return Connection.from_page(page, CallbackType.from_row)
 
     @strawberry.field(
@@ -391,9 +394,9 @@ class OperationMutation:
 
 
 async def person_operations(
-    info: Info, person_id: int, campaign_id: strawberry.ID | None, first: int | None, after: str | None
+    info: Info, person_id: int, campaign_id: strawberry.ID | None, page_args: PageArgs
 ) -> Connection[OperationType]:
-    page = await callbacks.person_operations(info.context, person_id, optional_pk(campaign_id), first, after)
+    page = await callbacks.person_operations(info.context, person_id, optional_pk(campaign_id), page_args)
     return Connection.from_page(page, OperationType.from_row)
 
 

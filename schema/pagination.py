@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from enum import Enum
 from typing import Any, Generic, TypeVar
 
 import strawberry
@@ -21,7 +22,16 @@ TOTAL_COUNT = (
 )
 
 
-@strawberry.type
+@strawberry.enum(description="ASC: oldest, lowest, A first; DESC: the reverse. Ties are broken by id, the same way.")
+class OrderDirection(Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@strawberry.type(
+    description="Paging forward (first/after), hasNextPage is exact and hasPreviousPage says whether `after` "
+    "was given; paging back (last/before), hasPreviousPage is exact and hasNextPage says whether `before` was."
+)
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool

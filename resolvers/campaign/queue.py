@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -24,7 +25,9 @@ from resolvers.campaign import rules
 from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, CampaignError, CampaignErrorCode
-from resolvers.pagination import Counter, check_page_size, counter_of
+from resolvers.pagination import Counter, PageArgs, counter_of, cut
+
+T = TypeVar("T")
 
 OPEN_STATUSES = (QueueStatus.NOT_ACTED, QueueStatus.SCHEDULED)
 CLAIM_CANDIDATES = 1
@@ -49,30 +52,36 @@ class QueuePage:
 
 
 QUEUE_ORDER = ("priority", "due_at", "id")
+REVERSE_QUEUE_ORDER = ("-priority", "-due_at", "-id")
 
 
 @dataclass(frozen=True)
 class QueueWindow:
     """A queue page before it is fetched: `members` (unordered, every member the caller may list);
-    `parts` split what follows the cursor."""
+    `parts` split what follows the cursor (what precedes it, paging back)."""
 
     members: QuerySet[CampaignMember]
     parts: list[Q] | None
     size: int
-    has_previous_page: bool
+    args: PageArgs
 
     async def rows(self, *columns: str) -> list[Any]:
-        """size + 1 members in queue order (as value tuples when `columns` are given), one query
-        per part until there are enough: usually one."""
+        """size + 1 members in queue order, or its reverse paging back (as value tuples when
+        `columns` are given), one query per part until there are enough: usually one."""
         wanted = self.size + 1
         found: list[Any] = []
+        order = REVERSE_QUEUE_ORDER if self.args.backward else QUEUE_ORDER
         for part in self.parts or [None]:
-            queryset = (self.members if part is None else self.members.filter(part)).order_by(*QUEUE_ORDER)
+            queryset = (self.members if part is None else self.members.filter(part)).order_by(*order)
             queryset = queryset.limit(wanted - len(found))
             found += await (queryset.values_list(*columns) if columns else queryset)
             if len(found) >= wanted:
                 break
         return found
+
+    def cut(self, rows: Sequence[T]) -> tuple[list[T], bool, bool]:
+        """The page in queue order, hasNextPage, hasPreviousPage."""
+        return cut(rows, self.size, self.args)
 
 
 def _decode(cursor: str) -> tuple[int, datetime | None, int]:
@@ -96,6 +105,15 @@ def _after(priority: int, due: datetime | None, member_id: int) -> list[Q]:
     else:
         same = [Q(priority=priority, due_at=due, id__gt=member_id), Q(priority=priority, due_at__gt=due)]
     return [*same, Q(priority__gt=priority)]
+
+
+def _before(priority: int, due: datetime | None, member_id: int) -> list[Q]:
+    """What precedes a cursor, as `_after`'s parts in the reverse queue order."""
+    if due is None:
+        same = [Q(priority=priority, due_at__isnull=True, id__lt=member_id)]
+    else:
+        same = [Q(priority=priority, due_at=due, id__lt=member_id), Q(priority=priority, due_at__lt=due)]
+    return [*same, Q(priority__lt=priority)]
 
 
 def workable_members(campaign_id: int, agent: User, now: datetime) -> QuerySet[CampaignMember]:
@@ -127,29 +145,25 @@ async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign:
 
 
 async def queue_window(
-    ctx: Context, campaign_id: int, status: QueueStatus | None, first: int | None, after: str | None
+    ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs
 ) -> QueueWindow:
     """`status` null: who the caller can call now, in claim order. Otherwise every member in it."""
-    size = check_page_size(first, ctx.settings.max_page_size)
-    position = _decode(after) if after is not None else None
+    size = page.size(ctx.settings.max_page_size)
+    position = _decode(page.cursor) if page.cursor is not None else None
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
     if status is None:
         queryset = workable_members(campaign.pk, user, rules.utc_now())
     else:
         queryset = CampaignMember.filter(campaign_id=campaign.pk, status=status)
-    parts = _after(*position) if position is not None else None
-    return QueueWindow(queryset, parts, size, position is not None)
+    parts = None if position is None else (_before if page.backward else _after)(*position)
+    return QueueWindow(queryset, parts, size, page)
 
 
-async def list_queue(
-    ctx: Context, campaign_id: int, status: QueueStatus | None, first: int | None, after: str | None
-) -> QueuePage:
-    window = await queue_window(ctx, campaign_id, status, first, after)
-    rows = await window.rows()
-    return QueuePage(
-        rows[: window.size], len(rows) > window.size, window.has_previous_page, counter_of(window.members)
-    )
+async def list_queue(ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs) -> QueuePage:
+    window = await queue_window(ctx, campaign_id, status, page)
+    rows, has_next_page, has_previous_page = window.cut(await window.rows())
+    return QueuePage(rows, has_next_page, has_previous_page, counter_of(window.members))
 
 
 def _member_event(kind: str, member: CampaignMember, agent_id: int) -> EventSpec:

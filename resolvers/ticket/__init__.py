@@ -7,6 +7,8 @@ from resolvers.ticket.access import (
     list_tickets,
     open_attachment,
     sees_internal_notes,
+    ticket_ordering,
+    ticket_window,
     visible_tickets,
 )
 from resolvers.ticket.counts import TicketCountDimension, TicketCountGroup, ticket_counts
@@ -16,6 +18,8 @@ from resolvers.ticket.inputs import (
     StateFilter,
     TicketFilter,
     TicketOpenInput,
+    TicketOrder,
+    TicketOrderField,
 )
 from resolvers.ticket.writes import (
     add_message,
@@ -36,6 +40,8 @@ __all__ = [
     "TicketCountGroup",
     "TicketFilter",
     "TicketOpenInput",
+    "TicketOrder",
+    "TicketOrderField",
     "add_message",
     "assign_ticket",
     "can_see",
@@ -51,5 +57,7 @@ __all__ = [
     "reopen_ticket",
     "sees_internal_notes",
     "ticket_counts",
+    "ticket_ordering",
+    "ticket_window",
     "visible_tickets",
 ]

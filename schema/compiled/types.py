@@ -30,58 +30,65 @@ from models.user import User
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
-from resolvers.pagination import encode_cursor, page_window
+from resolvers.pagination import PageArgs, encode_cursor
 from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, message_page_rows
 from resolvers.scope import Scope
+from resolvers.ticket.summary import summary_columns
 from schema.compiled.spec import FastType, One, Pages, RootConnection, RowsById, RowsPage
 from schema.ids import to_pk
-from schema.ticket.operations import ticket_filter
+from schema.ticket.operations import ticket_filter, ticket_order
 from schema.ticket.types import MESSAGE_CURSOR, thread_window
+
+
+def _args(args: dict[str, Any]) -> PageArgs:
+    return PageArgs(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
 
 
 async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
     """Query.campaignQueue (schema/campaign.py), as rows."""
-    window = await queue.queue_window(
-        ctx, to_pk(args["campaign_id"]), args.get("status"), args.get("first"), args.get("after")
-    )
-    rows = await window.rows(*columns)
+    window = await queue.queue_window(ctx, to_pk(args["campaign_id"]), args.get("status"), _args(args))
+    rows, has_next_page, has_previous_page = window.cut(await window.rows(*columns))
     priority, due_at, member_id = (columns.index(name) for name in ("priority", "due_at", "id"))
 
     def cursor(row: Row) -> str:
         return queue.queue_cursor(row[priority], row[due_at], row[member_id])
 
-    return RowsPage(rows[: window.size], len(rows) > window.size, window.has_previous_page, cursor)
+    return RowsPage(rows, has_next_page, has_previous_page, cursor)
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.tickets (schema/ticket/operations.py), as rows."""
-    after = args.get("after")
-    where = tickets_use_cases.filtered_tickets(ctx, ticket_filter(args.get("filter")))
-    window, size = page_window(where, "ticket", args.get("first"), after, ctx.settings.max_page_size)
-    rows = await window.values_list(*columns)
+    """Query.tickets (schema/ticket/operations.py), as rows, in its order. A rep's thread summary
+    (lastMessageAt, messageCount, lastMessage) is read from the columns without internal notes."""
+    where = ticket_filter(args.get("filter"))
+    window = tickets_use_cases.ticket_window(ctx, where, _args(args), ticket_order(args.get("order_by")))
+    summary = summary_columns(tickets_use_cases.sees_internal_notes(ctx.require_user()))
+    read = [summary.get(column, column) for column in columns]
+    ordering = window.ordering
+    if ordering.column is not None:
+        read.append(ordering.column)  # past the layout: only the cursor reads it
+    rows, has_next_page, has_previous_page = window.cut(await window.read(*read))
     ticket_id = columns.index("id")
 
     def cursor(row: Row) -> str:
-        return encode_cursor("ticket", row[ticket_id])
+        return ordering.cursor(row[-1] if ordering.column is not None else None, row[ticket_id])
 
-    return RowsPage(rows[:size], len(rows) > size, after is not None, cursor)
+    return RowsPage(rows, has_next_page, has_previous_page, cursor)
 
 
 async def ticket_messages(ctx: Context, args: dict[str, Any], ticket_ids: list[int]) -> dict[int, RowsPage]:
     """Ticket.messages (schema/ticket/types.py) for many tickets: one windowed query."""
-    size, after_id, include_internal = thread_window(ctx, args.get("first"), args.get("after"))
+    window = thread_window(ctx, _args(args))
+    key = window.key(0)
     threads: dict[int, list[Row]] = {ticket_id: [] for ticket_id in ticket_ids}
-    for row in await message_page_rows(threads.keys(), size + 1, after_id, include_internal):
+    for row in await message_page_rows(
+        threads.keys(), key.size, key.after_id, key.include_internal, key.before_id, key.backward
+    ):
         threads[row[1]].append(row)
-    has_previous_page = args.get("after") is not None
 
     def cursor(row: Row) -> str:
         return encode_cursor(MESSAGE_CURSOR, row[0])
 
-    return {
-        ticket_id: RowsPage(thread[:size], len(thread) > size, has_previous_page, cursor)
-        for ticket_id, thread in threads.items()
-    }
+    return {ticket_id: RowsPage(*window.cut(thread), cursor) for ticket_id, thread in threads.items()}
 
 
 Keep = Callable[[RowsById], RowsById]
@@ -107,6 +114,15 @@ def tickets_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
     return lambda rows: {
         key: row for key, row in rows.items() if scope.sees_ticket(row[company], row[assignee])
     }
+
+
+def messages_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
+    """A message loaded by id (a ticket's lastMessage): never an internal note for a company rep,
+    whose tickets name only public messages anyway."""
+    if scope.sees_operator_records:
+        return None
+    internal = layout.index("internal")
+    return lambda rows: {key: row for key, row in rows.items() if not row[internal]}
 
 
 def operator_records_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
@@ -196,8 +212,10 @@ FAST_TYPES = (
         "Ticket",
         Ticket,
         scalars=("id", "number", "subject", "product", "occurrence", "contactName", "contactPhone",
-                 "contactEmail", "state", "returnDueAt", "closedAt", "createdAt", "updatedAt"),
+                 "contactEmail", "state", "returnDueAt", "closedAt", "createdAt", "updatedAt", "messageCount",
+                 "lastMessageAt"),
         relations={
+            "lastMessage": One("last_message_id", "TicketMessage"),
             "status": One("status_id", "TicketStatus"),
             "company": One("company_id", "Company"),
             "person": One("person_id", "Person"),
@@ -219,6 +237,8 @@ FAST_TYPES = (
         TicketMessage,
         scalars=("id", "body", "internal", "createdAt"),
         relations={"author": One("author_id", "User")},
+        visible=messages_seen,
+        visible_columns=("internal",),
     ),
 )
 

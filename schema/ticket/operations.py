@@ -10,10 +10,11 @@ from strawberry.file_uploads import Upload
 
 from resolvers import errors as domain
 from resolvers import ticket as use_cases
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.errors import DomainErrorHandler
 from schema.ids import optional_pk, to_pk
-from schema.pagination import Connection
+from schema.pagination import Connection, OrderDirection
 from schema.ticket.types import (
     TicketActionStatus,
     TicketActionType,
@@ -85,6 +86,28 @@ class TicketFilter:
     )
     text: str | None = strawberry.field(
         default=None, description="Number, subject, contact, product."
+    )
+
+
+TicketOrderField = strawberry.enum(
+    use_cases.TicketOrderField,
+    name="TicketOrderField",
+    description="LAST_MESSAGE_AT: a rep's last message leaves internal notes out. Tickets without one "
+    "(LAST_MESSAGE_AT, RETURN_DUE_AT) come last, in both directions.",
+)
+
+
+@strawberry.input
+class TicketOrder:
+    field: TicketOrderField  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC
+
+
+def ticket_order(order: TicketOrder | None) -> use_cases.TicketOrder | None:
+    if order is None:
+        return None
+    return use_cases.TicketOrder(
+        use_cases.TicketOrderField(order.field.value), descending=order.direction == OrderDirection.DESC
     )
 
 
@@ -183,15 +206,23 @@ def ticket_filter(where: TicketFilter | None) -> use_cases.TicketFilter:
 
 @strawberry.type
 class TicketQuery:
-    @strawberry.field(description="Tickets the caller may see, newest last (keyset by id).")
+    @strawberry.field(
+        description="Tickets the caller may see, by id (oldest first) unless orderBy says otherwise; keyset "
+        "pages both ways in every order."
+    )
     async def tickets(
         self,
         info: Info,
         filter: TicketFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: TicketOrder | None = None,
     ) -> Connection[TicketType]:
-        page = await use_cases.list_tickets(info.context, ticket_filter(filter), first, after)
+        page = await use_cases.list_tickets(
+            info.context, ticket_filter(filter), PageArgs(first, after, last, before), ticket_order(order_by)
+        )
         return Connection.from_page(page, TicketType.from_row)
 
     @strawberry.field(
@@ -217,10 +248,11 @@ class TicketQuery:
 
     @strawberry.field(description="Open tickets whose return date has passed.")
     async def tickets_awaiting_return(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[TicketType]:
         data = use_cases.TicketFilter(state=use_cases.StateFilter.OPEN, awaiting_return=True)
-        page = await use_cases.list_tickets(info.context, data, first, after)
+        page = await use_cases.list_tickets(info.context, data, PageArgs(first, after, last, before))
         return Connection.from_page(page, TicketType.from_row)
 
 

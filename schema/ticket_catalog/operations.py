@@ -9,6 +9,7 @@ import strawberry
 
 from resolvers import errors as domain
 from resolvers import ticket_catalog as use_cases
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.errors import DomainErrorHandler
 from schema.ids import optional_pk, to_pk
@@ -156,10 +157,10 @@ class TicketCatalogQuery:
         parent_id: strawberry.ID | None = None,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[TicketClassificationType]:
         page = await use_cases.list_classifications(
-            info.context, optional_pk(parent_id), include_inactive, first, after
+            info.context, optional_pk(parent_id), include_inactive, PageArgs(first, after, last, before)
         )
         return Connection.from_page(page, TicketClassificationType.from_row)
 
@@ -169,9 +170,9 @@ class TicketCatalogQuery:
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[TicketStatusType]:
-        page = await use_cases.list_ticket_statuses(info.context, include_inactive, first, after)
+        page = await use_cases.list_ticket_statuses(info.context, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, TicketStatusType.from_row)
 
     @strawberry.field(description="Active types valid today (the ones ticketOpen accepts), unless asked.")
@@ -180,7 +181,7 @@ class TicketCatalogQuery:
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
         include_expired: Annotated[
             bool,
             strawberry.argument(
@@ -188,7 +189,7 @@ class TicketCatalogQuery:
             ),
         ] = False,
     ) -> Connection[ContactTypeType]:
-        page = await use_cases.list_contact_types(info.context, include_inactive, first, after, include_expired)
+        page = await use_cases.list_contact_types(info.context, include_inactive, PageArgs(first, after, last, before), include_expired)
         return Connection.from_page(page, ContactTypeType.from_row)
 
     @strawberry.field
@@ -197,9 +198,9 @@ class TicketCatalogQuery:
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[ClosureReasonType]:
-        page = await use_cases.list_closure_reasons(info.context, include_inactive, first, after)
+        page = await use_cases.list_closure_reasons(info.context, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, ClosureReasonType.from_row)
 
     @strawberry.field
@@ -208,9 +209,9 @@ class TicketCatalogQuery:
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[ActionDefinitionType]:
-        page = await use_cases.list_action_definitions(info.context, include_inactive, first, after)
+        page = await use_cases.list_action_definitions(info.context, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, ActionDefinitionType.from_row)
 
 

@@ -116,6 +116,18 @@ query TicketsEverything($first: Int, $after: String, $filter: TicketFilter, $mes
   }
 }
 """
+TICKETS_SORTED = """
+query TicketsSorted($first: Int, $after: String, $last: Int, $before: String, $orderBy: TicketOrder) {
+  tickets(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+    edges { cursor node {
+      id number messageCount lastMessageAt
+      lastMessage { id body internal createdAt author { name } }
+      latest: messages(last: 1) { edges { cursor node { body } } pageInfo { hasNextPage hasPreviousPage } }
+    } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
 UNCOVERED = """
 query Uncovered { tickets(first: 5) { edges { node { number awaitingReturn } } } }
 """
@@ -350,6 +362,38 @@ async def test_ticket_pages_filters_and_nested_pages_are_compiled_and_equal(
     fast, slow, taken = await twice(factory, normal, MESSAGES_AFTER, {"after": after}, world.supervisor)
     assert (fast == slow, taken) == (True, COMPILED)
     assert json.loads(fast)["data"] != {"tickets": first}
+
+
+async def test_sorted_ticket_pages_with_their_summary_are_compiled_and_equal_both_ways(
+    factory: Factory, normal: ContatoSchema, world: World
+) -> None:
+    orders: list[dict[str, str] | None] = [None] + [
+        {"field": field, "direction": direction}
+        for field in ("CREATED_AT", "UPDATED_AT", "LAST_MESSAGE_AT", "RETURN_DUE_AT", "NUMBER")
+        for direction in ("ASC", "DESC")
+    ]
+    for role, user in world.callers().items():
+        for order in orders:
+            walks = {}
+            for size, cursor, more in (("first", "after", "hasNextPage"), ("last", "before", "hasPreviousPage")):
+                variables: dict[str, Any] = {size: 2, "orderBy": order}
+                seen: list[list[str]] = []
+                while True:
+                    # when
+                    fast, slow, taken = await twice(factory, normal, TICKETS_SORTED, variables, user)
+                    # then
+                    assert fast == slow, (role, variables)
+                    assert taken == COMPILED, (role, variables)
+                    page = json.loads(fast)["data"]["tickets"]
+                    seen.append([edge["node"]["id"] for edge in page["edges"]])
+                    if role == "rep":
+                        assert not any((edge["node"]["lastMessage"] or {}).get("internal") for edge in page["edges"])
+                    if not page["pageInfo"][more]:
+                        break
+                    edge_cursor = page["pageInfo"]["endCursor" if size == "first" else "startCursor"]
+                    variables = {**variables, cursor: edge_cursor}
+                walks[size] = [row for rows in (seen if size == "first" else seen[::-1]) for row in rows]
+            assert walks["first"] == walks["last"] and len(set(walks["first"])) == len(walks["first"]) > 2, (role, order)
 
 
 async def test_a_field_the_compiler_does_not_know_takes_the_normal_path(

@@ -116,6 +116,70 @@ async def test_every_root_connection_counts_what_its_pages_hold(factory: Factory
     assert {name: count for name, count in counted.items() if count <= 2} == {}
 
 
+async def test_every_root_connection_pages_back_as_it_pages_forward(factory: Factory, world: dict[str, Any]) -> None:
+    supervisor: User = world["supervisor"]
+    for name, connection in sorted(root_connections(factory).items()):
+        extra = world["arguments"].get(name, "")
+        walks = {}
+        for arguments, cursor_of, more in (
+            ("first: 2", 'after: "{}"', ("hasNextPage", "endCursor")),
+            ("last: 2", 'before: "{}"', ("hasPreviousPage", "startCursor")),
+        ):
+            # when: every page of 2, from the start forward and from the end back
+            pages, cursor = [], None
+            while True:
+                given = ", ".join(part for part in (extra, arguments, cursor_of.format(cursor) if cursor else "") if part)
+                text = (f"query {{ {name}({given}) {{ ... on {connection} {{ edges {{ cursor }} "
+                        "pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }")
+                page = (await factory.execute(text, user=supervisor))[name]
+                pages.append([edge["cursor"] for edge in page["edges"]])
+                info = page["pageInfo"]
+                if not info[more[0]]:
+                    break
+                cursor = info[more[1]]
+            walks[arguments] = [cursor for page in (pages if arguments.startswith("first") else pages[::-1])
+                                for cursor in page]
+        # then: the same rows, once each, in the same order
+        assert walks["last: 2"] == walks["first: 2"], name
+        assert len(set(walks["first: 2"])) == len(walks["first: 2"]) > 2, name
+
+
+NESTED_BACK = """
+query NestedBack($campaignId: ID!) {
+  campaignQueue(campaignId: $campaignId, status: SCHEDULED) {
+    ... on CampaignMemberConnection { edges { node {
+      history(last: 1) { edges { cursor } pageInfo { hasNextPage hasPreviousPage } }
+    } } }
+  }
+  tickets(last: 2) { edges { node {
+    messages(last: 2) { edges { node { body } } pageInfo { hasNextPage hasPreviousPage startCursor } }
+  } } }
+}
+"""
+
+
+async def test_nested_connections_read_their_last_rows(factory: Factory, world: dict[str, Any]) -> None:
+    campaign_id = world["arguments"]["campaignQueue"].split('"')[1]
+    data = await factory.execute(NESTED_BACK, {"campaignId": campaign_id}, user=world["supervisor"])
+    for edge in data["campaignQueue"]["edges"]:
+        assert edge["node"]["history"]["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": False}
+    threads = [edge["node"]["messages"] for edge in data["tickets"]["edges"]]
+    assert [[node["node"]["body"] for node in thread["edges"]] for thread in threads] == [["m1", "m2"]] * 2
+    assert {(t["pageInfo"]["hasNextPage"], t["pageInfo"]["hasPreviousPage"]) for t in threads} == {(False, True)}
+    # and back from there: the first message alone
+    before = threads[0]["pageInfo"]["startCursor"]
+    ticket_id = (await factory.execute("query { tickets(last: 2) { edges { node { id } } } }", user=world["supervisor"]))[
+        "tickets"]["edges"][0]["node"]["id"]
+    earlier = await factory.execute(
+        'query($id: ID!, $before: String) { ticket(id: $id) { messages(last: 5, before: $before) { '
+        "edges { node { body } } pageInfo { hasNextPage hasPreviousPage } } } }",
+        {"id": ticket_id, "before": before}, user=world["supervisor"],
+    )
+    assert earlier["ticket"]["messages"] == {
+        "edges": [{"node": {"body": "m0"}}], "pageInfo": {"hasNextPage": True, "hasPreviousPage": False},
+    }
+
+
 NESTED = """
 query Nested($campaignId: ID!) {
   campaignQueue(campaignId: $campaignId, status: SCHEDULED) {
