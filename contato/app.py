@@ -40,22 +40,25 @@ from tortoise import connections
 from tortoise.contrib.starlette import RegisterTortoise
 
 from contato.cors import CrossOrigin
-from contato.graphql_view import GRAPHIQL_DIRECTORY, ContatoGraphQL, MutationsInFlight
+from contato.graphql_view import GRAPHIQL_DIRECTORY, ContatoGraphQL, MutationsInFlight, negotiate
 from contato.logging_config import REQUEST_ID
 from contato.persisted import PersistedDocuments
 from contato.settings import Settings
 from models import tortoise_config
+from models.availability import RETRY_AFTER_SECONDS, database_unreachable
 from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
+from resolvers.bounds import row_id
 from resolvers.context import Context
 from resolvers.errors import AttachmentNotFound
 from resolvers.mail import MailSender, pending_count
 from resolvers.signed_links import LinkRejected, is_signed, link_viewer
 from resolvers.ticket import open_attachment
 from schema import build_schema
+from schema.security import unavailable_error
 
 logger = logging.getLogger("contato")
 
@@ -74,6 +77,11 @@ CLOSE_WAIT_SECONDS = 5.0
 # Uvicorn's --workers share one port, so a scrape reaches any one of them: with several workers,
 # `contato serve` sets this directory and every worker's /metrics answers for all of them.
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Production without METRICS_TOKEN: the figures are nobody's business unless the operator says so.
+METRICS_CLOSED = (
+    "Metrics are closed in production: set METRICS_TOKEN (and give Prometheus the bearer token), "
+    "or METRICS_PUBLIC=true to serve them without one."
+)
 
 
 class RequestIdMiddleware:
@@ -104,6 +112,51 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             REQUEST_ID.reset(token)
+
+
+class FaultAnswers:
+    """Whatever fails outside the GraphQL execution (authenticating the token, a route of our own)
+    answers as the API does, in JSON: 503 `SERVICE_UNAVAILABLE` with `Retry-After` when the database
+    cannot be reached, else 500 "Unexpected error." (logged with the request id). Starlette's last
+    resort would answer a plain-text 500 outside RequestIdMiddleware, without the request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            if started:
+                raise  # too late to answer: uvicorn closes the connection
+            await fault_response(scope, error)(scope, receive, send)
+
+
+def fault_response(scope: Scope, error: BaseException) -> Response:
+    request_id = scope.get("state", {}).get("request_id", "-")
+    accept = dict(scope.get("headers") or []).get(b"accept")
+    media_type = negotiate(accept.decode("latin-1") if accept is not None else None) or "application/json"
+    if database_unreachable(error):
+        logger.warning(
+            "database unreachable (request %s, %s): %s: %s", request_id, scope.get("path"), type(error).__name__, error
+        )
+        body = {"errors": [unavailable_error().formatted]}
+        return JSONResponse(
+            body, status_code=503, media_type=media_type, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
+    logger.error("unexpected error (request %s, %s)", request_id, scope.get("path"), exc_info=error)
+    return JSONResponse({"errors": [{"message": "Unexpected error."}]}, status_code=500, media_type=media_type)
 
 
 class OpenWebSockets:
@@ -281,7 +334,12 @@ def _forget_gone_workers(path: str) -> None:
 def alert_scheduler(settings: Settings, broadcast: Any) -> AlertScheduler:
     from realtime.due import DUE_SOURCES
 
-    return AlertScheduler(DUE_SOURCES, broadcast, retention=timedelta(hours=settings.event_retention_hours))
+    return AlertScheduler(
+        DUE_SOURCES,
+        broadcast,
+        retention=timedelta(hours=settings.event_retention_hours),
+        idempotency_keys=timedelta(hours=settings.idempotency_key_hours),
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -315,7 +373,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def attachment_download(request: Request) -> Response:
         """A ticket attachment, for a caller who may see the ticket (and the note the file is on):
         by a signed link (`downloadUrl`, for <img> and <a>) or with the Bearer token."""
-        attachment_id = int(request.path_params["attachment_id"])
+        # An id past any row's (resolvers/bounds.py) names no attachment: never sent to the database.
+        attachment_id = row_id(request.path_params["attachment_id"])
+        if attachment_id is None:
+            return JSONResponse({"error": "No such attachment."}, status_code=404)
         if is_signed(request.query_params):
             try:
                 user = await link_viewer(settings, attachment_id, request.query_params)
@@ -345,6 +406,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         """Prometheus text format; for the monitoring network, never the public (see README)."""
         if settings.metrics_token and not _bearer_matches(request, settings.metrics_token):
             return Response("Send the metrics token: Authorization: Bearer <METRICS_TOKEN>.\n", 401)
+        if not settings.metrics_token and settings.is_production and not settings.metrics_public:
+            return Response(METRICS_CLOSED + "\n", 403)
         try:
             OUTBOX_PENDING.set(await pending_count())
         except Exception as error:  # noqa: BLE001 - the other metrics still answer
@@ -399,6 +462,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes.append(Route("/metrics", metrics))
     if settings.graphiql:
         routes.append(Mount("/graphiql", StaticFiles(directory=GRAPHIQL_DIRECTORY), name="graphiql"))
+        if not settings.metrics_token and settings.is_production and not settings.metrics_public:
+            logger.warning("/metrics answers 403: %s", METRICS_CLOSED)
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.broadcast = broadcast
@@ -406,6 +471,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.queue_monitor = queue_monitor
     app.state.open_websockets = open_websockets
     app.add_middleware(WebSocketTracking, sockets=open_websockets)
+    app.add_middleware(FaultAnswers)  # inside RequestIdMiddleware: its answers carry the request id
     app.add_middleware(RequestIdMiddleware)
     if settings.allowed_origins:
         app.add_middleware(CrossOrigin, allowed_origins=settings.allowed_origins)

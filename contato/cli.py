@@ -19,6 +19,7 @@ from types import FrameType
 from contato.settings import Settings, SettingsError
 
 DEFAULT_SCHEMA_PATH = Path("schema.graphql")
+ALLOW_DEMO_HELP = "load the demo logins (published password) even when CONTATO_ENV=production"
 
 
 def _settings() -> Settings:
@@ -27,6 +28,20 @@ def _settings() -> Settings:
     except SettingsError as error:
         sys.stderr.write(f"contato: configuration error: {error}\n")
         raise SystemExit(2) from None
+
+
+DEMO_REFUSED = (
+    "contato: the demo data logs in with the password the README publishes; refused when "
+    "CONTATO_ENV=production (pass --allow-demo-in-production to load it anyway)\n"
+)
+
+
+def _demo_refused(settings: Settings, args: argparse.Namespace) -> bool:
+    """Production refuses the demo logins unless the operator insists; says so in one line."""
+    if settings.is_production and not args.allow_demo_in_production:
+        sys.stderr.write(DEMO_REFUSED)
+        return True
+    return False
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -46,6 +61,8 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from contato.seed_volume import MAX_OPERATIONS_PER_PERSON
 
     settings = _settings()
+    if _demo_refused(settings, args):
+        return 2
     if args.size < 0:
         sys.stderr.write("contato: --size must be 0 or more\n")
         return 2
@@ -150,6 +167,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from contato.seed import DEMO_PASSWORD, seed_demo
 
     settings = _settings()
+    if args.demo and _demo_refused(settings, args):
+        return 2
     logging_setup = log_config(settings.log_format, args.log_level)
     logging.config.dictConfig(logging_setup)
     from contato.persisted import check_trusted_documents
@@ -271,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
     serve.add_argument("--demo", action="store_true", help="load the demo data (idempotent) before starting")
+    serve.add_argument("--allow-demo-in-production", action="store_true", help=ALLOW_DEMO_HELP)
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     serve.set_defaults(handler=cmd_serve)
 
@@ -290,6 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--operations", type=int, default=None,
         help="operations in all across the generated members (default 5 × --size, at most 50 × --size)",
     )
+    seed.add_argument("--allow-demo-in-production", action="store_true", help=ALLOW_DEMO_HELP)
     seed.set_defaults(handler=cmd_seed)
 
     create_user = commands.add_parser(
@@ -315,8 +336,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _prepare_metrics_directory() -> None:
+    """prometheus-client opens its files in PROMETHEUS_MULTIPROC_DIR as soon as a module declares a
+    metric, so a folder that is missing would crash every command at import: make it first, or say
+    in one line why it cannot be made."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        return
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        sys.stderr.write(
+            f"contato: configuration error: PROMETHEUS_MULTIPROC_DIR={path!r} is not a folder "
+            f"and cannot be made: {reason}\n"
+        )
+        raise SystemExit(2) from None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tortoise").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    _prepare_metrics_directory()
     raise SystemExit(args.handler(args))

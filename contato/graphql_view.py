@@ -12,6 +12,7 @@ import asyncio
 import dataclasses
 import functools
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -47,15 +48,27 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Messag
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from contato.idempotent import (
+    IDEMPOTENCY_EXTENSION,
+    IDEMPOTENCY_HEADER,
+    AnsweredResult,
+    execute_over_http,
+    run_over_websocket,
+)
 from contato.persisted import PersistedDocumentError, PersistedDocuments
 from contato.settings import Settings
 from contato.shared_streams import SharedStreams, StreamKey, render_error, share_key
 from contato.socket_access import ConnectionAccess, SocketRegistry, next_message
+from models.availability import RETRY_AFTER_SECONDS, database_unreachable
 from realtime.hub import is_interruption
 from resolvers.auth import TokenRejected, authenticate, bearer_token
 from resolvers.context import Context
+from resolvers.idempotency import KEY_IN_PROGRESS, KEY_REUSED
 from resolvers.realtime import StreamEnded, interrupted
 from schema import ContatoSchema
+from schema.security import SERVICE_UNAVAILABLE, unavailable_error
+
+logger = logging.getLogger("contato.graphql")
 
 # GraphiQL's page and the assets it loads, served by Contato itself (no CDN: README.md there).
 GRAPHIQL_DIRECTORY = Path(__file__).parent / "static" / "graphiql"
@@ -135,12 +148,26 @@ def _request_error_status(errors: list[Any]) -> tuple[int, dict[str, str]]:
         code = extensions.get("code")
         if code == "UNAUTHENTICATED":
             return 401, {"WWW-Authenticate": "Bearer"}
-        if code == "RATE_LIMITED":
+        if code in ("RATE_LIMITED", KEY_IN_PROGRESS):
             retry_after = extensions.get("retryAfterSeconds")
-            return 429, {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+            status = 429 if code == "RATE_LIMITED" else 409
+            return status, {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+        if code == KEY_REUSED:
+            return 422, {}
         if code is None and error.get("message") == _MASKED_MESSAGE:
             return 500, {}
     return 400, {}
+
+
+def _unavailable(response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
+    """`retryAfterSeconds` of a SERVICE_UNAVAILABLE error in the response, if there is one."""
+    for response in response_data if isinstance(response_data, list) else [response_data]:
+        for error in response.get("errors") or []:
+            extensions = error.get("extensions") or {}
+            if extensions.get("code") == SERVICE_UNAVAILABLE:
+                retry_after = extensions.get("retryAfterSeconds")
+                return retry_after if isinstance(retry_after, int) else RETRY_AFTER_SECONDS
+    return None
 
 
 def _is_request_error(response: GraphQLHTTPResponse) -> bool:
@@ -156,8 +183,10 @@ def _refusal(refused: HTTPException, media_type: str) -> Response:
     headers = dict(refused.headers) if isinstance(refused, Refused) else {}
     if refused.status_code == 405:
         headers.setdefault("Allow", "GET, POST")  # Strawberry's own 405 (HEAD, say) names none
-    return JSONResponse(
-        {"errors": [{"message": refused.reason}]},
+    # _encode, as for every GraphQL response: the reason can echo the client's own text ("Unknown
+    # operation named …"), a lone surrogate included, which JSONResponse's UTF-8 cannot encode (a 500).
+    return Response(
+        _encode({"errors": [{"message": refused.reason}]}),
         status_code=refused.status_code,
         media_type=media_type,
         headers=headers,
@@ -249,6 +278,9 @@ def _payload_too_large(message: str, limit: int, media_type: str) -> Response:
 
 # graphql-transport-ws close codes (github.com/enisdenjo/graphql-ws, PROTOCOL.md).
 WS_BAD_REQUEST = 4400
+# RFC 6455's "Try Again Later": graphql-ws clients reconnect on it (1011 and 4500 are fatal to them).
+WS_TRY_AGAIN_LATER = 1013
+WS_INTERNAL_ERROR = 4500
 # RFC 6455: a close frame's reason is at most 123 bytes of UTF-8.
 WS_CLOSE_REASON_MAX_BYTES = 123
 
@@ -329,10 +361,15 @@ def is_mutation(query: str, operation_name: str | None) -> bool:
 
 
 class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """Strawberry's graphql-transport-ws handler, closing with 4400 on every malformed message, and
-    holding its user to what the database says now (contato/socket_access.py)."""
+    """Strawberry's graphql-transport-ws handler: it closes with 4400 on every malformed message,
+    holds its user to what the database says now (contato/socket_access.py), and runs a mutation
+    that carries an idempotency key (`extensions.idempotencyKey`) once."""
 
     access: ConnectionAccess | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._idempotency_keys: dict[str, object] = {}
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
@@ -388,7 +425,23 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if message.get("type") == "connection_init" and message.get("payload") is None:
             # The protocol allows a null payload; Strawberry takes only an absent one for "none".
             message = {"type": "connection_init", "payload": {}}
-        await super().handle_message(message)
+        try:
+            await super().handle_message(message)
+        except WebSocketDisconnected:
+            raise  # the client left: Strawberry's handle() ends the connection
+        except Exception as error:  # noqa: BLE001 - answered with a close code, and logged
+            await self._close_on_fault(error)
+
+    async def _close_on_fault(self, error: Exception) -> None:
+        """A fault while handling a message (authenticating `connection_init`, say) closes the socket
+        with a code instead of dropping it (1006): 1013, "try again later", when the database cannot
+        be reached, else 4500."""
+        if database_unreachable(error):
+            logger.warning("websocket: database unreachable: %s: %s", type(error).__name__, error)
+            await self.websocket.close(WS_TRY_AGAIN_LATER, "The database cannot be reached; try again later.")
+        else:
+            logger.error("websocket message failed", exc_info=error)
+            await self.websocket.close(WS_INTERNAL_ERROR, "Internal server error.")
 
     async def _persisted_subscribe(self, message: dict[str, Any]) -> WSMessage | None:
         """The subscribe message with the text of its persisted document (contato/persisted.py);
@@ -409,8 +462,18 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         # Every operation runs with the user as of now, as an HTTP request does.
         new = self.connection_acknowledged and message["id"] not in self.operations
-        if new and self.access is not None and not await self.access.authorize():
-            return
+        if new and self.access is not None:
+            try:
+                allowed = await self.access.authorize()
+            except Exception as error:
+                if not database_unreachable(error):
+                    raise
+                # As for an operation that meets the fault while it runs: a typed error to retry on,
+                # and the socket (with its other streams) stays open.
+                await self._answer_unavailable(message["id"])
+                return
+            if not allowed:
+                return
         # Strawberry means to close with 4400 on a syntax error, but with the ParserCache extension
         # the error escapes its stream and the client only gets `complete`: parse here first.
         if self.connection_acknowledged and message["id"] not in self.operations:
@@ -420,15 +483,30 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             except GraphQLSyntaxError as error:
                 await self.websocket.close(WS_BAD_REQUEST, error.message)
                 return
+        extensions = message["payload"].get("extensions") or {}
+        if IDEMPOTENCY_EXTENSION in extensions:
+            self._idempotency_keys[message["id"]] = extensions[IDEMPOTENCY_EXTENSION]
         await super().handle_subscribe(message)
+        if message["id"] not in self.operations:  # refused (limit, not acknowledged)
+            self._idempotency_keys.pop(message["id"], None)
+
+    async def _answer_unavailable(self, operation_id: str) -> None:
+        logger.warning("websocket: database unreachable while re-reading the user")
+        error = unavailable_error().formatted
+        await self.send_message({"id": operation_id, "type": "next", "payload": {"data": None, "errors": [error]}})
+        await self.send_message({"id": operation_id, "type": "complete"})
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Subscriptions that others in this process ask too join their shared stream; mutations are
         counted while they run, so that a stopping server waits for their answer."""
         view = cast("ContatoGraphQL", self.view)
         if is_mutation(operation.query, operation.operation_name):
+            key = self._idempotency_keys.pop(operation.id, None)
             with view.mutations.running():
-                await super().run_operation(operation)
+                if key is not None and self.context.user is not None:
+                    await run_over_websocket(self, operation, key, view.settings)
+                else:
+                    await super().run_operation(operation)
             return
         streams = view.streams
         key = None
@@ -485,8 +563,9 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class ContatoWebSocketAdapter(ASGIWebSocketAdapter):
     async def close(self, code: int, reason: str) -> None:
-        # Reasons quote the client (a message type, an operation id): keep the frame valid.
-        clipped = reason.encode()[:WS_CLOSE_REASON_MAX_BYTES].decode(errors="ignore")
+        # Reasons quote the client (a message type, an operation id): keep the frame valid, a lone
+        # surrogate among them written as its escape (UTF-8 cannot carry it).
+        clipped = reason.encode(errors="backslashreplace")[:WS_CLOSE_REASON_MAX_BYTES].decode(errors="ignore")
         await super().close(code, clipped)
 
 
@@ -591,6 +670,55 @@ class ContatoGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if (
+            key is not None
+            and context.user is not None
+            and isinstance(request_data.query, str)
+            and is_mutation(request_data.query, request_data.operation_name)
+        ):
+            return await self._execute_once(
+                key, request, request_adapter, sub_response, context, root_value, request_data
+            )
+        return await self._execute_single(request, request_adapter, sub_response, context, root_value, request_data)
+
+    async def _execute_once(
+        self,
+        key: str,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        assert context.user is not None and request_data.query is not None
+
+        async def execute() -> ExecutionResult:
+            return await self._execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+
+        async def to_body(result: ExecutionResult) -> dict[str, Any]:
+            return cast("dict[str, Any]", await self.process_result(request, result))
+
+        query = (request_data.query, request_data.operation_name, request_data.variables)
+        return await execute_over_http(key, context.user.pk, query, self.settings, execute, to_body, sub_response)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        if isinstance(result, AnsweredResult) and result.body is not None:
+            return result.body
+        return await super().process_result(request, result)
+
+    async def _execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
         try:
             request_data = self.persisted_request(request_data)
         except PersistedDocumentError as refused:
@@ -635,6 +763,10 @@ class ContatoGraphQL(GraphQL[Context, None]):
                 # The operation never ran: no `data` entry, and a status that says why.
                 body = {key: value for key, value in response_data.items() if key != "data"}
                 status, headers = _request_error_status(response_data.get("errors") or [])
+        retry_after = _unavailable(response_data)
+        if retry_after is not None:
+            # Whatever the media type: the database could not be reached, and a retry may succeed.
+            status, headers = 503, {"Retry-After": str(retry_after)}
         response = Response(
             _encode(body), status_code=status, media_type=media_type, headers=headers
         )

@@ -114,12 +114,18 @@ class Settings:
     ws_compression: bool = True
     event_retention_hours: int = 72
     stream_stall_seconds: int = 10
+    # How long a mutation's idempotency key (and its stored answer) is kept, per user.
+    idempotency_key_hours: int = 24
+    # How long a request waits for another one running with the same idempotency key.
+    idempotency_wait_seconds: int = 10
     # The whole multipart request (every file, operations and map); None: derived, see below.
     upload_max_request_bytes: int | None = None
     # Operations: /metrics (for the monitoring network only), log lines, shutdown.
     metrics_enabled: bool = True
     # When set, /metrics answers only `Authorization: Bearer <metrics_token>`.
     metrics_token: str = field(default="", repr=False)
+    # Production only: serve /metrics without a token (otherwise it answers 403 until one is set).
+    metrics_public: bool = False
     log_format: str = "text"
     # How long a stopping server waits for in-flight requests before cancelling them.
     shutdown_grace_seconds: int = 10
@@ -216,6 +222,8 @@ class Settings:
             ws_compression=reader.boolean("WS_COMPRESSION", True),
             event_retention_hours=reader.integer("EVENT_RETENTION_HOURS", 72, minimum=1),
             stream_stall_seconds=reader.integer("STREAM_STALL_SECONDS", 10, minimum=1),
+            idempotency_key_hours=reader.integer("IDEMPOTENCY_KEY_HOURS", 24, minimum=1),
+            idempotency_wait_seconds=reader.integer("IDEMPOTENCY_WAIT_SECONDS", 10, minimum=1, maximum=600),
             # 0 (the default when unset) means derived from UPLOAD_MAX_BYTES; a set value is >= 1.
             upload_max_request_bytes=reader.integer("UPLOAD_MAX_REQUEST_BYTES", 0, minimum=1) or None,
             password_hash_profile=reader.exact(
@@ -223,6 +231,7 @@ class Settings:
             ),
             metrics_enabled=reader.boolean("METRICS_ENABLED", True),
             metrics_token=reader.text("METRICS_TOKEN", ""),
+            metrics_public=reader.boolean("METRICS_PUBLIC", False),
             log_format=reader.choice("LOG_FORMAT", ("text", "json"), "json" if production else "text"),
             shutdown_grace_seconds=reader.integer("SHUTDOWN_GRACE_SECONDS", 10, minimum=0, maximum=3600),
             attachment_link_ttl_seconds=reader.integer(

@@ -11,6 +11,7 @@ MODEL_MODULES = [
     "models.outbound",
     "models.campaign",
     "models.operation",
+    "models.idempotency",
 ]
 
 

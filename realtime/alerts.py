@@ -21,6 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.event import Event
+from models.idempotency import IdempotencyKey
 from models.user import MutationWindow
 from realtime.events import EventSpec, publish, record
 
@@ -74,10 +75,14 @@ async def run_once(sources: Sequence[DueSource], broadcast: Any, now: datetime |
     return alerted
 
 
-async def prune_events(retention: timedelta, now: datetime | None = None) -> int:
+async def prune_events(
+    retention: timedelta, now: datetime | None = None, idempotency_keys: timedelta = timedelta(hours=24)
+) -> int:
     now = now or datetime.now(UTC)
-    # Housekeeping rides along: rate-limit windows are only read for the current minute.
+    # Housekeeping rides along: rate-limit windows are only read for the current minute, and
+    # idempotency keys are honoured for `idempotency_keys` (IDEMPOTENCY_KEY_HOURS).
     await MutationWindow.filter(window_start__lt=now - timedelta(minutes=5)).delete()
+    await IdempotencyKey.filter(created_at__lt=now - idempotency_keys).delete()
     return await Event.filter(created_at__lt=now - retention).delete()
 
 
@@ -88,11 +93,13 @@ class AlertScheduler:
         broadcast: Any,
         interval: float = 0.25,
         retention: timedelta = timedelta(hours=72),
+        idempotency_keys: timedelta = timedelta(hours=24),
     ) -> None:
         self.sources = list(sources)
         self.broadcast = broadcast
         self.interval = interval
         self.retention = retention
+        self.idempotency_keys = idempotency_keys
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -112,7 +119,7 @@ class AlertScheduler:
             try:
                 await run_once(self.sources, self.broadcast)
                 if loop.time() >= next_prune:
-                    pruned = await prune_events(self.retention)
+                    pruned = await prune_events(self.retention, idempotency_keys=self.idempotency_keys)
                     if pruned:
                         logger.info("pruned %s events older than %s", pruned, self.retention)
                     next_prune = loop.time() + 60

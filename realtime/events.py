@@ -15,6 +15,7 @@ from prometheus_client import Counter
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.event import Event
+from realtime import commit
 
 logger = logging.getLogger("contato.realtime")
 
@@ -83,9 +84,17 @@ def encode(event: Event) -> str:
 
 
 async def publish(broadcast: Any, events: list[Event]) -> None:
-    """Call after the transaction commits. A broadcast outage loses nothing: clients replay by cursor."""
-    if broadcast is None:
+    """Call after the transaction commits. A broadcast outage loses nothing: clients replay by cursor.
+
+    Within a longer transaction (realtime/commit.py) the events are published once that one commits."""
+    if broadcast is None or not events:
         return
+    if commit.defer(lambda: _publish_now(broadcast, events)):
+        return
+    await _publish_now(broadcast, events)
+
+
+async def _publish_now(broadcast: Any, events: list[Event]) -> None:
     for event in events:
         try:
             await broadcast.publish(EVENTS_CHANNEL, encode(event))

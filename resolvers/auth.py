@@ -86,6 +86,10 @@ async def authenticate_token(token: str, settings: Settings) -> User:
 
 async def authenticate(token: str, settings: Settings) -> tuple[User, datetime]:
     """The token's user and when the token expires: one decode, one user lookup."""
+    if not token.isascii():
+        # A JWT is base64url and dots. A WebSocket payload can carry anything, a lone surrogate
+        # included, which PyJWT would fail to encode (UnicodeEncodeError) rather than refuse.
+        raise TokenRejected("The token is not valid.")
     try:
         payload = jwt.decode(
             token,

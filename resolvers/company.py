@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 
 from models.company import Company
 from models.user import Role
+from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import digits, fold, is_valid_cnpj
 from resolvers.errors import CompanyError, CompanyErrorCode
@@ -35,10 +36,10 @@ async def list_companies(
     ctx: Context, text: str | None, page: PageArgs
 ) -> Page[Company]:
     queryset = visible_companies(ctx)
-    if text:
-        term = fold(text.strip())
-        number = digits(text)
-        queryset = queryset.filter(name__icontains=term) if not number else queryset.filter(cnpj__contains=number)
+    term = search_term(text)
+    if term:
+        number = digits(term)
+        queryset = queryset.filter(name__icontains=fold(term)) if not number else queryset.filter(cnpj__contains=number)
     return await paginate(queryset, "company", page, ctx.settings.max_page_size)
 
 

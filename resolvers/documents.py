@@ -9,7 +9,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def digits(value: str) -> str:
-    return "".join(ch for ch in value if ch.isdigit())
+    """The decimal digits of `value`, always as ASCII 0-9, so one number is stored and compared one way.
+
+    A decimal digit of any script (Arabic-Indic "٥", full-width "５", as an IME or a pasted PDF
+    gives them) is read as its value: refusing them would drop them as separators and turn a phone
+    into another number. Signs that only look like digits ("²", "①": str.isdigit() but not decimal,
+    and int() refuses them) are separators like any other character."""
+    return "".join(str(unicodedata.decimal(ch)) for ch in value if ch.isdecimal())
 
 
 def _check_digit(numbers: list[int], weights: list[int]) -> int:
@@ -48,6 +54,13 @@ def normalize_phone(value: str) -> str | None:
     if not 8 <= len(number) <= 15:
         return None
     return ("+" if value.strip().startswith("+") else "") + number
+
+
+def search_needle(term: str) -> str:
+    """What a search term is looked up as in a `search_text` column: "123.456" means digits of a
+    document or phone; anything else the folded words."""
+    number = digits(term)
+    return number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
 
 
 def fold(text: str) -> str:

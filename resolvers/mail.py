@@ -21,6 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q
 
 from models.ticket import MailStatus, OutboxMail
+from realtime import commit
 
 if TYPE_CHECKING:
     from contato.settings import Settings
@@ -54,7 +55,17 @@ async def pending_count() -> int:
 
 
 def wake_senders() -> None:
-    """Tell this process's sender there is mail, so it does not wait for its next poll."""
+    """Tell this process's sender there is mail, so it does not wait for its next poll (after the
+    surrounding transaction commits, when the caller's block was a savepoint of a longer one)."""
+    if not commit.defer(_wake_now):
+        _wake_all()
+
+
+async def _wake_now() -> None:
+    _wake_all()
+
+
+def _wake_all() -> None:
     for event in list(_wakeups):
         event.set()
 

@@ -30,6 +30,7 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from resolvers.bounds import MAX_ROW_ID, ascii_integer, in_supported_years, row_id
 from resolvers.errors import BadUserInput
 
 M = TypeVar("M", bound=Model)
@@ -43,13 +44,49 @@ def encode_cursor(kind: str, row_id: int) -> str:
 
 
 def decode_cursor(kind: str, cursor: str) -> int:
+    (pk,) = read_cursor(kind, cursor, cursor_row_id)
+    return pk
+
+
+def read_cursor(kind: str, cursor: str, *fields: Callable[[str], Any]) -> tuple[Any, ...]:
+    """The fields of a cursor `kind:a|b|…`, each read by its function (which raises ValueError).
+
+    Every cursor a client sends back comes through here: whatever was made of it, an id past the
+    database's integers or a time in year 1, is BAD_USER_INPUT before any query is built."""
     try:
-        prefix, _, raw_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        if prefix != kind:
+        prefix, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
+        parts = rest.split("|")
+        if prefix != kind or len(parts) != len(fields):
             raise ValueError(prefix)
-        return int(raw_id)
+        return tuple(read(part) for read, part in zip(fields, parts))
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise BadUserInput(f"The cursor {cursor!r} is not a valid {kind} cursor.") from None
+
+
+def cursor_row_id(text: str) -> int:
+    pk = row_id(text)
+    if pk is None:
+        raise ValueError(text)
+    return pk
+
+
+def cursor_integer(text: str) -> int:
+    """A small integer (a queue priority): ASCII digits within the database's 32-bit integers."""
+    number = ascii_integer(text)
+    if number is None or abs(number) > 2**31 - 1:
+        raise ValueError(text)
+    return number
+
+
+def cursor_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    if not in_supported_years(moment):
+        raise ValueError(text)
+    return moment
+
+
+def optional_cursor_time(text: str) -> datetime | None:
+    return cursor_time(text) if text else None
 
 
 @dataclass(frozen=True)
@@ -125,7 +162,7 @@ class Ordering:
             if prefix != self.kind:
                 raise ValueError(prefix)
             value, row_id = json.loads(rest)
-            if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= MAX_CURSOR_ID:
+            if isinstance(row_id, bool) or not isinstance(row_id, int) or not 0 < row_id <= MAX_ROW_ID:
                 raise ValueError(rest)
             if value is None and not self.nullable:
                 raise ValueError(rest)
@@ -168,9 +205,8 @@ class Ordering:
         return ranges if nulls_last else ranges[::-1]
 
 
-# What a keyset cursor may hold: ids of the database's 32-bit keys, text a column could hold,
-# times a client could send (a made-up cursor is a client error, never a driver's fault).
-MAX_CURSOR_ID = 2**31 - 1
+# What a keyset cursor's value may be (resolvers/bounds.py holds its id and time to the usual bounds):
+# text a column could hold; a made-up cursor is a client error, never a driver's fault.
 MAX_CURSOR_TEXT = 1000
 
 
@@ -182,8 +218,8 @@ def cursor_text(value: Any) -> str:
 
 
 def cursor_moment(value: Any) -> datetime:
-    moment = datetime.fromisoformat(cursor_text(value))
-    if not 1900 <= moment.year <= 2200 or moment.tzinfo is None:
+    moment = cursor_time(cursor_text(value))
+    if moment.tzinfo is None:
         raise ValueError(value)
     return moment
 

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.company import Company
 from models.person import Person, PersonKind, PersonStage
 from models.user import Role
+from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import (
     digits,
@@ -21,6 +22,7 @@ from resolvers.documents import (
     is_valid_cpf,
     is_valid_email,
     normalize_phone,
+    search_needle,
 )
 from resolvers.errors import PersonError, PersonErrorCode
 from resolvers.pagination import Ordering, Page, PageArgs, paginate
@@ -87,12 +89,9 @@ async def list_persons(
     ctx: Context, where: PersonFilter, page: PageArgs, order: PersonOrder | None = None
 ) -> Page[Person]:
     queryset = visible_persons(ctx)
-    if where.text and where.text.strip():
-        term = where.text.strip()
-        number = digits(term)
-        # "123.456" means digits of a document or phone; anything else searches the folded name.
-        needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
-        queryset = queryset.filter(search_text__contains=needle)
+    term = search_term(where.text)
+    if term:
+        queryset = queryset.filter(search_text__contains=search_needle(term))
     if where.stage is not None:
         queryset = queryset.filter(stage=where.stage)
     if where.company_id is not None:

@@ -23,6 +23,7 @@ from realtime.due import CALLBACK_DUE, CALLBACK_OPENED, TICKET_RETURN_DUE
 from realtime.events import USER_CHANGED
 from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, stream
 from realtime.queue_monitor import QueueSnapshot, Recheck
+from resolvers.bounds import MAX_EVENT_CURSOR, ascii_integer
 from resolvers.context import Context, fresh_loaders, use_loaders
 from resolvers.errors import DomainError
 from resolvers.loaders import RowLoaders
@@ -85,10 +86,10 @@ class TicketReturnAlert:
 def parse_cursor(after: str | None) -> int | None:
     if after is None:
         return None
-    text = after.strip()
-    if not text.isdigit() or len(text) > 18:
+    cursor = ascii_integer(after.strip())
+    if cursor is None or not 0 <= cursor <= MAX_EVENT_CURSOR:
         raise StreamEnded(StreamErrorCode.INVALID_CURSOR, "A cursor is the string of a previous event's cursor.", "after")
-    return int(text)
+    return cursor
 
 
 class Viewer:

@@ -13,6 +13,7 @@ from models.company import Company
 from models.user import Role, User
 from realtime.events import USER_CHANGED, EventSpec, publish, record
 from resolvers.auth import hash_password, normalize_email
+from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import fold, is_valid_email
 from resolvers.errors import UserError, UserErrorCode
@@ -47,9 +48,9 @@ async def list_users(
     ctx: Context, text: str | None, role: Role | None, page: PageArgs
 ) -> Page[User]:
     queryset = visible_users(ctx)
-    if text:
-        term = fold(text.strip())
-        queryset = queryset.filter(Q(email__icontains=term) | Q(name__icontains=text.strip()))
+    term = search_term(text)
+    if term:
+        queryset = queryset.filter(Q(email__icontains=fold(term)) | Q(name__icontains=term))
     if role is not None:
         queryset = queryset.filter(role=role)
     return await paginate(queryset, "user", page, ctx.settings.max_page_size)

@@ -10,13 +10,13 @@ from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
 from strawberry.types import ExecutionContext
 
+from models.availability import database_unreachable
 from schema import campaign as campaign_schema
 from schema import catalog as catalog_schema
 from schema import operation as operation_schema
@@ -34,13 +34,16 @@ from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.prepared import PinnedDocuments, PinnedParserCache
 from schema.realtime import Subscription
+from schema.scalars import SCALAR_OVERRIDES
 from schema.security import (
     PUBLIC_EXCEPTIONS,
     CachedValidation,
+    MaskFaults,
     MutationRateLimit,
     OneLoginPerRequest,
-    RejectNulCharacters,
+    RejectUnstorableText,
     RequireAuthentication,
+    SuggestionFreeExecutor,
     error_code,
     should_mask,
 )
@@ -95,10 +98,18 @@ class ContatoSchema(strawberry.Schema):
             original = error.original_error
             if isinstance(original, PUBLIC_EXCEPTIONS):
                 error.extensions = {**(error.extensions or {}), "code": error_code(original)}
+            elif should_mask(error) and database_unreachable(original):
+                logger.warning(
+                    "database unreachable in %s (request %s): %s", error.path, request_id, _describe(original)
+                )
             elif should_mask(error):
                 logger.error(
                     "unexpected error in %s (request %s)", error.path, request_id, exc_info=original
                 )
+
+
+def _describe(error: BaseException | None) -> str:
+    return f"{type(error).__name__}: {error}" if error is not None else "-"
 
 
 def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
@@ -112,11 +123,11 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
         lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
-        RejectNulCharacters,
+        RejectUnstorableText,
         OneLoginPerRequest,
         lambda: MutationRateLimit(per_minute=settings.mutations_per_minute),
         lambda: QueryCostLimiter(max_cost=settings.max_query_cost, max_page_size=settings.max_page_size),
-        lambda: MaskErrors(should_mask_error=should_mask, error_message="Unexpected error."),
+        lambda: MaskFaults(should_mask_error=should_mask, error_message="Unexpected error."),
     ]
     if not settings.introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
@@ -130,6 +141,10 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
         mutation=Mutation,
         subscription=Subscription,
         extensions=extensions,
+        scalar_overrides=SCALAR_OVERRIDES,
+        # Where the schema is private, variable coercion must not suggest names either (validation's
+        # hints are hidden by CachedValidation).
+        execution_context_class=None if settings.introspection else SuggestionFreeExecutor,
         exception_handlers=[
             *EXCEPTION_HANDLERS,
             *catalog_schema.HANDLERS,

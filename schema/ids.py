@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import strawberry
 
-# A malformed id names no row: lookups answer "not found" rather than a parse error.
+from resolvers.bounds import row_id
+
+# A malformed id, or one past any row's (resolvers/bounds.py), names no row: lookups answer
+# "not found" rather than a parse error, and the database never sees it.
 NO_ROW = -1
 
 
 def to_pk(value: strawberry.ID | str) -> int:
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        return NO_ROW
-    return pk if 0 < pk <= 2**31 - 1 else NO_ROW
+    pk = row_id(value)
+    return NO_ROW if pk is None else pk
 
 
 def optional_pk(value: strawberry.ID | None) -> int | None:

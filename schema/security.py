@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -29,14 +30,18 @@ from graphql import (
 )
 from graphql.language import FieldNode
 from graphql.validation import ASTValidationRule
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
+from models.availability import RETRY_AFTER_SECONDS, database_unreachable
 from models.user import MutationWindow
 from resolvers.errors import BadUserInput, NotAuthenticated
 from schema.documents import DocumentCache
@@ -83,7 +88,9 @@ def public_error(message: str, code: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": code})
 
 
-PUBLIC_EXCEPTIONS = (NotAuthenticated, BadUserInput)
+# A document and operation name that do not agree ("Unknown operation named …"), or an operation type
+# the transport does not take: the client's mistake, as Strawberry words it, not a fault of ours.
+PUBLIC_EXCEPTIONS = (NotAuthenticated, BadUserInput, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 def error_code(exception: BaseException | None) -> str:
@@ -96,6 +103,35 @@ def should_mask(error: GraphQLError) -> bool:
     """Mask what we did not expect; keep GraphQL's own (syntax, validation) and our public errors."""
     original = error.original_error
     return original is not None and not isinstance(original, (*PUBLIC_EXCEPTIONS, GraphQLError))
+
+
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The database cannot be reached right now; try again shortly."
+
+
+def unavailable_error(error: GraphQLError | None = None) -> GraphQLError:
+    """The public face of a database that cannot be reached: a typed code and when to retry."""
+    extensions = {"code": SERVICE_UNAVAILABLE, "retryAfterSeconds": RETRY_AFTER_SECONDS}
+    if error is None:
+        return GraphQLError(UNAVAILABLE_MESSAGE, extensions=extensions)
+    return GraphQLError(
+        UNAVAILABLE_MESSAGE,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions=extensions,
+    )
+
+
+class MaskFaults(MaskErrors):
+    """MaskErrors, except that a database that cannot be reached is said so (SERVICE_UNAVAILABLE,
+    with `retryAfterSeconds`): the client should retry, not report a bug."""
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        if database_unreachable(error.original_error):
+            return unavailable_error(error)
+        return super().anonymise_error(error)
 
 
 class _Rules:
@@ -115,7 +151,7 @@ class _Rules:
 
 
 _VALIDATED: DocumentCache[list[GraphQLError]] = DocumentCache(maxsize=512)
-_NUL_CHECKED: DocumentCache[bool] = DocumentCache(maxsize=512)
+_TEXT_CHECKED: DocumentCache[str | None] = DocumentCache(maxsize=512)
 
 
 def _validate(schema: GraphQLSchema, document: DocumentNode, rules: _Rules, hide_suggestions: bool) -> list[GraphQLError]:
@@ -224,6 +260,19 @@ class OneLoginPerRequest(SchemaExtension):
         yield
 
 
+class SuggestionFreeExecutor(StrawberryGraphQLCoreExecutionContext):
+    """Strawberry's executor, built with graphql-core's `hide_suggestions` for every operation
+    (queries, mutations, subscriptions, over HTTP and WebSocket). CachedValidation hides the hints
+    validation gives; this hides those of variable coercion ("not to include unknown field 'txt'.
+    Did you mean 'text'?", an enum value "ADMN" → 'ADMIN'), which would spell out a private schema
+    one guess at a time. For schemas with introspection off only."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)
+
+
 class MutationRateLimit(SchemaExtension):
     """At most `per_minute` mutations per user per minute, counted in the database so that every
     server process shares the count. Each root field of a mutation operation is one mutation
@@ -260,50 +309,82 @@ async def count_mutations(user_id: int, changes: int) -> tuple[int, int]:
     scope = MutationWindow.filter(user_id=user_id, window_start=window)
     if not await scope.update(count=F("count") + changes):
         try:
-            await MutationWindow.create(user_id=user_id, window_start=window, count=changes)
+            # A savepoint when the mutation runs in a transaction (an idempotency key's): the
+            # conflict must not abort it on PostgreSQL.
+            async with in_transaction():
+                await MutationWindow.create(user_id=user_id, window_start=window, count=changes)
         except IntegrityError:  # another process opened the window first
             await scope.update(count=F("count") + changes)
     count = await scope.values_list("count", flat=True)
     return (max(count) if count else changes), 60 - now.second
 
 
-class RejectNulCharacters(SchemaExtension):
-    """No text in Contato may hold a NUL character (PostgreSQL cannot store one): refuse any
-    request that carries one, in its variables or in the document, with BAD_USER_INPUT."""
+class RejectUnstorableText(SchemaExtension):
+    """No text in Contato may hold a NUL character (PostgreSQL cannot store one) or a lone surrogate
+    (half of a UTF-16 pair, which JSON can spell as "\\ud800" but UTF-8, and so neither database
+    nor any driver, can encode): refuse any request that carries one, in its variables (keys too)
+    or in the document, with BAD_USER_INPUT, before anything reads it.
 
-    def on_execute(self) -> Iterator[None]:
+    At validation, after CachedValidation, rather than at execution: Strawberry runs a subscription
+    without looking at a result an extension set in on_execute, but it stops every operation,
+    subscriptions included, on errors found at validation."""
+
+    def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        if context.result is None and (_holds_nul(context.variables) or _document_holds_nul(context.graphql_document)):
-            context.result = ExecutionResult(
-                data=None, errors=[public_error("Text may not contain NUL characters (\\u0000).", "BAD_USER_INPUT")]
-            )
+        if not context.pre_execution_errors:
+            found = _unstorable(context.variables) or _document_unstorable(context.graphql_document)
+            if found:
+                # A new list: the one CachedValidation set is its cache's.
+                context.pre_execution_errors = [public_error(_REFUSALS[found], "BAD_USER_INPUT")]
         yield
 
 
-def _holds_nul(value: object) -> bool:
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+NUL, SURROGATE = "nul", "surrogate"
+_REFUSALS = {
+    NUL: "Text may not contain NUL characters (\\u0000).",
+    SURROGATE: "Text may not contain a lone surrogate (\\ud800 to \\udfff): UTF-8 cannot encode it.",
+}
+
+
+def _kind(text: str) -> str | None:
+    match = _UNSTORABLE.search(text)
+    if match is None:
+        return None
+    return NUL if match.group() == "\x00" else SURROGATE
+
+
+def _unstorable(value: object) -> str | None:
     if isinstance(value, str):
-        return "\x00" in value
+        return _kind(value)
     if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_holds_nul(item) for item in value)
-    return False
+        for key, item in value.items():
+            found = _unstorable(key) or _unstorable(item)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            found = _unstorable(item)
+            if found:
+                return found
+    return None
 
 
-def _document_holds_nul(document: DocumentNode | None) -> bool:
+def _document_unstorable(document: DocumentNode | None) -> str | None:
     if document is None or document.loc is None:
-        return False
-    return _NUL_CHECKED.get(document, None, lambda: _parsed_document_holds_nul(document))
+        return None
+    return _TEXT_CHECKED.get(document, None, lambda: _parsed_document_unstorable(document))
 
 
-def _parsed_document_holds_nul(document: DocumentNode) -> bool:
-    # A NUL can only reach a string literal through the \u0000 escape; the parsed values tell.
-    found = False
+def _parsed_document_unstorable(document: DocumentNode) -> str | None:
+    # Only escapes reach a string literal: \u0000 does; graphql-core's lexer already refuses a
+    # surrogate, escaped or raw, so this is the NUL check with the surrogate one for good measure.
+    found: str | None = None
 
     class Finder(Visitor):
         def enter_string_value(self, node: StringValueNode, *_: object) -> None:
             nonlocal found
-            found = found or "\x00" in node.value
+            found = found or _kind(node.value)
 
     visit(document, Finder())
     return found

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -170,3 +171,73 @@ class RedisServer:
 
 def redis_binary() -> str | None:
     return shutil.which(os.environ.get(REDIS_BINARY_ENV) or "redis-server")
+
+
+class PostgresServer:
+    """A PostgreSQL server of our own (initdb into a temporary folder), to stop and start at will.
+
+    As .ci/run does: the binaries of the newest /usr/lib/postgresql/*/bin, run as the `postgres`
+    user through runuser, so the tests that use it need root (`unavailable_reason()` says why not).
+    Its folder is made under /tmp, which the postgres user can reach (pytest's are root's only)."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="contato-test-pg-"))
+        self.port = free_port()
+        self.bin = postgres_bin_dir()
+        self.data = self.directory / "data"
+        self.started = False
+
+    @staticmethod
+    def unavailable_reason() -> str | None:
+        if postgres_bin_dir() is None:
+            return "no PostgreSQL binaries in /usr/lib/postgresql/*/bin"
+        if os.geteuid() != 0 or shutil.which("runuser") is None:
+            return "starting a PostgreSQL server of its own needs root (runuser -u postgres)"
+        return None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *args: str) -> None:
+        assert self.bin is not None
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", str(self.bin / args[0]), *args[1:]],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+
+    def init(self) -> None:
+        shutil.chown(self.directory, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def start(self) -> None:
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.directory} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.directory / "server.log"), "-w", "-o", options, "start")
+        self.started = True
+
+    def stop(self, mode: str = "fast") -> None:
+        """`fast` ends the sessions (in-flight queries get "terminating connection"); `immediate` crashes."""
+        if self.started:
+            self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+            self.started = False
+
+    def close(self) -> None:
+        try:
+            self.stop("immediate")
+        finally:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+    def log(self) -> str:
+        path = self.directory / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def postgres_bin_dir() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parent.parent.name))
+    return found[-1].parent if found else None

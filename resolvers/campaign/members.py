@@ -14,10 +14,11 @@ from models.event import Event
 from models.person import Person, PersonStage
 from models.user import Role
 from realtime.events import EventSpec, publish, record
+from resolvers.bounds import search_term
 from resolvers.campaign.config import MAX_IDS, require_staff
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
-from resolvers.documents import digits, fold
+from resolvers.documents import search_needle
 from resolvers.errors import CampaignError, CampaignErrorCode
 
 BATCH = 1000
@@ -54,11 +55,9 @@ async def get_member(ctx: Context, member_id: int) -> CampaignMember | None:
 
 def _persons(where: MemberFilter) -> QuerySet[Person]:
     queryset = Person.filter(converted_to_id__isnull=True)
-    if where.text and where.text.strip():
-        term = where.text.strip()
-        number = digits(term)
-        needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
-        queryset = queryset.filter(search_text__contains=needle)
+    term = search_term(where.text)
+    if term:
+        queryset = queryset.filter(search_text__contains=search_needle(term))
     if where.stage is not None:
         queryset = queryset.filter(stage=where.stage)
     if where.company_id is not None:

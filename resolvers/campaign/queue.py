@@ -7,7 +7,6 @@ members by their recycle time. Keyset cursors carry all three, so pages stay sta
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +23,17 @@ from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
 from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, CampaignError, CampaignErrorCode
-from resolvers.pagination import Counter, PageArgs, counter_of, cut
+from resolvers.errors import CampaignError, CampaignErrorCode
+from resolvers.pagination import (
+    Counter,
+    PageArgs,
+    counter_of,
+    cursor_integer,
+    cursor_row_id,
+    cut,
+    optional_cursor_time,
+    read_cursor,
+)
 
 T = TypeVar("T")
 
@@ -85,14 +93,8 @@ class QueueWindow:
 
 
 def _decode(cursor: str) -> tuple[int, datetime | None, int]:
-    try:
-        prefix, _, rest = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
-        priority, due, member_id = rest.split("|")
-        if prefix != "queue":
-            raise ValueError(prefix)
-        return int(priority), datetime.fromisoformat(due) if due else None, int(member_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadUserInput(f"The cursor {cursor!r} is not a valid queue cursor.") from None
+    priority, due, member_id = read_cursor("queue", cursor, cursor_integer, optional_cursor_time, cursor_row_id)
+    return priority, due, member_id
 
 
 def _after(priority: int, due: datetime | None, member_id: int) -> list[Q]:

@@ -16,8 +16,9 @@ from tortoise.queryset import QuerySet
 from models.ticket import Attachment, Ticket, TicketMessage, TicketState
 from models.user import Role, User
 from resolvers.attachment import blob_path
+from resolvers.bounds import search_term
 from resolvers.context import Context
-from resolvers.documents import digits, fold
+from resolvers.documents import fold, search_needle
 from resolvers.errors import AttachmentNotFound
 from resolvers.pagination import Ordering, Page, PageArgs, Window, paginate, window
 from resolvers.scope import Scope
@@ -102,11 +103,9 @@ def filtered_tickets(ctx: Context, where: TicketFilter) -> QuerySet[Ticket]:
         due = Q(state=TicketState.OPEN, return_due_at__lte=datetime.now(UTC))
         queryset = queryset.filter(due) if where.awaiting_return else queryset.filter(~due)
     # PostgreSQL text cannot hold NUL, and no ticket's text has one.
-    term = (where.text or "").replace("\x00", "").strip()
+    term = search_term((where.text or "").replace("\x00", ""))
     if term:
-        number = digits(term)
-        needle = number if number and len(number) * 2 >= len(term.replace(" ", "")) else fold(term)
-        queryset = queryset.filter(search_text__contains=needle)
+        queryset = queryset.filter(search_text__contains=search_needle(term))
     return queryset
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from models.ticket import NumberCounter, Ticket
 from models.ticket_catalog import (
@@ -200,7 +201,10 @@ async def ensure_counter(scope: str, year: int) -> None:
     if await NumberCounter.filter(scope=scope, year=year).exists():
         return
     try:
-        await NumberCounter.create(scope=scope, year=year, value=0)
+        # A savepoint when a longer transaction surrounds the use case (an idempotency key's): the
+        # conflict must not abort it on PostgreSQL.
+        async with in_transaction():
+            await NumberCounter.create(scope=scope, year=year, value=0)
     except IntegrityError:
         pass
 

@@ -42,3 +42,31 @@ async def test_production_schema_hides_introspection(factory: Factory) -> None:
     assert "introspection" in result.errors[0].message.lower()
     dev = await factory.execute_raw("query { __schema { queryType { name } } }", user=agent)
     assert dev.data == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+async def test_the_faults_of_a_database_that_cannot_be_reached_are_told_apart() -> None:
+    import sqlite3
+
+    import asyncpg
+    from tortoise.exceptions import OperationalError
+
+    from models.availability import database_unreachable
+    from tests.servers import free_port
+
+    # a PostgreSQL port nobody listens on
+    with pytest.raises(OSError) as refused:
+        await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", timeout=5)
+    assert database_unreachable(refused.value)
+    # SQLite cannot open its file; Tortoise wraps the driver's error in its own
+    with pytest.raises(sqlite3.OperationalError) as unopenable:
+        sqlite3.connect("/nonexistent-folder/contato.sqlite3")
+    assert database_unreachable(unopenable.value)
+    try:
+        raise OperationalError(unopenable.value)
+    except OperationalError as wrapped:
+        assert database_unreachable(wrapped)
+    # a fault of the SQL itself is not "unreachable": it stays masked as unexpected
+    with pytest.raises(sqlite3.OperationalError) as bad_sql:
+        sqlite3.connect(":memory:").execute("SELECT * FROM no_such_table")
+    assert not database_unreachable(bad_sql.value)
+    assert not database_unreachable(ValueError("boom"))

@@ -102,13 +102,20 @@ def test_responses_are_utf8_json_and_text_json_cannot_carry_still_answers(live_s
     assert accented.headers["content-type"].startswith("application/json")
     assert "João".encode() in accented.content
     assert "'João'" in accented.json()["errors"][0]["message"]
-    # A lone surrogate ("\ud800" in the request) echoed in an error message: not UTF-8-encodable, so
-    # the fast encoder refuses it; the answer is still the JSON error, never a 500.
+    # A lone surrogate ("\ud800" in the request) in a variable is refused before anything reads it.
     raw = '{"query": "query($n: Int) { persons(first: $n) { edges { cursor } } }", "variables": {"n": "\\ud800"}}'
     response = httpx.post(
         f"{live_server.url}/graphql", content=raw,
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200, response.text
-    assert "\\ud800" in response.text
-    assert response.json()["errors"][0]["message"].startswith("Variable '$n' has invalid value")
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT"}
+    # One echoed in an error message (an operation name): not UTF-8-encodable, so the fast encoder
+    # refuses it; the answer is still the JSON error, never a 500.
+    raw = '{"query": "query A { me { id } }", "operationName": "\\ud800"}'
+    response = httpx.post(
+        f"{live_server.url}/graphql", content=raw,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code < 500, response.text
+    assert "\\ud800" in response.text, response.text

@@ -73,6 +73,26 @@ async def test_suggestions_are_hidden_where_the_schema_is_not_public(factory: Fa
     assert hidden.errors[0].message == "Cannot query field 'nam' on type 'User'."
 
 
+async def test_coercion_errors_suggest_nothing_where_the_schema_is_not_public(factory: Factory) -> None:
+    # issue 11: variables still said "Did you mean 'text'?" and "Did you mean the enum value 'ADMIN'?"
+    admin = await factory.user(Role.ADMIN)
+    public = Settings(environment="test", password_hash_profile="CHEAPEST", introspection=True)
+    private = Settings(environment="test", password_hash_profile="CHEAPEST", introspection=False)
+    attempts = [
+        ("query($f: PersonFilter) { persons(filter: $f) { edges { node { id } } } }", {"f": {"txt": "a"}}, "text"),
+        ("query($r: Role) { users(role: $r) { edges { node { id } } } }", {"r": "ADMN"}, "ADMIN"),
+        ("query($f: TicketFilter) { tickets(filter: $f) { edges { node { id } } } }", {"f": {"state": "OPN"}}, "OPEN"),
+        ("query { users(role: ADMN) { edges { node { id } } } }", None, "ADMIN"),
+        ('query { persons(filter: {txt: "a"}) { edges { node { id } } } }', None, "text"),
+    ]
+    for document, variables, hint in attempts:
+        shown = await factory.execute_raw(document, variables, user=admin, settings=public)
+        hidden = await factory.execute_raw(document, variables, user=admin, settings=private)
+        assert "Did you mean" in shown.errors[0].message and hint in shown.errors[0].message, shown.errors
+        assert hidden.data is None and hidden.errors, hidden
+        assert all("Did you mean" not in error.message for error in hidden.errors), hidden.errors
+
+
 async def test_validation_errors_are_capped(factory: Factory) -> None:
     user = await factory.user(Role.SUPERVISOR)
     document = "{ me { " + " ".join(f"f{index}" for index in range(60)) + " } }"

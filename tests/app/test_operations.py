@@ -246,6 +246,20 @@ async def test_metrics_can_be_turned_off_or_put_behind_a_token(settings: Setting
     assert allowed.status_code == 200 and "contato_graphql_requests_total" in allowed.text
 
 
+async def test_metrics_are_closed_in_production_without_a_token(settings: Settings, db: None) -> None:
+    # issue 11: production served /metrics to anyone when METRICS_TOKEN was not set
+    production = replace(settings, environment="production", secret_key="p" * 40)
+    closed = await _get_metrics(production)
+    assert closed.status_code == 403 and "METRICS_TOKEN" in closed.text and "METRICS_PUBLIC" in closed.text
+    assert (await _get_metrics(replace(production, metrics_public=True))).status_code == 200
+    guarded = replace(production, metrics_public=True, metrics_token="scrape-me-0123456789")
+    assert (await _get_metrics(guarded)).status_code == 401  # a token, when set, is always asked for
+    assert (await _get_metrics(guarded, {"Authorization": "Bearer scrape-me-0123456789"})).status_code == 200
+    assert (await _get_metrics(settings)).status_code == 200  # dev and test stay open
+    assert Settings.from_env({"METRICS_PUBLIC": "true"}).metrics_public
+    assert not Settings.from_env({"CONTATO_ENV": "production", "SECRET_KEY": "k" * 40}).metrics_public
+
+
 async def test_the_outbox_backlog_is_read_when_scraped(settings: Settings, factory: Factory) -> None:
     # given: three mails waiting
     async with in_transaction() as connection:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +75,62 @@ def test_secrets_stay_out_of_repr() -> None:
     )
     assert "s3cret" not in repr(settings)
     assert "pw@" not in repr(settings) and "mailpw" not in repr(settings)
+
+
+def _contato(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "contato", *args],
+        check=False,
+        env={"PATH": "", "PASSWORD_HASH_PROFILE": "CHEAPEST", "CONTATO_DATA_DIR": str(cwd / "data"), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _run_contato(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "contato", *args],
+        check=False, env={"PATH": os.environ.get("PATH", ""), **env}, cwd=cwd, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+def test_a_missing_metrics_directory_is_made(tmp_path: Path) -> None:
+    # given: PROMETHEUS_MULTIPROC_DIR names a folder that does not exist yet
+    directory = tmp_path / "metrics" / "contato"
+    # when
+    result = _contato(["seed"], {"PROMETHEUS_MULTIPROC_DIR": str(directory)}, tmp_path)
+    # then: the command ran, and the folder is there for the metrics
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert directory.is_dir()
+
+
+@pytest.mark.parametrize("command", ["seed", "serve"])
+def test_a_metrics_directory_that_cannot_be_made_stops_the_command_with_one_line(
+    tmp_path: Path, command: str
+) -> None:
+    # given: the folder would have to be made under a file
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    # when
+    result = _contato([command], {"PROMETHEUS_MULTIPROC_DIR": str(blocker / "metrics")}, tmp_path)
+    # then
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"contato: configuration error: PROMETHEUS_MULTIPROC_DIR='{blocker / 'metrics'}'")
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_production_refuses_the_demo_logins_unless_told(tmp_path: Path) -> None:
+    # issue 11: `contato seed` in production created six logins with the password the README publishes
+    production = {"CONTATO_ENV": "production", "SECRET_KEY": "p" * 40, "CONTATO_DATA_DIR": str(tmp_path / "data")}
+    for command in (("seed",), ("seed", "--size", "10"), ("serve", "--demo", "--port", "1")):
+        refused = _run_contato(*command, env=production, cwd=tmp_path)
+        assert refused.returncode == 2, (command, refused.stderr)
+        assert refused.stderr.count("\n") == 1 and "--allow-demo-in-production" in refused.stderr, refused.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything was written
+    allowed = _run_contato("seed", "--allow-demo-in-production", env=production, cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "Demo data ready" in allowed.stdout

@@ -70,3 +70,13 @@ async def test_rep_sees_only_their_company(factory: Factory) -> None:
     await factory.company()
     data = await factory.execute(COMPANIES, user=rep)
     assert [edge["node"]["id"] for edge in data["companies"]["edges"]] == [str(rep.company_id)]
+
+
+async def test_a_cnpj_in_full_width_or_arabic_indic_digits_is_the_same_cnpj(factory: Factory) -> None:
+    admin = await factory.user(Role.ADMIN)
+    await factory.company(cnpj="11222333000181")
+    for script in ("０１２３４５６７８９", "٠١٢٣٤٥٦٧٨٩"):
+        cnpj = "11.222.333/0001-81".translate(str.maketrans("0123456789", script))
+        data = await factory.execute(COMPANY_CREATE, {"input": {"name": "Twin", "cnpj": cnpj}}, user=admin)
+        assert data["companyCreate"] == {"__typename": "CompanyError", "code": "DUPLICATE_CNPJ", "field": "cnpj"}
+    assert await Company.all().count() == 1

@@ -154,3 +154,45 @@ async def test_a_rep_learns_nothing_of_a_document_held_outside_their_company(fac
     # and a document of their own company's is a duplicate they can look up
     data = await factory.execute(PERSON_CREATE, {"input": person_input(document=own.document)}, user=rep)
     assert data["personCreate"]["code"] == "DUPLICATE_DOCUMENT"
+
+
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+async def test_digits_of_any_script_are_read_as_ascii_so_a_document_stays_unique(factory: Factory) -> None:
+    # given: a person with this CPF (issue 11: Arabic-Indic or full-width digits made a second one)
+    agent = await factory.user(Role.AGENT)
+    first = await factory.execute(PERSON_CREATE, {"input": person_input(phones=[])}, user=agent)
+    assert first["personCreate"]["document"] == "52998224725"
+    for script in (ARABIC_INDIC, FULL_WIDTH):
+        # when
+        again = await factory.execute(
+            PERSON_CREATE, {"input": person_input(document="529.982.247-25".translate(script), phones=[])}, user=agent
+        )
+        # then
+        assert again["personCreate"]["code"] == "DUPLICATE_DOCUMENT", again
+    assert await Person.all().count() == 1
+    # and a new person's document and phones are stored in ASCII digits, found by either spelling
+    other = await factory.execute(
+        PERSON_CREATE,
+        {"input": person_input(document="111.444.777-35".translate(FULL_WIDTH), phones=["+55 11 98888-7777".translate(ARABIC_INDIC)])},
+        user=agent,
+    )
+    assert (other["personCreate"]["document"], other["personCreate"]["phones"]) == ("11144477735", ["+5511988887777"])
+    found = await factory.execute(
+        "query($t: String) { persons(filter: {text: $t}) { edges { node { document } } } }",
+        {"t": "111444".translate(ARABIC_INDIC)},
+        user=agent,
+    )
+    assert [edge["node"]["document"] for edge in found["persons"]["edges"]] == ["11144477735"]
+
+
+async def test_digit_like_signs_are_not_digits(factory: Factory) -> None:
+    # "²" passes str.isdigit() but int() refuses it: it was a fault, it is now a separator
+    agent = await factory.user(Role.AGENT)
+    data = await factory.execute(PERSON_CREATE, {"input": person_input(document="529.982.247-2²")}, user=agent)
+    assert data["personCreate"]["code"] == "INVALID_DOCUMENT", data
+    data = await factory.execute(PERSON_CREATE, {"input": person_input(phones=["¹²³⁴⁵⁶⁷⁸⁹"])}, user=agent)
+    assert data["personCreate"]["code"] == "INVALID_PHONE", data
+    assert await Person.all().count() == 0

@@ -275,3 +275,13 @@ async def test_a_link_carries_its_viewers_visibility_checked_at_download(
     rep_link = attachment["downloadUrl"]
     await User.filter(id=rep.pk).update(active=False)
     assert (await client.get(rep_link)).status_code == 403
+
+
+async def test_an_attachment_id_past_the_database_is_not_found(
+    client: httpx.AsyncClient, factory: Factory, settings: Settings
+) -> None:
+    # Starlette's int convertor takes any run of digits; SQLite cannot bind one past 64 bits (was a 500)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    for attachment_id in ("99999999999999999999", "2147483648", "0"):
+        response = await client.get(f"/attachments/{attachment_id}", headers=bearer(supervisor, settings))
+        assert (response.status_code, response.json()) == (404, {"error": "No such attachment."}), attachment_id

@@ -5,7 +5,7 @@ from contato.settings import TicketScheme
 from models.event import Event
 from models.ticket import Attachment, Ticket, TicketMessage
 from models.user import Role
-from resolvers.attachment import blob_path
+from resolvers.attachment import ContentCheck, blob_path
 from tests.factories import Factory
 from tests.ticket_factories import TicketFactory, upload
 
@@ -314,3 +314,96 @@ async def test_the_person_must_belong_to_the_tickets_company(
         data = await factory.execute(TICKET_OPEN, {"input": open_input(**overrides)}, user=agent)
         assert data["ticketOpen"]["__typename"] == "Ticket", overrides
     assert [row.company_id for row in await Ticket.all().order_by("id")] == [acme.pk, globex.pk]
+
+
+ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8
+GOOD_FILES = [
+    ("a.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "application/pdf"),
+    ("a.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "image/png"),
+    ("a.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00", "image/jpeg"),
+    ("a.gif", b"GIF89a\x01\x00\x01\x00", "image/gif"),
+    ("a.webp", b"RIFF\x24\x00\x00\x00WEBPVP8 ", "image/webp"),
+    ("a.zip", b"PK\x03\x04\x14\x00\x00\x00", "application/zip"),
+    ("a.docx", b"PK\x03\x04\x14\x00\x06\x00", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ("a.ods", b"PK\x03\x04\x14\x00\x00\x08", "application/vnd.oasis.opendocument.spreadsheet"),
+    ("a.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00", "application/vnd.ms-excel"),
+    ("a.txt", "Olá, tudo bem?\r\n".encode(), "text/plain"),
+    ("a.csv", "\ufeffnome;valor\nJosé;1\n".encode(), "text/csv"),
+    ("vazio.txt", b"", "text/plain"),
+    ("excel.csv", "Nome;Cidade\nJoão;São Paulo\n".encode("cp1252"), "text/csv"),  # saved by Excel on Windows
+    # no declared type: the name's type is the one checked
+    ("b.pdf", b"%PDF-1.4 b", "application/octet-stream"),
+]
+FOREIGN_FILES = [
+    ("contrato.pdf", ELF, "application/pdf"),
+    ("foto.png", b"MZ\x90\x00\x03\x00\x00\x00", "image/png"),
+    ("foto.jpg", b"%PDF-1.4 disguised", "image/jpeg"),
+    ("planilha.xlsx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ("vazio.pdf", b"", "application/pdf"),
+    ("nota.txt", ELF, "text/plain"),
+    ("nota.txt", b"abc\x00def", "text/plain"),
+    ("lista.csv", b"nome;valor\n\x01\x02;1\n", "text/csv"),  # control bytes no text holds
+    ("c.pdf", ELF, "application/octet-stream"),
+]
+
+
+async def test_files_are_stored_only_when_their_bytes_are_what_their_type_says(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # issue 11: ELF bytes labelled application/pdf were stored and served as a PDF
+    rep = await factory.user(Role.COMPANY_REP)
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    for name, data, content_type in FOREIGN_FILES:
+        result = await factory.execute(
+            TICKET_OPEN,
+            {"input": open_input(classificationId=str(root.pk), files=[upload("ok.pdf"), upload(name, data, content_type)])},
+            user=rep,
+        )
+        assert (result["ticketOpen"]["code"], result["ticketOpen"]["field"]) == ("FILE_CONTENT_REFUSED", "files"), name
+        assert name in result["ticketOpen"]["message"]
+    assert await Ticket.all().count() == 0 and await Attachment.all().count() == 0
+    upload_dir = factory.settings.upload_dir
+    assert not upload_dir.exists() or [p for p in upload_dir.rglob("*") if p.is_file()] == []
+    accepted = await factory.execute(
+        TICKET_OPEN,
+        {"input": open_input(classificationId=str(root.pk), files=[upload(*file) for file in GOOD_FILES[:10]])},
+        user=rep,
+    )
+    assert accepted["ticketOpen"]["__typename"] == "Ticket", accepted
+    accepted = await factory.execute(
+        TICKET_OPEN,
+        {"input": open_input(classificationId=str(root.pk), files=[upload(*file) for file in GOOD_FILES[10:]])},
+        user=rep,
+    )
+    assert accepted["ticketOpen"]["__typename"] == "Ticket", accepted
+    assert await Attachment.all().count() == len(GOOD_FILES)
+
+
+async def test_a_type_the_operator_adds_is_taken_on_its_declared_type(factory: Factory, tickets: TicketFactory) -> None:
+    settings = replace(factory.settings, upload_allowed_types=(*factory.settings.upload_allowed_types, "audio/mpeg"))
+    rep = await factory.user(Role.COMPANY_REP)
+    await tickets.status("Novo", initial=True)
+    root = await tickets.classification()
+    data = await factory.execute(
+        TICKET_OPEN,
+        {"input": open_input(classificationId=str(root.pk), files=[upload("a.mp3", b"ID3\x04\x00", "audio/mpeg")])},
+        user=rep, settings=settings,
+    )
+    assert data["ticketOpen"]["__typename"] == "Ticket", data
+
+
+def test_text_is_checked_across_chunk_boundaries() -> None:
+    check = ContentCheck("text/csv")
+    for chunk in ("José;".encode()[:4], "José;".encode()[4:], b"1\n"):  # "é" split in two chunks
+        check.feed(chunk)
+    assert check.passed()
+    # a CSV saved by Excel in Windows-1252 is text too
+    latin = ContentCheck("text/csv")
+    latin.feed("Nome;Cidade\nJoão;São Paulo\n".encode("cp1252"))
+    assert latin.passed()
+    # but not bytes no text holds, nor an executable's head
+    for refused in (b"abc\x00def", b"abc\x01def", b"\x7fELF\x02\x01\x01", b"MZ\x90\x00"):
+        check = ContentCheck("text/plain")
+        check.feed(refused)
+        assert not check.passed(), refused

@@ -22,7 +22,7 @@ BACKFILL = (
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0005_mutation_rate_limit')]
+    dependencies = [('models', '0006_idempotency_keys')]
 
     initial = False
 
