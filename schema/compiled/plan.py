@@ -44,6 +44,7 @@ from schema.compiled.emit import (
     ONE,
     PAGE_INFO,
     PAGES,
+    TOTAL_COUNT,
     TYPENAME,
     NullInNonNull,
     edge_builder,
@@ -83,6 +84,7 @@ class Arguments:
 class ConnectionPlan:
     outputs: list[tuple[str, int, Any]]  # EDGES: an EdgeBuilder; PAGE_INFO: (key, field); TYPENAME
     nodes: list[ObjectPlan]  # every node plan under the edges, for loading
+    counts: bool = False  # totalCount or totalCountIsExact is selected (root connections only)
 
 
 @dataclass(eq=False)
@@ -234,7 +236,7 @@ class Compiler:
             if spec is None or definition is None or not _plain_field(definition):
                 raise Uncovered(f"Query.{name}")
             self.need_columns(spec.target, spec.cursor_columns)
-            connection = self.connection(definition, nodes, spec.target, ORM, None)
+            connection = self.connection(definition, nodes, spec.target, ORM, None, root=True)
             root = RootPlan(key, spec, Arguments(definition, nodes[0]), connection)
             outputs.append((key, root))
             roots.append(root)
@@ -368,11 +370,12 @@ class Compiler:
 
     def connection(
         self, definition: GraphQLField, nodes: list[FieldNode], node_type: str, source: str,
-        fixed_layout: tuple[str, ...] | None,
+        fixed_layout: tuple[str, ...] | None, root: bool = False,
     ) -> ConnectionPlan:
         connection_type = _connection_type(definition.type)
         outputs: list[tuple[str, int, Any]] = []
         node_plans: list[ObjectPlan] = []
+        counts = False
         for key, field_nodes in self.collect_all(nodes, connection_type).items():
             name = field_nodes[0].name.value
             if name == "__typename":
@@ -405,9 +408,13 @@ class Compiler:
                     else:
                         raise Uncovered(f"{page_info_type.name}.{info_field}")
                 outputs.append((key, PAGE_INFO, wanted))
+            elif name in ("totalCount", "totalCountIsExact") and root:
+                # A root list's one capped COUNT; a nested list's counts (per parent) are left to the normal path.
+                outputs.append((key, TOTAL_COUNT, name))
+                counts = True
             else:
                 raise Uncovered(f"{connection_type.name}.{name}")
-        plan = ConnectionPlan(outputs, node_plans)
+        plan = ConnectionPlan(outputs, node_plans, counts)
         self.connection_plans.append(plan)
         return plan
 

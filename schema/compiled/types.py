@@ -30,7 +30,7 @@ from models.user import User
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
-from resolvers.pagination import PageArgs, encode_cursor
+from resolvers.pagination import PageArgs, counter_of, encode_cursor
 from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, message_page_rows
 from resolvers.scope import Scope
 from resolvers.ticket.summary import summary_columns
@@ -53,7 +53,7 @@ async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str,
     def cursor(row: Row) -> str:
         return queue.queue_cursor(row[priority], row[due_at], row[member_id])
 
-    return RowsPage(rows, has_next_page, has_previous_page, cursor)
+    return RowsPage(rows, has_next_page, has_previous_page, cursor, counter_of(window.members))
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
@@ -72,7 +72,7 @@ async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) 
     def cursor(row: Row) -> str:
         return ordering.cursor(row[-1] if ordering.column is not None else None, row[ticket_id])
 
-    return RowsPage(rows, has_next_page, has_previous_page, cursor)
+    return RowsPage(rows, has_next_page, has_previous_page, cursor, window.counter())
 
 
 async def ticket_messages(ctx: Context, args: dict[str, Any], ticket_ids: list[int]) -> dict[int, RowsPage]:

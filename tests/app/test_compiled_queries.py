@@ -66,6 +66,7 @@ query QueueEverything($campaignId: ID!, $first: Int, $after: String, $status: Qu
   queue: campaignQueue(campaignId: $campaignId, status: $status, first: $first, after: $after) {
     __typename ... on CampaignError { code } ... on CampaignMemberConnection {
     __typename
+    totalCount count: totalCount totalCountIsExact
     edges { __typename cursor node { ...Member } }
     again: edges { node { memberId: id ... on CampaignMember { status } } }
     pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
@@ -119,12 +120,22 @@ query TicketsEverything($first: Int, $after: String, $filter: TicketFilter, $mes
 TICKETS_SORTED = """
 query TicketsSorted($first: Int, $after: String, $last: Int, $before: String, $orderBy: TicketOrder) {
   tickets(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+    totalCount totalCountIsExact
     edges { cursor node {
       id number messageCount lastMessageAt
       lastMessage { id body internal createdAt author { name } }
       latest: messages(last: 1) { edges { cursor node { body } } pageInfo { hasNextPage hasPreviousPage } }
     } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+SORTED_LIST = """
+query SortedList {
+  tickets(first: 50, orderBy: {field: LAST_MESSAGE_AT, direction: DESC}) {
+    totalCount
+    edges { node { number subject messageCount lastMessageAt lastMessage { body createdAt author { name } } } }
+    pageInfo { hasNextPage endCursor }
   }
 }
 """
@@ -492,6 +503,16 @@ async def test_the_compiled_pages_cost_a_fixed_number_of_statements(
     assert counts == {("queue", 5): 9, ("queue", 50): 9, ("tickets", 5): 5, ("tickets", 50): 5}, (
         sql_statements.statements
     )
+    # the ticket list sorted by its last message, with its count and each ticket's last message
+    for size in (5, 50):
+        before = STATS.compiled
+        sql_statements.statements.clear()
+        data = await factory.execute(SORTED_LIST.replace("first: 50", f"first: {size}"), {}, user=agents[0])
+        assert STATS.compiled == before + 1
+        assert (len(data["tickets"]["edges"]), data["tickets"]["totalCount"]) == (size, 60)
+        counts[("sorted", size)] = len(sql_statements.statements)
+    # page, count, last messages, their authors
+    assert (counts[("sorted", 5)], counts[("sorted", 50)]) == (4, 4), sql_statements.statements
 
 
 async def test_over_http_the_compiled_path_is_counted_like_any_query(
