@@ -5,6 +5,7 @@ write that adds a message."""
 from __future__ import annotations
 
 import base64
+import importlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -214,3 +215,18 @@ async def test_the_sorted_list_with_its_summary_costs_a_fixed_number_of_statemen
     # the page, its count, the last messages, their authors; the page of 50 reaches the tickets without
     # a message, a second index range (read only then): at most one statement more, whatever the size
     assert counts == {5: 4, 50: 5}, sql_statements.statements
+
+
+async def test_the_migration_computes_the_summary_of_the_threads_already_there(scene: dict[str, Any]) -> None:
+    # given: the summaries the writes kept, then wiped as before migration 0007
+    columns = ("message_count", "last_message_id", "last_message_at", "public_message_count",
+               "public_last_message_id", "public_last_message_at")
+    kept = await Ticket.all().order_by("id").values_list("id", *columns)
+    await Ticket.all().update(message_count=0, last_message_id=None, last_message_at=None, public_message_count=0,
+                              public_last_message_id=None, public_last_message_at=None)
+    # when
+    migration = importlib.import_module("models.migrations.0007_ticket_thread_summary")
+    await Ticket._meta.db.execute_query(migration.BACKFILL)
+    # then
+    assert await Ticket.all().order_by("id").values_list("id", *columns) == kept
+    assert {row[1] for row in kept} == {0, 1, 2}  # empty threads, notes and public messages alike
