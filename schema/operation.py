@@ -149,6 +149,11 @@ class CallbackType:
     async def campaign(self, info: Info) -> CampaignType:
         return CampaignType.from_row(await _load(info, "campaign_by_id", self.row.campaign_id))
 
+    @strawberry.field(description="The operation that scheduled this callback.")
+    async def operation(self, info: Info) -> OperationType | None:
+        row = await _load(info, "operation_by_id", self.row.operation_id)
+        return OperationType.from_row(row) if row else None
+
 
 @strawberry.input
 class OperationRecordInput:

@@ -194,7 +194,11 @@ FAST_TYPES = (
         "Callback",
         Callback,
         scalars=("id", "dueAt", "opensAt", "status", "createdAt", "closedAt"),
-        relations={"agent": One("agent_id", "User"), "member": One("member_id", "CampaignMember")},
+        relations={
+            "agent": One("agent_id", "User"),
+            "member": One("member_id", "CampaignMember"),
+            "operation": One("operation_id", "Operation"),
+        },
         visible=operator_records_seen,
     ),
     FastType(

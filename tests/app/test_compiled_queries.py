@@ -90,6 +90,7 @@ fragment Member on CampaignMember {
   }
   nextCallback @skip(if: $noCallback) {
     id dueAt opensAt status createdAt closedAt agent { name } member { id }
+    operation { id notes agent { name } }
   }
   nextCallback { status }
 }
