@@ -14,7 +14,6 @@ from typing import Any
 
 from graphql import (
     DocumentNode,
-    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -32,7 +31,7 @@ from graphql import (
 from strawberry.extensions import SchemaExtension
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE
-from schema.security import public_error
+from schema.security import public_error, refuse
 
 
 def query_cost(
@@ -128,14 +127,9 @@ class QueryCostLimiter(SchemaExtension):
                 self.max_page_size,
             )
             if cost > self.max_cost:
-                context.result = ExecutionResult(
-                    data=None,
-                    errors=[
-                        public_error(
-                            f"This query could fetch too much (cost {cost}, limit {self.max_cost}): "
-                            "ask for smaller pages or fewer nested lists.",
-                            "QUERY_TOO_COSTLY",
-                        )
-                    ],
+                message = (
+                    f"This query could fetch too much (cost {cost}, limit {self.max_cost}): "
+                    "ask for smaller pages or fewer nested lists."
                 )
+                refuse(context, public_error(message, "QUERY_TOO_COSTLY"))
         yield

@@ -61,9 +61,7 @@ class RequireAuthentication(SchemaExtension):
             error = NotAuthenticated(
                 getattr(context, "auth_error", None) or "Authentication required: send a valid Bearer token."
             )
-            self.execution_context.result = ExecutionResult(
-                data=None, errors=[public_error(error.message, "UNAUTHENTICATED")]
-            )
+            refuse(self.execution_context, public_error(error.message, "UNAUTHENTICATED"))
         yield
 
     def _anonymous_allowed(self) -> bool:
@@ -91,6 +89,15 @@ def public_error(message: str, code: str) -> GraphQLError:
 # A document and operation name that do not agree ("Unknown operation named …"), or an operation type
 # the transport does not take: the client's mistake, as Strawberry words it, not a fault of ours.
 PUBLIC_EXCEPTIONS = (NotAuthenticated, BadUserInput, CannotGetOperationTypeError, InvalidOperationTypeError)
+
+
+def refuse(context: ExecutionContext, error: GraphQLError) -> None:
+    """Answer the operation with `error` instead of running it. Strawberry ignores a result set
+    before a subscription starts (it subscribes anyway), so a subscription's refusal is raised: it
+    becomes the stream's one error and ends the stream before anything listens."""
+    if context.operation_type == OperationType.SUBSCRIPTION:
+        raise error
+    context.result = ExecutionResult(data=None, errors=[error])
 
 
 def error_code(exception: BaseException | None) -> str:
@@ -253,10 +260,7 @@ class OneLoginPerRequest(SchemaExtension):
         context = self.execution_context
         logins = sum(1 for name in _mutation_fields(context).values() if name == "login")
         if logins > 1:
-            context.result = ExecutionResult(
-                data=None,
-                errors=[public_error(f"One login per request: this operation asks for {logins}.", "BAD_USER_INPUT")],
-            )
+            refuse(context, public_error(f"One login per request: this operation asks for {logins}.", "BAD_USER_INPUT"))
         yield
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -12,6 +13,7 @@ from contato.settings import Settings
 from models.company import Company
 from models.person import Person
 from models.user import Role
+from resolvers.context import Context
 from schema import build_schema, security
 from schema.cost import query_cost
 from tests.factories import Factory
@@ -200,3 +202,18 @@ async def test_fragments_are_expanded_and_skipped_fields_are_not_counted(
     # then: 1 + 2 fit in three; one more does not
     assert counted_one.errors is None and counted_two.errors is None
     assert over.data is None and over.errors[0].extensions["code"] == "RATE_LIMITED"
+
+
+async def test_a_costly_subscription_is_refused_before_it_listens(factory: Factory) -> None:
+    # given: a limit that 100 messages with their authors and attachments exceed, on every event
+    settings = Settings(environment="test", password_hash_profile="CHEAPEST", max_query_cost=500)
+    user = await factory.user(Role.SUPERVISOR)
+    document = """subscription { ticketUpdates { ... on TicketEvent { ticket { latest: messages(first: 100) {
+        edges { node { body author { name } attachments { fileName } } } } } } } }"""
+    # when
+    stream = await build_schema(settings).subscribe(document, context_value=Context(settings=settings, user=user))
+    first = await asyncio.wait_for(anext(stream), 5)
+    # then: one error, and the stream is over (nothing was listening)
+    assert first.errors is not None and first.errors[0].extensions == {"code": "QUERY_TOO_COSTLY"}
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(stream), 5)
