@@ -11,6 +11,9 @@ return the JSON Contato returns (`json.dumps`, compact, as Strawberry encodes it
                        stage, lastOperation { result agent } and nextCallback.
     POST /tickets      TICKET_LIST of bench/side_by_side.py: tickets(first: 50) with status, company and
                        messages(first: 10) { body author { name } createdAt }.
+    POST /tickets-sorted  SORTED_TICKET_LIST of bench/side_by_side.py: tickets(first: 50, orderBy:
+                       LAST_MESSAGE_AT DESC) with totalCount, status, company, messageCount, lastMessageAt and
+                       lastMessage { body createdAt author { name } }.
 
 Authentication is Contato's: the same Bearer JWT (HS256, SECRET_KEY, `sub`, `exp` and `ver` required), then
 the same one-row user lookup by id and the active / token_version checks. What Contato does and this does
@@ -87,6 +90,23 @@ TICKET_STATUS = (
     '"return_after_days","email_on_enter"'
 )
 COMPANY = '"name","id","active","updated_at","cnpj","created_at"'
+
+# The sorted list (the compiled path's statements): the page in the keyset order, its capped count, and the
+# last messages by id. A rep's summary columns are those without internal notes (resolvers/ticket/summary.py).
+SORTED_TICKET = '"id","number","subject","status_id","company_id","{count}","{at}","{last}"'
+SORTED_WHERE = {
+    "AGENT": '("assignee_id"=$1 OR "assignee_id" IS NULL)',
+    "COMPANY_REP": '"company_id"=$1',
+    "ALL": "$1::int IS NOT NULL",
+}
+COUNT_LIMIT = 10_000
+LAST_MESSAGE = '"id","body","created_at","author_id"'
+
+
+def summary_columns(role: str) -> dict[str, str]:
+    prefix = "public_" if role == "COMPANY_REP" else ""
+    return {"count": f"{prefix}message_count", "at": f"{prefix}last_message_at", "last": f"{prefix}last_message_id"}
+
 
 USER_BY_ID = f'SELECT {USER} FROM "app_user" WHERE "id"=$1 ORDER BY "id" ASC LIMIT $2'
 CAMPAIGN_BY_ID = f'SELECT {CAMPAIGN} FROM "campaign" WHERE "id"=$1 ORDER BY "id" ASC LIMIT $2'
@@ -295,6 +315,64 @@ class Baseline:
         cursors = [cursor("ticket", ticket["id"]) for ticket in tickets]
         return encode({"data": {"tickets": connection(nodes, cursors, len(rows) > PAGE_SIZE)}})
 
+    async def tickets_sorted(self, request: Request) -> Response:
+        await request.body()
+        user = await self.authenticate(request)
+        if user is None:
+            return unauthenticated()
+        assert self.pool is not None
+        role = user["role"] if user["role"] in ("AGENT", "COMPANY_REP") else "ALL"
+        scope = user["company_id"] if role == "COMPANY_REP" else user["id"]
+        names = summary_columns(role)
+        columns, where, at = SORTED_TICKET.format(**names), SORTED_WHERE[role], names["at"]
+        # what has a last message, newest first; then, when the page reaches them, those without one
+        rows = list(await self.pool.fetch(
+            f'SELECT {columns} FROM "ticket" WHERE {where} AND NOT "{at}" IS NULL '
+            f'ORDER BY "{at}" DESC,"id" DESC LIMIT $2', scope, PAGE_SIZE + 1,
+        ))
+        if len(rows) <= PAGE_SIZE:
+            rows += await self.pool.fetch(
+                f'SELECT {columns} FROM "ticket" WHERE {where} AND "{at}" IS NULL ORDER BY "id" DESC LIMIT $2',
+                scope, PAGE_SIZE + 1 - len(rows),
+            )
+        total = await self.pool.fetchval(
+            f'SELECT count(*) FROM (SELECT "id" FROM "ticket" WHERE {where} ORDER BY "id" ASC LIMIT $2) AS capped',
+            scope, COUNT_LIMIT + 1,
+        )
+        tickets = rows[:PAGE_SIZE]
+
+        async def last_messages_with_authors() -> tuple[dict[int, asyncpg.Record], dict[int, asyncpg.Record]]:
+            messages = await self.rows_by_id("ticket_message", LAST_MESSAGE, (t[names["last"]] for t in tickets))
+            return messages, await self.rows_by_id("app_user", USER, (m["author_id"] for m in messages.values()))
+
+        statuses, companies, (messages, authors) = await asyncio.gather(
+            self.rows_by_id("ticket_status", TICKET_STATUS, (t["status_id"] for t in tickets)),
+            self.rows_by_id("company", COMPANY, (t["company_id"] for t in tickets)),
+            last_messages_with_authors(),
+        )
+        nodes = []
+        for ticket in tickets:
+            company = companies.get(ticket["company_id"])
+            message = messages.get(ticket[names["last"]])
+            author = authors.get(message["author_id"]) if message else None
+            nodes.append({
+                "number": ticket["number"],
+                "subject": ticket["subject"],
+                "status": {"name": statuses[ticket["status_id"]]["name"]},
+                "company": {"name": company["name"]} if company else None,
+                "messageCount": ticket[names["count"]],
+                "lastMessageAt": iso(ticket[at]),
+                "lastMessage": None if message is None else {
+                    "body": message["body"], "createdAt": iso(message["created_at"]),
+                    "author": {"name": author["name"]} if author else None,
+                },
+            })
+        kind = f"ticket.{at}.desc"
+        cursors = [sorted_cursor(kind, ticket[at], ticket["id"]) for ticket in tickets]
+        page = connection(nodes, cursors, len(rows) > PAGE_SIZE)
+        count = min(total, COUNT_LIMIT)
+        return encode({"data": {"tickets": {"totalCount": count, **page}}})
+
     async def readyz(self, request: Request) -> Response:
         assert self.pool is not None
         await self.pool.fetchval("SELECT 1")
@@ -316,6 +394,12 @@ def iso(value: datetime | None) -> str | None:
 
 def cursor(kind: str, row_id: int) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode()
+
+
+def sorted_cursor(kind: str, value: datetime | None, row_id: int) -> str:
+    """resolvers/pagination.py's Ordering.cursor."""
+    payload = json.dumps([iso(value), row_id])
+    return base64.urlsafe_b64encode(f"{kind}:{payload}".encode()).decode()
 
 
 def queue_cursor(member: asyncpg.Record) -> str:
@@ -350,6 +434,7 @@ def create_app() -> Starlette:
         routes=[
             Route("/queue-page", baseline.queue_page, methods=["POST"]),
             Route("/tickets", baseline.tickets, methods=["POST"]),
+            Route("/tickets-sorted", baseline.tickets_sorted, methods=["POST"]),
             Route("/readyz", baseline.readyz),
         ],
         lifespan=baseline.lifespan,

@@ -7,7 +7,8 @@ messages; see `contato seed --help`), starts `contato serve` (one uvicorn worker
 compares one response of each, warms both, then drives each in turn with the same requests at a fixed
 concurrency (closed loop: every client sends its next request when the last one is answered; keep-alive
 HTTP/1.1 connections). Prints requests/s, p50, p95 and p99 latency and server CPU per request for both, the
-Contato/baseline ratio, for the agent queue page and the ticket list, and the single-client p95 of the queue
+Contato/baseline ratio, for the agent queue page, the ticket list and the ticket list sorted by last message
+(with totalCount and lastMessage), and the single-client p95 of the queue
 page. Drops the database at the end (`--keep-database` keeps it). Not a test: no assertions on timings.
 
 The queue page is the first generated campaign's ("Campanha gerada 1", 10,000 members): due callbacks
@@ -64,6 +65,19 @@ query TicketList {
     edges { node {
       number subject status { name } company { name }
       messages(first: 10) { edges { node { body author { name } createdAt } } }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+# The ticket list newest conversation first, with its count (issue 15): the thread summary on the row.
+SORTED_TICKET_LIST = """
+query SortedTicketList {
+  tickets(first: 50, orderBy: {field: LAST_MESSAGE_AT, direction: DESC}) {
+    totalCount
+    edges { node {
+      number subject status { name } company { name }
+      messageCount lastMessageAt lastMessage { body createdAt author { name } }
     } }
     pageInfo { hasNextPage endCursor }
   }
@@ -258,9 +272,9 @@ async def drive(config: dict[str, Any]) -> None:
     import httpx
 
     contato = Server("Contato", config["contato_port"], config["contato_pid"],
-                     {"queue": "/graphql", "tickets": "/graphql"})
+                     {"queue": "/graphql", "tickets": "/graphql", "sorted": "/graphql"})
     baseline = Server("baseline", config["baseline_port"], config["baseline_pid"],
-                      {"queue": "/queue-page", "tickets": "/tickets"})
+                      {"queue": "/queue-page", "tickets": "/tickets", "sorted": "/tickets-sorted"})
     servers = (contato, baseline)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{contato.port}", timeout=60) as http:
         token = (await http.post("/graphql", json={"query": LOGIN})).json()["data"]["login"]["token"]
@@ -270,8 +284,13 @@ async def drive(config: dict[str, Any]) -> None:
     bodies = {
         "queue": {"query": QUEUE_PAGE, "variables": {"campaignId": campaign_id}},
         "tickets": {"query": TICKET_LIST, "variables": {}},
+        "sorted": {"query": SORTED_TICKET_LIST, "variables": {}},
     }
-    labels = {"queue": "queue page (campaignQueue first 50)", "tickets": "ticket list (tickets first 50 x 10 messages)"}
+    labels = {
+        "queue": "queue page (campaignQueue first 50)",
+        "tickets": "ticket list (tickets first 50 x 10 messages)",
+        "sorted": "ticket list by last message, newest first, with totalCount and lastMessage (first 50)",
+    }
     for server in servers:
         server.requests = {page: prepare(server.port, server.paths[page], body, token) for page, body in bodies.items()}
 
