@@ -32,7 +32,7 @@ from prometheus_client import (
 from prometheus_client import multiprocess as prometheus_multiprocess
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,16 +46,25 @@ from contato.persisted import PersistedDocuments
 from contato.settings import Settings
 from models import tortoise_config
 from models.availability import RETRY_AFTER_SECONDS, database_unreachable
+from models.user import User
 from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
+from resolvers import exports, imports
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.bounds import row_id
 from resolvers.context import Context
-from resolvers.errors import AttachmentNotFound
+from resolvers.errors import AttachmentNotFound, DataImportError, ExportError, ExportErrorCode
 from resolvers.mail import MailSender, pending_count
-from resolvers.signed_links import LinkRejected, is_signed, link_viewer
+from resolvers.signed_links import (
+    EXPORT,
+    IMPORT_ERRORS,
+    PURPOSE,
+    LinkRejected,
+    is_signed,
+    link_viewer,
+)
 from resolvers.ticket import open_attachment
 from schema import build_schema
 from schema.security import unavailable_error
@@ -370,6 +379,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", **checks}, status_code=200 if ready else 503)
 
+    async def downloader(request: Request, row: int, purpose: bytes) -> User | Response:
+        """Who asks for a file: the viewer a signed link names (for <img> and <a>), or the Bearer
+        token's user; or the refusal to answer (403 for a bad link, 401 without a valid token)."""
+        if is_signed(request.query_params):
+            try:
+                return await link_viewer(settings, row, request.query_params, purpose=purpose)
+            except LinkRejected as rejected:
+                return JSONResponse({"error": str(rejected)}, status_code=403)
+        token = bearer_token(request.headers.get("authorization"))
+        if not token:
+            return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
+        try:
+            return await authenticate_token(token, settings)
+        except TokenRejected as rejected:
+            return JSONResponse({"error": str(rejected)}, status_code=401)
+
     async def attachment_download(request: Request) -> Response:
         """A ticket attachment, for a caller who may see the ticket (and the note the file is on):
         by a signed link (`downloadUrl`, for <img> and <a>) or with the Bearer token."""
@@ -377,19 +402,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         attachment_id = row_id(request.path_params["attachment_id"])
         if attachment_id is None:
             return JSONResponse({"error": "No such attachment."}, status_code=404)
-        if is_signed(request.query_params):
-            try:
-                user = await link_viewer(settings, attachment_id, request.query_params)
-            except LinkRejected as rejected:
-                return JSONResponse({"error": str(rejected)}, status_code=403)
-        else:
-            token = bearer_token(request.headers.get("authorization"))
-            if not token:
-                return JSONResponse({"error": "Authentication required: send a valid Bearer token."}, status_code=401)
-            try:
-                user = await authenticate_token(token, settings)
-            except TokenRejected as rejected:
-                return JSONResponse({"error": str(rejected)}, status_code=401)
+        user = await downloader(request, attachment_id, PURPOSE)
+        if isinstance(user, Response):
+            return user
         try:
             attachment, path = await open_attachment(Context(settings=settings, user=user), attachment_id)
         except AttachmentNotFound:
@@ -400,6 +415,65 @@ def create_app(settings: Settings | None = None) -> Starlette:
             filename=attachment.file_name,
             content_disposition_type="attachment",
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        )
+
+    async def import_errors(request: Request) -> Response:
+        """An import's refused rows as CSV (row, column, code, message), streamed page by page: by a
+        signed link (`Import.errorReportUrl`) or with the Bearer token; staff only, like the import."""
+        import_id = row_id(request.path_params["import_id"])  # past any row's: never sent to the database
+        if import_id is None:
+            return JSONResponse({"error": "No such import."}, status_code=404)
+        user = await downloader(request, import_id, IMPORT_ERRORS)
+        if isinstance(user, Response):
+            return user
+        try:
+            await imports.visible_import(Context(settings=settings, user=user), import_id)
+        except DataImportError:
+            return JSONResponse({"error": "No such import."}, status_code=404)
+        return StreamingResponse(
+            imports.error_report_csv(import_id),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="import-{import_id}-errors.csv"',
+                "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            },
+        )
+
+    async def export_download(request: Request) -> Response:
+        """An export, streamed as it is read: by its signed link (`exportCreate`'s url) or with the
+        Bearer token of the user who asked for it; rows as that user may see them now."""
+        export_id = row_id(request.path_params["export_id"])  # past any row's: never sent to the database
+        if export_id is None:
+            return JSONResponse({"error": "No such export."}, status_code=404)
+        user = await downloader(request, export_id, EXPORT)
+        if isinstance(user, Response):
+            return user
+        ctx = Context(settings=settings, user=user)
+        try:
+            export = await exports.get_export(ctx, export_id)
+        except ExportError:
+            return JSONResponse({"error": "No such export."}, status_code=404)
+        body = exports.export_csv(ctx, export)
+        try:
+            # The header (a report: the header after the figures) before the response starts, so a
+            # refusal, or a database that cannot be reached, is an answer rather than a cut download.
+            first = await anext(body)
+        except ExportError as refused:
+            return JSONResponse({"error": refused.message, "code": refused.code.value},
+                                status_code=403 if refused.code == ExportErrorCode.FORBIDDEN else 404)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield first
+            async for chunk in body:
+                yield chunk
+
+        return StreamingResponse(
+            chunks(),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": f'attachment; filename="{export.kind.value.lower()}-{export_id}.csv"',
+                "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
+            },
         )
 
     async def metrics(request: Request) -> Response:
@@ -457,6 +531,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/attachments/{attachment_id:int}", attachment_download),
+        Route("/imports/{import_id:int}/errors.csv", import_errors),
+        Route("/exports/{export_id:int}.csv", export_download),
     ]
     if settings.metrics_enabled:
         routes.append(Route("/metrics", metrics))

@@ -126,6 +126,114 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    """Load a CSV or XLSX file as `importCreate` does, in this process, with a progress bar."""
+    from contato.db import database, migrate
+    from models.data_import import ImportKind, ImportMode, ImportStatus
+    from models.user import Role, User
+    from resolvers import imports
+    from resolvers.context import Context
+    from resolvers.errors import DataImportError
+
+    settings = _settings()
+    path = Path(args.file)
+    if not path.is_file():
+        sys.stderr.write(f"contato: no such file: {path}\n")
+        return 2
+    mapping = {}
+    for item in args.map or []:
+        column, _, name = item.rpartition("=")
+        if not column:
+            sys.stderr.write(f"contato: --map takes COLUMN=FIELD, not {item!r}\n")
+            return 2
+        mapping[column] = name
+    request = imports.ImportRequest(
+        kind=ImportKind(args.kind.upper().replace("-", "_")), mode=ImportMode(args.mode.upper().replace("-", "_")),
+        campaign_id=args.campaign_id, mapping=mapping or None,
+    )
+
+    def show(job: object) -> None:
+        from schema.imports import ImportType
+
+        view = ImportType.from_row(job)  # type: ignore[arg-type]
+        width = 40
+        filled = int(width * view.progress)
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {view.progress:6.1%} {view.processed_rows} rows, "
+            f"{view.inserted} new, {view.updated} updated, {view.error_rows} refused"
+        )
+        sys.stderr.flush()
+
+    async def run() -> int:
+        await migrate(settings)
+        async with database(settings):
+            # The command line acts as an admin of its own, as create-user does.
+            acting = User(id=0, name="cli", email="cli@localhost", role=Role.ADMIN, password_hash="")
+            ctx = Context(settings=settings, user=acting)
+            try:
+                job = await imports.create_import(ctx, request, path, path.name, owns_file=False)
+            except DataImportError as error:
+                sys.stderr.write(f"contato: {error.code.value}: {error.message}\n")
+                return 1
+            job = await imports.run_import(job.pk, progress=None if args.quiet else show, zone=settings.zone)
+            if not args.quiet:
+                sys.stderr.write("\n")
+            if args.errors:
+                with open(args.errors, "wb") as output:  # noqa: ASYNC230 - the CLI runs nothing else
+                    async for chunk in imports.error_report_csv(job.pk):
+                        output.write(chunk)
+            print(
+                f"Import {job.pk} {job.status.value}: {job.processed_rows} rows, {job.inserted} new, "
+                f"{job.updated} updated, {job.error_rows} refused."
+            )
+            return 0 if job.status == ImportStatus.DONE else 1
+
+    return asyncio.run(run())
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Stream an export to a file (or stdout), as the download of `exportCreate`'s link does."""
+    from dataclasses import asdict
+
+    from contato.db import database
+    from models.data_export import Export, ExportKind
+    from models.user import Role, User
+    from resolvers import exports
+    from resolvers.context import Context
+    from resolvers.errors import ExportError
+
+    settings = _settings()
+    where = exports.ExportFilter(
+        campaign_id=args.campaign_id, agent_id=args.agent_id, result_kind=args.result_kind,
+        date_from=args.date_from, date_to=args.date_to, company_id=args.company_id, state=args.state,
+        status=args.status,
+    )
+    kind = ExportKind(args.kind.upper().replace("-", "_"))
+
+    async def run() -> int:
+        async with database(settings):
+            acting = User(id=0, name="cli", email="cli@localhost", role=Role.ADMIN, password_hash="")
+            ctx = Context(settings=settings, user=acting)
+            export = Export(kind=kind, filters=asdict(where), created_by_id=0)
+            body = exports.export_csv(ctx, export)
+            try:
+                first = await anext(body)  # a report's refusal (period, campaign) before any file is made
+            except ExportError as refused:
+                print(f"{refused.code.value}: {refused.message}", file=sys.stderr)
+                return 1
+            output = sys.stdout.buffer if args.output == "-" else open(args.output, "wb")  # noqa: ASYNC230, SIM115
+            try:
+                output.write(first)
+                async for chunk in body:
+                    output.write(chunk)
+            finally:
+                if output is not sys.stdout.buffer:
+                    output.close()
+            return 0
+
+    return asyncio.run(run())
+
+
 def cmd_export_schema(args: argparse.Namespace) -> int:
     from schema import build_schema
 
@@ -329,6 +437,35 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--metrics-port", type=int, default=0, help="serve /metrics on this port (default: none)")
     alerts.add_argument("--metrics-host", default="127.0.0.1", help="address for --metrics-port")
     alerts.set_defaults(handler=cmd_alerts)
+
+    load = commands.add_parser(
+        "import", help="import persons, campaign members or do-not-call numbers from a CSV or XLSX file"
+    )
+    load.add_argument("file", help="CSV (UTF-8 or Latin-1, ; or ,) or XLSX")
+    load.add_argument("--kind", required=True, choices=["persons", "members", "do-not-call"])
+    load.add_argument("--mode", default="insert", choices=["insert", "upsert", "dry-run"])
+    load.add_argument("--campaign-id", type=int, default=None, help="the campaign of a members import")
+    load.add_argument("--map", action="append", metavar="COLUMN=FIELD",
+                      help="read a column as a field (repeatable); default: guessed from the headers")
+    load.add_argument("--errors", metavar="OUT.csv", help="write the refused rows there")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.set_defaults(handler=cmd_import)
+
+    dump = commands.add_parser(
+        "export", help="stream operations, tickets, a campaign's members or a report as CSV"
+    )
+    dump.add_argument("kind", choices=["operations", "tickets", "members", "agent-productivity",
+                                       "campaign-results", "ticket-figures"])
+    dump.add_argument("--output", default="-", help="a path, or - for stdout (default)")
+    dump.add_argument("--campaign-id", type=int, default=None)
+    dump.add_argument("--agent-id", type=int, default=None, help="operations' agent, tickets' assignee")
+    dump.add_argument("--result-kind", choices=["SUCCESS", "FAILURE", "SCHEDULE", "NO_CONTACT"], default=None)
+    dump.add_argument("--from", dest="date_from", default=None, help="first local day (YYYY-MM-DD)")
+    dump.add_argument("--to", dest="date_to", default=None, help="last local day (YYYY-MM-DD)")
+    dump.add_argument("--company-id", type=int, default=None)
+    dump.add_argument("--state", choices=["OPEN", "CLOSED", "ALL"], default=None)
+    dump.add_argument("--status", choices=["NOT_ACTED", "SCHEDULED", "CONCLUDED", "REMOVED"], default=None)
+    dump.set_defaults(handler=cmd_export)
 
     export = commands.add_parser("export-schema", help="write the GraphQL SDL (default schema.graphql)")
     export.add_argument("--output", default=str(DEFAULT_SCHEMA_PATH), help="a path, or - for stdout")

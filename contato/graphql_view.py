@@ -408,6 +408,14 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     await operation.send_operation_message(next_message(operation.id, payload))  # type: ignore[arg-type]
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
 
+    async def handle_task_exception(self, error: Exception) -> None:
+        if isinstance(error, WebSocketDisconnected):
+            # The client left while its stream was sending (an app closing, a reconnect): Strawberry
+            # logs that as an ERROR with a traceback; nothing failed here.
+            logger.debug("websocket: the client left while its stream was sending")
+            return
+        await super().handle_task_exception(error)
+
     async def handle_message(self, message: WSMessage) -> None:
         if (
             isinstance(message, dict)  # anything else is protocol_violation's to refuse

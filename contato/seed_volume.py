@@ -59,7 +59,7 @@ NOTES = {
     "SCHEDULE": "Cliente pediu retorno em outro horário.",
 }
 
-NOT_ACTED, SCHEDULED, CONCLUDED = (status.value for status in QueueStatus)
+NOT_ACTED, SCHEDULED, CONCLUDED = (status.value for status in QueueStatus if status != QueueStatus.REMOVED)
 PENDING, DONE = CallbackStatus.PENDING.value, CallbackStatus.DONE.value
 
 MEMBER_COLUMNS = (

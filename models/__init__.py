@@ -1,5 +1,9 @@
 """Tortoise models, one module per domain; MODEL_MODULES is what Tortoise loads."""
 
+from models.transactions import guard_pooled_transactions
+
+guard_pooled_transactions()
+
 MODEL_MODULES = [
     "models.company",
     "models.user",
@@ -12,6 +16,9 @@ MODEL_MODULES = [
     "models.campaign",
     "models.operation",
     "models.idempotency",
+    "models.do_not_call",
+    "models.data_import",
+    "models.data_export",
 ]
 
 

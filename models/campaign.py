@@ -17,6 +17,8 @@ class QueueStatus(str, Enum):
     NOT_ACTED = "NOT_ACTED"
     SCHEDULED = "SCHEDULED"
     CONCLUDED = "CONCLUDED"
+    # Taken out of the campaign (campaignMemberRemove): kept with its history, never in the queue.
+    REMOVED = "REMOVED"
 
 
 class QueuePriority(int, Enum):

@@ -39,7 +39,10 @@ def _source(
         queryset = model.filter(**due(now)).order_by(order, "id").limit(limit)
         if supports_skip_locked(connection):
             queryset = queryset.select_for_update(skip_locked=True, of=(model._meta.db_table,))
-        return await queryset.using_db(connection).values_list("id", flat=True)
+        # Rows with only their id, not values_list(): Tortoise drops FOR UPDATE from values queries,
+        # and a scan that locks nothing lets a scheduler holding the event counter wait on a row that
+        # operationRecord holds while it waits for the counter (a deadlock).
+        return [row.pk for row in await queryset.only("id").using_db(connection)]
 
     async def claim(connection: BaseDBAsyncClient, item_id: int, now: datetime) -> EventSpec | None:
         # Conditional: of two processes racing for one row, only one updates it.

@@ -15,6 +15,8 @@ def digits(value: str) -> str:
     gives them) is read as its value: refusing them would drop them as separators and turn a phone
     into another number. Signs that only look like digits ("²", "①": str.isdigit() but not decimal,
     and int() refuses them) are separators like any other character."""
+    if value.isascii():  # imports call this for every cell: the common case without a generator
+        return value if value.isdigit() else "".join(filter(str.isdigit, value))
     return "".join(str(unicodedata.decimal(ch)) for ch in value if ch.isdecimal())
 
 

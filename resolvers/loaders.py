@@ -230,6 +230,7 @@ class RowLoaders:
         self.operations_by_member = _many(Operation, "member_id", ("-id",))
         self.operations_by_person = _many(Operation, "person_id", ("-id",))
         self.campaign_ids_by_agent: DataLoader[int, set[int]] = DataLoader(load_fn=_campaign_ids_by_agent)
+        self.listed_by_number: DataLoader[str, bool] = DataLoader(load_fn=_listed_by_number)
 
         self._views: dict[Scope, Loaders] = {}
         if shared:
@@ -342,3 +343,12 @@ async def _campaign_ids_by_agent(keys: list[int]) -> list[set[int]]:
     ):
         groups[agent_id].add(campaign_id)
     return [groups[key] for key in keys]
+
+
+async def _listed_by_number(keys: list[str]) -> list[bool]:
+    """Whether each register key (resolvers/do_not_call.py) is on the do-not-call register now."""
+    from resolvers.campaign import rules
+    from resolvers.do_not_call import listed_numbers  # below loaders in the import order
+
+    listed = await listed_numbers(keys, rules.utc_now())
+    return [key in listed for key in keys]

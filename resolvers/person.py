@@ -121,7 +121,7 @@ def _clean_document(kind: PersonKind, document: str) -> str:
     return digits(document)
 
 
-def _clean_contacts(data: PersonInput) -> dict[str, object]:
+def clean_contacts(data: PersonInput) -> dict[str, object]:
     values: dict[str, object] = {}
     if data.phones is not None:
         if len(data.phones) > MAX_CONTACTS:
@@ -195,26 +195,42 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
-async def create_person(ctx: Context, data: PersonInput) -> Person:
-    ctx.require_user()
+def new_person_values(data: PersonInput) -> dict[str, object]:
+    """The columns of a new person from `data`, checked without the database (kind, name, document,
+    phones, e-mails, stage), or the PersonError that refuses it. Imports check each row with it."""
     if data.kind is None or data.name is None or data.document is None:
         missing = next(f for f in ("kind", "name", "document") if getattr(data, f) is None)
         raise PersonError(PersonErrorCode.INVALID, f"{missing} is required.", missing)
-    stage = data.stage or PersonStage.SUSPECT
     document = _clean_document(data.kind, data.document)
     values: dict[str, object] = {
         "kind": data.kind,
         "name": _clean_name(data.name),
         "document": document,
         "document_key": document,
-        "stage": stage,
+        "stage": data.stage or PersonStage.SUSPECT,
         "do_not_call": bool(data.do_not_call),
         "phones": [],
         "emails": [],
     }
-    values.update(_clean_contacts(data))
-    values.update(await _resolve_company(ctx, data, None))
+    values.update(clean_contacts(data))
     values["search_text"] = search_text(str(values["name"]), document, values["phones"])  # type: ignore[arg-type]
+    return values
+
+
+def check_stage_change(current: PersonStage, new: PersonStage) -> None:
+    if new != current and PersonStage.SUSPECT in (new, current):
+        raise PersonError(
+            PersonErrorCode.INVALID_STAGE_CHANGE,
+            "A suspect becomes a prospect only through personConvert; no one goes back to suspect.",
+            "stage",
+        )
+
+
+async def create_person(ctx: Context, data: PersonInput) -> Person:
+    ctx.require_user()
+    values = new_person_values(data)
+    document = str(values["document"])
+    values.update(await _resolve_company(ctx, data, None))
     await _ensure_document_free(ctx, document, None)
     try:
         async with in_transaction():
@@ -239,16 +255,11 @@ async def update_person(ctx: Context, person_id: int, data: PersonInput) -> Pers
         values.update(kind=kind, document=document, document_key=document)
         await _ensure_document_free(ctx, document, person.pk)
     if data.stage is not None and data.stage != person.stage:
-        if PersonStage.SUSPECT in (data.stage, person.stage):
-            raise PersonError(
-                PersonErrorCode.INVALID_STAGE_CHANGE,
-                "A suspect becomes a prospect only through personConvert; no one goes back to suspect.",
-                "stage",
-            )
+        check_stage_change(person.stage, data.stage)
         values["stage"] = data.stage
     if data.do_not_call is not None:
         values["do_not_call"] = data.do_not_call
-    values.update(_clean_contacts(data))
+    values.update(clean_contacts(data))
     values.update(await _resolve_company(ctx, data, person))
     person.update_from_dict(values)
     person.search_text = search_text(person.name, person.document, person.phones)

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from tortoise.expressions import Q
 
@@ -21,7 +22,7 @@ from models.ticket import Ticket, TicketMessage
 from models.user import Role, User
 from realtime.due import CALLBACK_DUE, CALLBACK_OPENED, TICKET_RETURN_DUE
 from realtime.events import USER_CHANGED
-from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, stream
+from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, current_cursor, stream
 from realtime.queue_monitor import QueueSnapshot, Recheck
 from resolvers.bounds import MAX_EVENT_CURSOR, ascii_integer
 from resolvers.context import Context, fresh_loaders, use_loaders
@@ -310,3 +311,34 @@ async def queue_updates(ctx: Context, campaign_id: int) -> AsyncIterator[QueueSn
                 continue
             fresh_loaders()
             yield item
+
+
+async def import_progress(ctx: Context, import_id: int) -> AsyncIterator[Any]:
+    """An import as it is now, then after every batch it commits, until it ends (staff only)."""
+    from models.data_import import Import, ImportStatus
+    from resolvers.imports import TERMINAL
+
+    viewer = await Viewer.start(ctx)
+    if not viewer.is_staff:
+        raise StreamEnded(StreamErrorCode.FORBIDDEN, "Imports are for supervisors and admins.", "importId")
+    # The cursor before the row is read: no batch committed after the read can be missed.
+    after = await current_cursor()
+    job = await Import.get_or_none(id=import_id)
+    if job is None:
+        raise StreamEnded(StreamErrorCode.NOT_FOUND, "No such import.", "importId")
+    yield job
+    if job.status in TERMINAL:
+        return
+
+    def accepts(event: LiveEvent) -> bool:
+        return event.entity == "import" and event.entity_id == import_id
+
+    async for event in _events(ctx, viewer, after, Q(entity="import", entity_id=import_id), accepts):
+        if not viewer.is_staff:
+            raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Imports are for supervisors and admins.")
+        # The import as that batch left it (the event carries it): each batch is seen, even late.
+        job.update_from_dict(event.data)
+        job.status = ImportStatus(job.status)
+        yield job
+        if job.status in TERMINAL:
+            return

@@ -19,7 +19,11 @@ from strawberry.types import ExecutionContext
 from models.availability import database_unreachable
 from schema import campaign as campaign_schema
 from schema import catalog as catalog_schema
+from schema import do_not_call as do_not_call_schema
+from schema import exports as exports_schema
+from schema import imports as imports_schema
 from schema import operation as operation_schema
+from schema import reports as reports_schema
 from schema import ticket as ticket_schema
 from schema import ticket_catalog as ticket_catalog_schema
 from schema.campaign import CampaignMutation, CampaignQuery
@@ -28,12 +32,16 @@ from schema.client_config import ClientConfigQuery
 from schema.company import CompanyMutation, CompanyQuery
 from schema.compiled import CompiledQueries, plans_for
 from schema.cost import QueryCostLimiter
+from schema.do_not_call import DoNotCallMutation, DoNotCallQuery
 from schema.errors import EXCEPTION_HANDLERS
+from schema.exports import ExportMutation
+from schema.imports import ImportMutation, ImportQuery
 from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.prepared import PinnedDocuments, PinnedParserCache
 from schema.realtime import Subscription
+from schema.reports import ReportQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.security import (
     PUBLIC_EXCEPTIONS,
@@ -67,6 +75,9 @@ class Query(
     OperationQuery,
     TicketCatalogQuery,
     TicketQuery,
+    DoNotCallQuery,
+    ImportQuery,
+    ReportQuery,
     ClientConfigQuery,
 ):
     pass
@@ -82,6 +93,9 @@ class Mutation(
     OperationMutation,
     TicketCatalogMutation,
     TicketMutation,
+    DoNotCallMutation,
+    ImportMutation,
+    ExportMutation,
 ):
     pass
 
@@ -152,6 +166,10 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *operation_schema.HANDLERS,
             *ticket_catalog_schema.HANDLERS,
             *ticket_schema.HANDLERS,
+            *do_not_call_schema.HANDLERS,
+            *imports_schema.HANDLERS,
+            *exports_schema.HANDLERS,
+            *reports_schema.HANDLERS,
         ],
     )
     schema.pinned = pinned

@@ -214,7 +214,10 @@ class MembersAddPayload:
     campaign: CampaignType
     added: int
     skipped_existing: int = strawberry.field(description="Already in the campaign.")
-    skipped_do_not_call: int = strawberry.field(description="On the do-not-call list.")
+    skipped_do_not_call: int = strawberry.field(description="Opted out (the person's doNotCall).")
+    skipped_do_not_call_register: int = strawberry.field(
+        description="A phone of theirs is on the do-not-call register now."
+    )
     skipped_unknown: int = strawberry.field(description="Ids that name no live person.")
 
 
@@ -389,6 +392,7 @@ class CampaignMutation:
             campaign=CampaignType.from_row(result.campaign), added=result.added,
             skipped_existing=result.skipped_existing, skipped_do_not_call=result.skipped_do_not_call,
             skipped_unknown=result.skipped_unknown,
+            skipped_do_not_call_register=result.skipped_do_not_call_register,
         )
 
     @strawberry.mutation(description="Move a member to another stage of its campaign.")
@@ -396,6 +400,14 @@ class CampaignMutation:
         self, info: Info, member_id: strawberry.ID, stage_id: strawberry.ID
     ) -> CampaignMemberResult:
         row = await members.move_member(info.context, to_pk(member_id), to_pk(stage_id))
+        return CampaignMemberType.from_row(row)
+
+    @strawberry.mutation(
+        description="Take a member out of its campaign (supervisors and admins): its pending callbacks are "
+        "cancelled, its claim ends, and it stays with its history as REMOVED; campaignMembersAdd brings it back."
+    )
+    async def campaign_member_remove(self, info: Info, member_id: strawberry.ID) -> CampaignMemberResult:
+        row = await members.remove_member(info.context, to_pk(member_id))
         return CampaignMemberType.from_row(row)
 
     @strawberry.mutation(description="Reserve a member for one agent of the campaign; null frees it.")

@@ -9,6 +9,7 @@ from models.person import Person
 from models.person import PersonKind as PersonKindModel
 from models.person import PersonStage as PersonStageModel
 from resolvers import person as use_cases
+from resolvers.do_not_call import callable_phones, register_key
 from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.company import CompanyType
@@ -54,6 +55,17 @@ class PersonType:
             company_id=row.company_id,
             converted_to_id=row.converted_to_id,
         )
+
+    @strawberry.field(
+        description="The phones that may be called now: none when the person opted out (doNotCall), and never "
+        "one on the do-not-call register. `phones` is the record as entered, blocked numbers included."
+    )
+    async def callable_phones(self, info: Info) -> list[str]:
+        if self.do_not_call or not self.phones:
+            return []
+        keys = [register_key(phone) or phone for phone in self.phones]
+        found = await info.context.loaders.listed_by_number.load_many(keys)
+        return callable_phones(self.phones, self.do_not_call, {key for key, on in zip(keys, found, strict=True) if on})
 
     @strawberry.field
     async def company(self, info: Info) -> CompanyType | None:

@@ -19,6 +19,7 @@ from resolvers.context import Context
 from schema.campaign import CampaignType, QueueStatusCount
 from schema.errors import Error
 from schema.ids import to_pk
+from schema.imports import ImportType
 from schema.operation import CallbackType, ResultKindCount
 from schema.ticket import TicketMessageType, TicketType
 from schema.user import UserType
@@ -123,6 +124,7 @@ TicketUpdatesItem = Annotated[TicketEvent | StreamError, strawberry.union("Ticke
 TicketReturnDueItem = Annotated[TicketReturnAlert | StreamError, strawberry.union("TicketReturnDueItem")]
 CallbackDueItem = Annotated[CallbackAlert | StreamError, strawberry.union("CallbackDueItem")]
 QueueUpdatesItem = Annotated[QueueSnapshotType | StreamError, strawberry.union("QueueUpdatesItem")]
+ImportProgressItem = Annotated[ImportType | StreamError, strawberry.union("ImportProgressItem")]
 
 T = TypeVar("T")
 
@@ -199,6 +201,17 @@ class Subscription:
                 cursor=str(alert.cursor), kind=CallbackAlertKind(alert.kind), callback=CallbackType.from_row(alert.callback)
             ),
         ):
+            yield item
+
+    @strawberry.subscription(
+        description="An import (supervisors and admins): as it is now, then after each batch it commits, until it "
+        "ends (DONE, FAILED or CANCELLED)."
+    )
+    async def import_progress(
+        self, info: Info[Context, None], import_id: strawberry.ID
+    ) -> AsyncGenerator[ImportProgressItem, None]:
+        source = realtime.import_progress(info.context, to_pk(import_id))
+        async for item in _typed(source, ImportType.from_row):
             yield item
 
     @strawberry.subscription(description="A campaign's queue figures for supervisors: now, then as they change.")

@@ -157,12 +157,20 @@ class _Rules:
         return isinstance(other, _Rules) and other.names == self.names
 
 
-_VALIDATED: DocumentCache[list[GraphQLError]] = DocumentCache(maxsize=512)
+def validated(schema: GraphQLSchema) -> DocumentCache[list[GraphQLError]]:
+    """The validation results of `schema`, kept on the schema so that they live as long as it does
+    (in one process-wide cache keyed by schema, up to 512 schemas stayed alive: a test suite builds
+    hundreds)."""
+    cache: DocumentCache[list[GraphQLError]] | None = schema.__dict__.get("_contato_validated")
+    if cache is None:
+        cache = schema.__dict__["_contato_validated"] = DocumentCache(maxsize=512)
+    return cache
+
 _TEXT_CHECKED: DocumentCache[str | None] = DocumentCache(maxsize=512)
 
 
 def _validate(schema: GraphQLSchema, document: DocumentNode, rules: _Rules, hide_suggestions: bool) -> list[GraphQLError]:
-    return _VALIDATED.get(document, (schema, rules, hide_suggestions), lambda: validate(
+    return validated(schema).get(document, (rules, hide_suggestions), lambda: validate(
         schema,
         document,
         (*rules.rules, MaybeNullValidationRule, OneOfInputValidationRule),

@@ -9,15 +9,25 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignStage
+from models.campaign import (
+    Campaign,
+    CampaignAgent,
+    CampaignMember,
+    CampaignStage,
+    QueuePriority,
+    QueueStatus,
+)
 from models.event import Event
+from models.operation import Callback, CallbackStatus
 from models.person import Person, PersonStage
 from models.user import Role
 from realtime.events import EventSpec, publish, record
 from resolvers.bounds import search_term
+from resolvers.campaign import rules
 from resolvers.campaign.config import MAX_IDS, require_staff
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
+from resolvers.do_not_call import blocked, listed_numbers
 from resolvers.documents import search_needle
 from resolvers.errors import CampaignError, CampaignErrorCode
 
@@ -38,6 +48,7 @@ class MembersAdded:
     skipped_existing: int
     skipped_do_not_call: int
     skipped_unknown: int
+    skipped_do_not_call_register: int = 0
 
 
 def visible_members(ctx: Context) -> QuerySet[CampaignMember]:
@@ -80,41 +91,57 @@ async def add_members(
         raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
     first_stage = await CampaignStage.filter(campaign_id=campaign.pk).order_by("position", "id").first()
     stage_id = first_stage.pk if first_stage else None
-    added = existing = do_not_call = seen = 0
+    added = existing = do_not_call = registered = seen = 0
     events: list[Event] = []
+    now = rules.utc_now()
     async with in_transaction() as connection:
         async for rows in _candidate_batches(connection, person_ids, where):
             seen += len(rows)
-            inside = set(
+            inside = dict(
                 await CampaignMember.filter(campaign_id=campaign.pk, person_id__in=[row[0] for row in rows])
                 .using_db(connection)
-                .values_list("person_id", flat=True)
+                .values_list("person_id", "status")
             )
+            removed = [person_id for person_id, status in inside.items() if status == QueueStatus.REMOVED]
+            listed = await listed_numbers((phone for row in rows for phone in row[2]), now, connection)
             fresh = []
-            for person_id, blocked in rows:
-                if person_id in inside:
+            back = []
+            for person_id, opted_out, phones in rows:
+                if person_id in inside and person_id not in removed:
                     existing += 1
-                elif blocked:
+                elif opted_out:
                     do_not_call += 1
+                elif blocked(phones, listed):
+                    registered += 1
+                elif person_id in inside:
+                    back.append(person_id)
                 else:
                     fresh.append(CampaignMember(campaign_id=campaign.pk, person_id=person_id, stage_id=stage_id))
             if fresh:
                 await CampaignMember.bulk_create(fresh, using_db=connection)
                 added += len(fresh)
+            if back:
+                # A removed member added again goes back to the queue with its history and stage.
+                await CampaignMember.filter(
+                    campaign_id=campaign.pk, person_id__in=back, status=QueueStatus.REMOVED
+                ).using_db(connection).update(
+                    status=QueueStatus.NOT_ACTED, priority=QueuePriority.NEW.value, due_at=None
+                )
+                added += len(back)
         unknown = len(set(person_ids)) - seen if person_ids is not None else 0
         if added:
             events.append(await record(connection, EventSpec(
                 kind="MEMBERS_ADDED", entity="campaign", entity_id=campaign.pk, campaign_id=campaign.pk,
-                data={"added": added, "skipped": existing + do_not_call + unknown},
+                data={"added": added, "skipped": existing + do_not_call + registered + unknown},
             )))
     await publish(ctx.broadcast, events)
-    return MembersAdded(campaign, added, existing, do_not_call, unknown)
+    return MembersAdded(campaign, added, existing, do_not_call, unknown, registered)
 
 
 async def _candidate_batches(
     connection: BaseDBAsyncClient, person_ids: list[int] | None, where: MemberFilter | None
-) -> AsyncIterator[list[tuple[int, bool]]]:
-    """(person id, do-not-call) in id order, BATCH at a time: a filter may match many thousands."""
+) -> AsyncIterator[list[tuple[int, bool, list[str]]]]:
+    """(person id, do-not-call, phones) in id order, BATCH at a time: a filter may match many thousands."""
     if person_ids is not None:
         queryset = Person.filter(id__in=set(person_ids), converted_to_id__isnull=True)
     else:
@@ -123,7 +150,7 @@ async def _candidate_batches(
     while True:
         rows = await (
             queryset.filter(id__gt=last).using_db(connection).order_by("id").limit(BATCH)
-            .values_list("id", "do_not_call")
+            .values_list("id", "do_not_call", "phones")
         )
         if not rows:
             return
@@ -179,3 +206,47 @@ async def assign_member(ctx: Context, member_id: int, agent_id: int | None) -> C
             CampaignErrorCode.AGENT_NOT_ASSIGNED, "This agent is not assigned to the campaign.", "agentId"
         )
     return await _save_member(ctx, member, {"assigned_agent_id": agent_id})
+
+
+async def remove_member(ctx: Context, member_id: int) -> CampaignMember:
+    """Take a member out of its campaign, in one transaction: its pending callbacks are cancelled
+    (each recorded as CALLBACK_CANCELLED), its claim and reservation end, and MEMBER_REMOVED is
+    recorded. The row and its operations stay (history and reports keep them), with status REMOVED;
+    campaignMembersAdd brings the person back."""
+    require_staff(ctx)
+    user = ctx.require_user()
+    now = rules.utc_now()
+    events: list[Event] = []
+    async with in_transaction() as connection:
+        member = await CampaignMember.filter(id=member_id).select_for_update(of=("campaign_member",)).using_db(
+            connection
+        ).first()
+        if member is None:
+            raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such member.", "memberId")
+        if member.status == QueueStatus.REMOVED:
+            raise CampaignError(
+                CampaignErrorCode.MEMBER_REMOVED, "This member was already removed from the campaign.", "memberId"
+            )
+        pending = await Callback.filter(member_id=member.pk, status=CallbackStatus.PENDING).using_db(connection)
+        if pending:
+            await Callback.filter(id__in=[callback.pk for callback in pending]).using_db(connection).update(
+                status=CallbackStatus.CANCELLED, closed_at=now
+            )
+        for callback in pending:
+            events.append(await record(connection, EventSpec(
+                kind="CALLBACK_CANCELLED", entity="callback", entity_id=callback.pk, campaign_id=member.campaign_id,
+                agent_id=callback.agent_id, data={"member_id": member.pk, "reason": "MEMBER_REMOVED"},
+            )))
+        changes: dict[str, object] = {
+            "status": QueueStatus.REMOVED, "priority": QueuePriority.DONE.value, "due_at": None,
+            "next_callback_id": None, "claimed_by_id": None, "claim_expires_at": None,
+            "reserved_agent_id": None, "reserved_until": None,
+        }
+        await CampaignMember.filter(id=member.pk).using_db(connection).update(**changes)
+        events.append(await record(connection, EventSpec(
+            kind="MEMBER_REMOVED", entity="member", entity_id=member.pk, campaign_id=member.campaign_id,
+            agent_id=user.pk, data={"cancelled_callbacks": [callback.pk for callback in pending]},
+        )))
+    await publish(ctx.broadcast, events)
+    member.update_from_dict(changes)
+    return member

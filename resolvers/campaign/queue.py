@@ -23,6 +23,7 @@ from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
 from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
+from resolvers.do_not_call import members_off_register
 from resolvers.errors import CampaignError, CampaignErrorCode
 from resolvers.pagination import (
     Counter,
@@ -119,11 +120,13 @@ def _before(priority: int, due: datetime | None, member_id: int) -> list[Q]:
 
 
 def workable_members(campaign_id: int, agent: User, now: datetime) -> QuerySet[CampaignMember]:
-    """Members `agent` may call now: open, due, not held by someone else, not on do-not-call."""
+    """Members `agent` may call now: open, due, not held by someone else, not opted out, and with
+    no phone on the do-not-call register at `now`."""
     return CampaignMember.filter(
         Q(campaign_id=campaign_id),
         Q(status__in=OPEN_STATUSES),
         Q(person__do_not_call=False),
+        members_off_register(now),
         Q(assigned_agent_id__isnull=True) | Q(assigned_agent_id=agent.pk),
         Q(reserved_agent_id__isnull=True) | Q(reserved_agent_id=agent.pk) | Q(reserved_until__lte=now),
         Q(claimed_by_id__isnull=True) | Q(claimed_by_id=agent.pk) | Q(claim_expires_at__lte=now),

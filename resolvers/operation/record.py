@@ -38,6 +38,7 @@ from models.user import User
 from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
 from resolvers.context import Context
+from resolvers.do_not_call import blocked, listed_numbers
 from resolvers.errors import OperationError, OperationErrorCode
 
 MAX_TEXT = 20000
@@ -167,6 +168,10 @@ async def _validate(ctx: Context, user: User, data: OperationInput, member: Camp
 
 
 def _check_claim(user: User, member: CampaignMember, now: datetime) -> None:
+    if member.status == QueueStatus.REMOVED:
+        raise OperationError(
+            OperationErrorCode.MEMBER_REMOVED, "This member was removed from the campaign.", "memberId"
+        )
     if member.status == QueueStatus.CONCLUDED:
         raise OperationError(OperationErrorCode.MEMBER_CONCLUDED, "This member is concluded.", "memberId")
     if member.claimed_by_id != user.pk:
@@ -236,9 +241,18 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             connection
         ).get()
         _check_claim(user, member, now)
-        if await Person.filter(id=member.person_id, do_not_call=True).using_db(connection).exists():
+        opted_out, phones = await Person.filter(id=member.person_id).using_db(connection).get().values_list(
+            "do_not_call", "phones"
+        )
+        if opted_out:
             raise OperationError(
                 OperationErrorCode.PERSON_DO_NOT_CALL, "This person is on the do-not-call list.", "memberId"
+            )
+        if blocked(phones, await listed_numbers(phones, now, connection)):
+            raise OperationError(
+                OperationErrorCode.PHONE_ON_DO_NOT_CALL_REGISTER,
+                "A phone of this person is on the do-not-call register.",
+                "memberId",
             )
         attempts = member.attempts + 1
         stage_id = data.stage_id if data.stage_id is not None else member.stage_id

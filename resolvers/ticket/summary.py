@@ -5,7 +5,7 @@ ticket's own columns, with no read of its thread: an index orders a page, and a 
 costs one statement. Two summaries are kept: the whole thread (the operator's) and the thread
 without internal notes (`public_*`, what a company rep sees), so that a note never shows, moves or
 counts in a rep's list. Every write that adds a message updates them in its transaction
-(`count_message`); the seeds write them with the rows they generate; migration 0007 computed
+(`count_message`); the seeds write them with the rows they generate; migration 0011 computed
 them for the threads already there.
 """
 

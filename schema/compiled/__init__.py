@@ -20,7 +20,6 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from graphql import DocumentNode, GraphQLSchema, OperationDefinitionNode, get_operation_ast
 from graphql import ExecutionResult as GraphQLExecutionResult
@@ -123,13 +122,12 @@ def _name(operation: OperationDefinitionNode) -> str:
     return operation.name.value if operation.name else "an anonymous operation"
 
 
-_plans: WeakKeyDictionary[GraphQLSchema, Plans] = WeakKeyDictionary()
-
-
 def plans_for(schema: GraphQLSchema) -> Plans:
-    plans = _plans.get(schema)
+    """The plans of `schema`, kept on the schema itself: they refer to it (through their registry),
+    so in a WeakKeyDictionary keyed by it they kept every schema ever built alive."""
+    plans: Plans | None = schema.__dict__.get("_contato_plans")
     if plans is None:
-        plans = _plans[schema] = Plans(schema)
+        plans = schema.__dict__["_contato_plans"] = Plans(schema)
     return plans
 
 

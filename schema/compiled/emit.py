@@ -21,6 +21,7 @@ CONVERT = 2  # a function of the column's value (it checks for null)
 TYPENAME = 3
 ONE = 4
 PAGES = 5
+DERIVED = 10  # a Derived field's answer, by the row's id
 # Output kinds of a connection and of its edges.
 EDGES = 6
 PAGE_INFO = 7
@@ -82,6 +83,9 @@ def _object(plan: ObjectPlan, row: str, depth: int, source: _Source) -> str:
             slot, pages = detail
             source.slots.add(slot)
             value = f"connection({source.name(pages.connection)}, s{slot}[{row}[{index}]], store)"
+        elif kind == DERIVED:
+            source.slots.add(detail)
+            value = f"s{detail}[{row}[{index}]]"
         else:  # TYPENAME
             value = repr(index)
         entries.append(f"{key!r}: {value}")

@@ -37,8 +37,10 @@ from graphql import (
     is_abstract_type,
 )
 
+from resolvers.rows import decoder
 from schema.compiled.emit import (
     CURSOR,
+    DERIVED,
     EDGES,
     NODE,
     ONE,
@@ -50,7 +52,7 @@ from schema.compiled.emit import (
     edge_builder,
 )
 from schema.compiled.scalars import ORM, RAW, Uncovered, scalar_output
-from schema.compiled.spec import FastType, One, Pages, RootConnection
+from schema.compiled.spec import Derived, FastType, One, Pages, RootConnection
 
 PAGE_INFO_FIELDS = ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor")
 
@@ -66,10 +68,12 @@ class ObjectPlan:
     outputs: list[tuple[str, int, Any, Any]] = field(default_factory=list)
     ones: list[tuple[int, int, ObjectPlan]] = field(default_factory=list)  # (fk index, slot, target)
     pages: list[tuple[int, int, PagesPlan]] = field(default_factory=list)  # (id index, slot, plan)
+    # (indexes of id and the columns, their decoders, slot, spec)
+    derived: list[tuple[tuple[int, ...], tuple[Any, ...], int, Derived]] = field(default_factory=list)
 
     @property
     def loads(self) -> bool:
-        return bool(self.ones or self.pages)
+        return bool(self.ones or self.pages or self.derived)
 
 
 @dataclass(eq=False)
@@ -124,11 +128,11 @@ class Registry:
             graphql_type = schema.get_type(name)
             if not isinstance(graphql_type, GraphQLObjectType):
                 raise TypeError(f"compiled path: {name} is not an object type of the schema")
-            for field_name in (*fast_type.scalars, *fast_type.relations):
+            for field_name in (*fast_type.scalars, *fast_type.relations, *fast_type.derived):
                 if field_name not in graphql_type.fields:
                     raise TypeError(f"compiled path: {name}.{field_name} is not in the schema")
                 arguments = graphql_type.fields[field_name].args
-                if arguments and not isinstance(fast_type.relations.get(field_name), Pages):
+                if arguments and not isinstance(fast_type.relations.get(field_name), Pages):  # derived too
                     raise TypeError(f"compiled path: {name}.{field_name} takes arguments the compiler would drop")
             for field_name, relation in fast_type.relations.items():
                 if relation.target not in self.types:
@@ -151,6 +155,10 @@ class Registry:
                     raise TypeError(f"compiled path: {name}.{field_name} joins on {relation.column}, not a column")
                 if isinstance(relation, Pages) and "id" not in relation.columns:
                     raise TypeError(f"compiled path: {name}.{field_name}'s rows have no id")
+            for field_name, derived in fast_type.derived.items():
+                for column in derived.columns:
+                    if column not in columns:
+                        raise TypeError(f"compiled path: {name}.{field_name} reads {column}, not a column")
             for column in fast_type.visible_columns:
                 if column not in columns:
                     raise TypeError(f"compiled path: {name}'s visibility reads {column}, not a column")
@@ -348,6 +356,13 @@ class Compiler:
                 columns.append(column)
                 plan.needs.append((key, "scalar", (column, definition)))
                 continue
+            derived = fast_type.derived.get(name)
+            if derived is not None:
+                if field_nodes[0].selection_set is not None:
+                    raise Uncovered(f"{type_name}.{name} with a selection")
+                columns.extend(derived.columns)
+                plan.needs.append((key, "derived", derived))
+                continue
             relation = fast_type.relations.get(name)
             if isinstance(relation, One):
                 columns.append(relation.column)
@@ -429,6 +444,12 @@ class Compiler:
                 column, definition = detail
                 kind, convert = scalar_output(plan.type, column, definition.type, plan.source)
                 plan.outputs.append((key, kind, at(column), convert))
+            elif what == "derived":
+                slot = self.next_slot()
+                names = ("id", *detail.columns)
+                decoders = tuple(decoder(plan.type.model, name) if plan.source == RAW else None for name in names)
+                plan.derived.append((tuple(at(name) for name in names), decoders, slot, detail))
+                plan.outputs.append((key, DERIVED, at("id"), slot))
             elif what == "one":
                 relation, definition, child = detail
                 slot = self.next_slot()

@@ -89,6 +89,13 @@ class Runner:
             wanted: dict[str, tuple[FastType, set[Any]]] = {}
             nested: list[tuple[int, PagesPlan, list[int]]] = []
             for plan, rows in level:
+                for indexes, decoders, slot, derived in plan.derived:
+                    values = [
+                        tuple(value if decode is None or value is None else decode(value)
+                              for value, decode in zip((row[at] for at in indexes), decoders, strict=True))
+                        for row in rows
+                    ]
+                    store[slot] = await derived.fetch(self.context, values)
                 for fk, _, target in plan.ones:
                     ids = wanted.setdefault(target.type.name, (target.type, set()))[1]
                     ids.update(row[fk] for row in rows)

@@ -64,6 +64,20 @@ class RootConnection:
     cursor_columns: tuple[str, ...] = ("id",)
 
 
+# (context, one (id, *columns) tuple per row of a level, decoded) -> the field's answer by row id
+DerivedFetch = Callable[[Context, list[tuple[Any, ...]]], Awaitable[dict[int, Any]]]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A field worked out from some of the row's `columns` and one lookup for all the rows of a
+    level, as the normal path's DataLoader does it per request (Person.callablePhones: the phones and
+    the do-not-call register). `fetch` answers, already in the field's output form, for every row id."""
+
+    columns: tuple[str, ...]
+    fetch: DerivedFetch
+
+
 RowsById = dict[int, Row]
 # (the viewer's scope, the columns of the rows) -> what the viewer sees of rows loaded by id
 # (hidden rows left out, hidden columns None); None when the viewer sees them as they are.
@@ -74,7 +88,8 @@ Visible = Callable[[Scope, tuple[str, ...]], Callable[[RowsById], RowsById] | No
 class FastType:
     """A GraphQL object type backed by one table. `scalars` are fields read straight from the
     column of the Strawberry attribute's name (`columns` maps the exceptions); `relations` are
-    fields resolved through other rows. Any other field of the type is not compiled.
+    fields resolved through other rows; `derived` are fields worked out from columns and a batched
+    lookup. Any other field of the type is not compiled.
 
     `visible` is what a viewer sees of the rows a One relation loads: the same rules (resolvers/
     scope.py) as the Loaders the normal path's fields use, applied to each batch of rows; it reads
@@ -84,6 +99,7 @@ class FastType:
     model: type[Model]
     scalars: tuple[str, ...]
     relations: Mapping[str, One | Pages] = field(default_factory=dict)
+    derived: Mapping[str, Derived] = field(default_factory=dict)
     columns: Mapping[str, str] = field(default_factory=dict)
     visible: Visible | None = None
     visible_columns: tuple[str, ...] = ()

@@ -27,6 +27,7 @@ from models.person import Person
 from models.ticket import Ticket, TicketMessage
 from models.ticket_catalog import TicketStatus
 from models.user import User
+from resolvers import do_not_call
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
@@ -34,7 +35,7 @@ from resolvers.pagination import PageArgs, counter_of, encode_cursor
 from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, message_page_rows
 from resolvers.scope import Scope
 from resolvers.ticket.summary import summary_columns
-from schema.compiled.spec import FastType, One, Pages, RootConnection, RowsById, RowsPage
+from schema.compiled.spec import Derived, FastType, One, Pages, RootConnection, RowsById, RowsPage
 from schema.ids import to_pk
 from schema.ticket.operations import ticket_filter, ticket_order
 from schema.ticket.types import MESSAGE_CURSOR, thread_window
@@ -54,6 +55,11 @@ async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str,
         return queue.queue_cursor(row[priority], row[due_at], row[member_id])
 
     return RowsPage(rows, has_next_page, has_previous_page, cursor, counter_of(window.members))
+
+
+async def callable_phones(ctx: Context, people: list[tuple[Any, ...]]) -> dict[int, list[str]]:
+    """Person.callablePhones (schema/person.py) for a level's persons: one register query."""
+    return await do_not_call.callable_phones_by_person(people)  # type: ignore[arg-type]
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
@@ -166,6 +172,7 @@ FAST_TYPES = (
         scalars=("id", "kind", "name", "document", "phones", "emails", "stage", "doNotCall", "createdAt",
                  "updatedAt"),
         relations={"company": One("company_id", "Company"), "convertedTo": One("converted_to_id", "Person")},
+        derived={"callablePhones": Derived(("phones", "do_not_call"), callable_phones)},
         visible=persons_seen,
         visible_columns=("company_id",),
     ),

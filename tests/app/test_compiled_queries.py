@@ -19,6 +19,7 @@ from prometheus_client import REGISTRY
 from contato.app import create_app
 from contato.settings import Settings
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueuePriority, QueueStatus
+from models.do_not_call import DoNotCallNumber
 from models.operation import Callback, Operation
 from models.outbound import ResultKind
 from models.ticket import Ticket
@@ -514,6 +515,56 @@ async def test_the_compiled_pages_cost_a_fixed_number_of_statements(
         counts[("sorted", size)] = len(sql_statements.statements)
     # page, count, last messages, their authors
     assert (counts[("sorted", 5)], counts[("sorted", 50)]) == (4, 4), sql_statements.statements
+
+
+CALLABLE_PHONES = """
+query CallablePhones($campaignId: ID!, $status: QueueStatus) {
+  campaignQueue(campaignId: $campaignId, status: $status, first: 50) { ... on CampaignMemberConnection {
+    edges { node {
+      id person { name phones callablePhones doNotCall }
+      lastOperation { person { callablePhones } member { person { id callablePhones } } }
+    } }
+  } }
+}
+"""
+
+
+async def test_callable_phones_are_compiled_and_equal_with_one_register_lookup_per_selection(
+    factory: Factory, normal: ContatoSchema, world: World, clock: Clock, sql_statements: StatementCounter  # noqa: F811
+) -> None:
+    # given: one member's phone on the register (with Brazil's prefix dropped), one member opted out,
+    # and an entry that has expired
+    members = await CampaignMember.filter(campaign_id=world.campaign.pk).order_by("id").prefetch_related("person")
+    with_phones = [member.person for member in members if member.person.phones]
+    await DoNotCallNumber.create(number=with_phones[0].phones[0].removeprefix("+55"), source="PROCON-SP",
+                                 added_at=clock.now)
+    await DoNotCallNumber.create(number=with_phones[1].phones[0], source="PROCON-SP", added_at=clock.now,
+                                 expires_at=clock.now - timedelta(days=1))
+    with_phones[2].do_not_call = True
+    await with_phones[2].save()
+    for role, user in world.callers().items():
+        for status in (None, "NOT_ACTED", "SCHEDULED"):
+            variables = {"campaignId": str(world.campaign.pk), "status": status}
+            # when
+            fast, slow, taken = await twice(factory, normal, CALLABLE_PHONES, variables, user)
+            # then
+            assert fast == slow, (role, status)
+            assert taken == COMPILED, (role, status)
+    # and the figures are the register's: the listed phone and the opted-out person are not callable
+    persons = {}
+    for status in ("SCHEDULED", "NOT_ACTED"):
+        sql_statements.statements.clear()
+        data = await factory.execute(CALLABLE_PHONES, {"campaignId": str(world.campaign.pk), "status": status},
+                                     user=world.supervisor)
+        persons.update({edge["node"]["person"]["name"]: edge["node"]["person"]
+                        for edge in data["campaignQueue"]["edges"]})
+    assert persons[with_phones[0].name]["callablePhones"] == []
+    assert persons[with_phones[1].name]["callablePhones"] == with_phones[1].phones  # expired
+    assert persons[with_phones[2].name]["callablePhones"] == []
+    assert any(person["callablePhones"] and person["callablePhones"] == person["phones"] for person in persons.values())
+    # campaign, page; persons, operations; the operations' persons and members; the members' persons:
+    # and one register lookup for each of the three places Person is selected, whatever the page size
+    assert len(sql_statements.statements) == 10, "\n".join(s[:90] for s in sql_statements.statements)
 
 
 async def test_over_http_the_compiled_path_is_counted_like_any_query(

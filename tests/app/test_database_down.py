@@ -108,6 +108,15 @@ def test_a_database_that_cannot_be_reached_answers_503_with_the_request_id_then_
             timeout=30,
         )
         _assert_unavailable(download, "download1")
+        # and the export and import-report routes, by token and by signed link alike
+        for index, path in enumerate(("/exports/1.csv", "/imports/1/errors.csv")):
+            request_id = f"data{index}"
+            response = httpx.get(f"{server.url}{path}", headers={"Authorization": f"Bearer {token}",
+                                                                 "X-Request-ID": request_id}, timeout=30)
+            _assert_unavailable(response, request_id)
+            signed = httpx.get(f"{server.url}{path}?user=1&expires=9999999999&signature=00",
+                               headers={"X-Request-ID": f"{request_id}s"}, timeout=30)
+            _assert_unavailable(signed, f"{request_id}s")
         # a WebSocket whose connection_init cannot be checked closes with "try again later"
         assert asyncio.run(_init_close_code(server, token)) == 1013
     finally:

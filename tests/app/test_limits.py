@@ -145,9 +145,10 @@ async def test_a_document_is_validated_once(factory: Factory) -> None:
     user = await factory.user(Role.AGENT)
     document = "query Again { me { id name } }"
     await factory.execute(document, user=user)
-    before = (security._VALIDATED.hits, security._VALIDATED.misses)
+    cache = security.validated(factory.schema._schema)
+    before = (cache.hits, cache.misses)
     await factory.execute(document, user=user)
-    after = (security._VALIDATED.hits, security._VALIDATED.misses)
+    after = (cache.hits, cache.misses)
     assert (after[0] - before[0], after[1] - before[1]) == (1, 0)
 
 

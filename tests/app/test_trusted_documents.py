@@ -23,7 +23,7 @@ from contato.persisted import TrustedDocuments
 from contato.settings import Settings, SettingsError
 from schema import build_schema
 from schema.compiled import plans_for
-from schema.security import _VALIDATED
+from schema.security import validated
 from tests.app.conftest import live_database
 from tests.servers import LiveServer
 
@@ -139,7 +139,7 @@ async def test_documents_are_parsed_validated_and_planned_once_at_start(tmp_path
     assert planned == 2  # TICKETS, by its name and without one; ME reads a field the path does not know
     documents_planned = plans.documents.misses
     node = schema.pinned.by_text[TICKETS]
-    assert any(key[0] == id(node) for key in _VALIDATED._entries)
+    assert any(key[0] == id(node) for key in validated(schema._schema)._entries)
     entry = plans.document(node, "Tickets")
     assert entry is not None and entry.plans[()] is not None
     assert plans.documents.misses == documents_planned  # found, not made again

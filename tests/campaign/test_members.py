@@ -174,3 +174,87 @@ async def test_move_and_assign_stay_inside_the_campaign(factory: Factory, outbou
     assert by_agent["campaignMemberAssign"]["code"] == "FORBIDDEN"
     assert [e.kind for e in await Event.all().order_by("cursor")] == ["MEMBER_UPDATED", "MEMBER_UPDATED"]
     assert (await CampaignMember.get(id=member.pk)).assigned_agent_id == agent.pk
+
+
+REMOVE = """
+mutation Remove($memberId: ID!) {
+  campaignMemberRemove(memberId: $memberId) {
+    __typename ... on CampaignMember { id status claimedBy { id } nextCallback { id } }
+    ... on CampaignError { code field }
+  }
+}
+"""
+
+
+async def test_removing_a_member_cancels_its_pending_callbacks_in_one_transaction(
+    factory: Factory, outbound: Outbound
+) -> None:
+    # given: a member held by an agent, with a pending callback and a done one
+    from models.campaign import QueuePriority, QueueStatus
+    from models.operation import Callback, CallbackStatus, Operation
+
+    supervisor = await factory.user(Role.SUPERVISOR)
+    agent = await factory.user(Role.AGENT)
+    campaign = await outbound.campaign(agents=(agent,))
+    member = await outbound.claimed(campaign, agent)
+    operation = await Operation.create(
+        member=member, campaign=campaign, person_id=member.person_id, agent=agent, attempt=1,
+        local_date=outbound.clock.today, no_contact=True,
+    )
+    due = outbound.clock.local(days=1)
+    pending = await Callback.create(member=member, campaign=campaign, agent=agent, operation=operation, due_at=due)
+    done = await Callback.create(
+        member=member, campaign=campaign, agent=agent, due_at=due, status=CallbackStatus.DONE
+    )
+    await CampaignMember.filter(id=member.pk).update(
+        status=QueueStatus.SCHEDULED, priority=QueuePriority.CALLBACK.value, due_at=due, next_callback_id=pending.pk
+    )
+    # when
+    data = await factory.execute(REMOVE, {"memberId": str(member.pk)}, user=supervisor)
+    # then
+    assert data["campaignMemberRemove"] == {
+        "__typename": "CampaignMember", "id": str(member.pk), "status": "REMOVED", "claimedBy": None,
+        "nextCallback": None,
+    }
+    assert (await Callback.get(id=pending.pk)).status == CallbackStatus.CANCELLED
+    assert (await Callback.get(id=pending.pk)).closed_at is not None
+    assert (await Callback.get(id=done.pk)).status == CallbackStatus.DONE
+    assert await Operation.filter(member_id=member.pk).count() == 1
+    events = await Event.all().order_by("id").values_list("kind", "entity_id", "data")
+    assert events == [
+        ("CALLBACK_CANCELLED", pending.pk, {"member_id": member.pk, "reason": "MEMBER_REMOVED"}),
+        ("MEMBER_REMOVED", member.pk, {"cancelled_callbacks": [pending.pk]}),
+    ]
+    # the agent who held it can no longer record on it; nobody's queue offers it
+    sale = await outbound.result()
+    recorded = await factory.execute(
+        """mutation($input: OperationRecordInput!) { operationRecord(input: $input) {
+             __typename ... on OperationError { code } } }""",
+        {"input": {"memberId": str(member.pk), "resultId": str(sale.pk)}}, user=agent,
+    )
+    assert recorded["operationRecord"] == {"__typename": "OperationError", "code": "MEMBER_REMOVED"}
+    again = await factory.execute(REMOVE, {"memberId": str(member.pk)}, user=supervisor)
+    assert again["campaignMemberRemove"] == {"__typename": "CampaignError", "code": "MEMBER_REMOVED", "field": "memberId"}
+
+
+async def test_remove_refusals_and_adding_a_removed_person_back(factory: Factory, outbound: Outbound) -> None:
+    # given
+    from models.campaign import QueueStatus
+
+    supervisor = await factory.user(Role.SUPERVISOR)
+    agent = await factory.user(Role.AGENT)
+    campaign = await outbound.campaign(agents=(agent,))
+    member = await outbound.member(campaign)
+    # when / then
+    refused = await factory.execute(REMOVE, {"memberId": str(member.pk)}, user=agent)
+    assert refused["campaignMemberRemove"] == {"__typename": "CampaignError", "code": "FORBIDDEN", "field": None}
+    missing = await factory.execute(REMOVE, {"memberId": "999999"}, user=supervisor)
+    assert missing["campaignMemberRemove"] == {"__typename": "CampaignError", "code": "NOT_FOUND", "field": "memberId"}
+    await factory.execute(REMOVE, {"memberId": str(member.pk)}, user=supervisor)
+    assert await Event.filter(kind="CALLBACK_CANCELLED").count() == 0
+    back = await factory.execute(
+        MEMBERS_ADD, {"campaignId": str(campaign.pk), "personIds": [str(member.person_id)]}, user=supervisor
+    )
+    assert back["campaignMembersAdd"]["added"] == 1
+    assert (await CampaignMember.get(id=member.pk)).status == QueueStatus.NOT_ACTED
+    assert await CampaignMember.filter(campaign_id=campaign.pk).count() == 1

@@ -218,14 +218,14 @@ async def test_the_sorted_list_with_its_summary_costs_a_fixed_number_of_statemen
 
 
 async def test_the_migration_computes_the_summary_of_the_threads_already_there(scene: dict[str, Any]) -> None:
-    # given: the summaries the writes kept, then wiped as before migration 0007
+    # given: the summaries the writes kept, then wiped as before migration 0011
     columns = ("message_count", "last_message_id", "last_message_at", "public_message_count",
                "public_last_message_id", "public_last_message_at")
     kept = await Ticket.all().order_by("id").values_list("id", *columns)
     await Ticket.all().update(message_count=0, last_message_id=None, last_message_at=None, public_message_count=0,
                               public_last_message_id=None, public_last_message_at=None)
     # when
-    migration = importlib.import_module("models.migrations.0007_ticket_thread_summary")
+    migration = importlib.import_module("models.migrations.0011_ticket_thread_summary")
     await Ticket._meta.db.execute_query(migration.BACKFILL)
     # then
     assert await Ticket.all().order_by("id").values_list("id", *columns) == kept

@@ -22,7 +22,7 @@ BACKFILL = (
 
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0006_idempotency_keys')]
+    dependencies = [('models', '0010_exports')]
 
     initial = False
 

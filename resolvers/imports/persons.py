@@ -1,0 +1,260 @@
+"""Rows of persons (and the person columns of member rows): checked by resolvers/person.py's rules,
+then written a batch at a time (COPY into a staging table on PostgreSQL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+
+from models.company import Company
+from models.data_import import ImportMode
+from models.person import Person, PersonKind, PersonStage
+from resolvers.documents import digits, fold
+from resolvers.errors import DomainError, PersonError, PersonErrorCode
+from resolvers.imports.reader import Row
+from resolvers.person import PersonInput, check_stage_change, new_person_values
+
+# GraphQL spelling of a refused field -> the import field whose column is reported.
+FIELD_OF = {"companyId": "company", "doNotCall": "do_not_call", "memberId": "document", "agentId": "agent",
+            "stageId": "stage", "expiresAt": "expires_at", "addedAt": "added_at"}
+PERSON_COLUMNS = ("kind", "name", "document", "document_key", "phones", "emails", "stage", "company_id",
+                  "do_not_call", "search_text")
+_KINDS = {
+    "f": PersonKind.NATURAL, "pf": PersonKind.NATURAL, "fisica": PersonKind.NATURAL,
+    "pessoafisica": PersonKind.NATURAL, "natural": PersonKind.NATURAL, "n": PersonKind.NATURAL,
+    "j": PersonKind.LEGAL, "pj": PersonKind.LEGAL, "juridica": PersonKind.LEGAL,
+    "pessoajuridica": PersonKind.LEGAL, "legal": PersonKind.LEGAL, "l": PersonKind.LEGAL,
+}
+_STAGES = {
+    "suspect": PersonStage.SUSPECT, "suspeito": PersonStage.SUSPECT,
+    "prospect": PersonStage.PROSPECT, "prospecto": PersonStage.PROSPECT,
+    "customer": PersonStage.CUSTOMER, "cliente": PersonStage.CUSTOMER,
+}
+_YES = {"sim", "s", "yes", "y", "true", "1", "x", "verdadeiro"}
+_NO = {"nao", "n", "no", "false", "0", "falso", ""}
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    code: str
+    message: str
+
+
+def row_error(row: Row, error: DomainError) -> RowError:
+    name = FIELD_OF.get(error.field or "", error.field or "")
+    return RowError(row.number, row.columns.get(name, name), error.code.value, error.message)
+
+
+def _word(text: str) -> str:
+    return "".join(ch for ch in fold(text) if ch.isalnum())
+
+
+def parse_kind(text: str, document: str) -> PersonKind:
+    if text:
+        kind = _KINDS.get(_word(text))
+        if kind is None:
+            raise PersonError(PersonErrorCode.INVALID, f"{text!r} is not a kind of person (F/PF or J/PJ).", "kind")
+        return kind
+    return PersonKind.LEGAL if len(digits(document)) == 14 else PersonKind.NATURAL
+
+
+def parse_stage(text: str, field_name: str = "stage") -> PersonStage | None:
+    if not text:
+        return None
+    stage = _STAGES.get(_word(text))
+    if stage is None:
+        raise PersonError(PersonErrorCode.INVALID, f"{text!r} is not a stage (SUSPECT, PROSPECT, CUSTOMER).", field_name)
+    return stage
+
+
+def parse_flag(text: str | None, field_name: str) -> bool | None:
+    if text is None:
+        return None
+    word = _word(text)
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False if word else None
+    raise PersonError(PersonErrorCode.INVALID, f"{text!r} is not yes or no.", field_name)
+
+
+def person_input(values: dict[str, Any], stage_field: str = "stage") -> PersonInput:
+    document = values.get("document", "")
+    return PersonInput(
+        kind=parse_kind(values.get("kind", ""), document),
+        name=values.get("name") or None,
+        document=document or None,
+        phones=values.get("phones"),
+        emails=values.get("emails"),
+        stage=parse_stage(values.get(stage_field, ""), "stage" if stage_field == "stage" else "person_stage"),
+        do_not_call=parse_flag(values.get("do_not_call"), "doNotCall"),
+    )
+
+
+@dataclass
+class PersonPlan:
+    """What a batch of person rows would do: new rows, changed rows (full values), refusals."""
+
+    inserts: list[tuple[Row, dict[str, object]]] = field(default_factory=list)
+    updates: list[tuple[Row, int, dict[str, object]]] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    # document -> person id, for member rows (those found, and those this batch inserts once written)
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+async def _companies(references: set[str]) -> dict[str, int]:
+    """Company ids by the CNPJ (any punctuation) or id a cell gives; one query."""
+    numbers = {reference: digits(reference) for reference in references}
+    cnpjs = {number for number in numbers.values() if len(number) == 14}
+    ids = {int(number) for number in numbers.values() if number and len(number) < 10}
+    if not cnpjs and not ids:
+        return {}
+    rows = await Company.filter(Q(cnpj__in=cnpjs) | Q(id__in=ids)).values_list("id", "cnpj")
+    by_cnpj = {cnpj: pk for pk, cnpj in rows}
+    by_id = {pk: pk for pk, _ in rows}
+    found: dict[str, int] = {}
+    for reference, number in numbers.items():
+        pk = by_cnpj.get(number) if len(number) == 14 else (by_id.get(int(number)) if number and len(number) < 10 else None)
+        if pk is not None:
+            found[reference] = pk
+    return found
+
+
+async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "stage") -> PersonPlan:
+    """Check a batch of person rows: three queries (companies, existing documents), whatever its size."""
+    plan = PersonPlan()
+    checked: list[tuple[Row, PersonInput, dict[str, object]]] = []
+    first_row: dict[str, int] = {}
+    for row in rows:
+        try:
+            data = person_input(row.values, stage_field)
+            values = new_person_values(data)
+        except DomainError as error:
+            plan.errors.append(row_error(row, error))
+            continue
+        document = str(values["document"])
+        if document in first_row:
+            plan.errors.append(RowError(
+                row.number, row.columns.get("document", "document"), PersonErrorCode.DUPLICATE_DOCUMENT.value,
+                f"This document is also on row {first_row[document]}.",
+            ))
+            continue
+        first_row[document] = row.number
+        checked.append((row, data, values))
+    companies = await _companies({row.values["company"] for row, _, _ in checked if row.values.get("company")})
+    existing = {
+        person.document_key: person
+        for person in await Person.filter(document_key__in=list(first_row)).only(
+            "id", "document_key", "stage", "company_id", "phones", "emails", "do_not_call", "name", "kind"
+        )
+    }
+    for row, data, values in checked:
+        reference = row.values.get("company")
+        if reference:
+            if reference not in companies:
+                plan.errors.append(RowError(
+                    row.number, row.columns.get("company", "company"), PersonErrorCode.UNKNOWN_COMPANY.value,
+                    f"No company with CNPJ or id {reference!r}.",
+                ))
+                continue
+            values["company_id"] = companies[reference]
+        document = str(values["document"])
+        current = existing.get(document)
+        if current is None:
+            values.setdefault("company_id", None)
+            plan.inserts.append((row, values))
+            continue
+        plan.ids[document] = current.pk
+        if mode != ImportMode.UPSERT:
+            if stage_field == "stage":  # a person row; member rows use the person they find
+                plan.errors.append(RowError(
+                    row.number, row.columns.get("document", "document"), PersonErrorCode.DUPLICATE_DOCUMENT.value,
+                    "A person with this document exists (import with UPSERT to update it).",
+                ))
+            continue
+        try:
+            if data.stage is not None:
+                check_stage_change(current.stage, data.stage)
+        except DomainError as error:
+            plan.errors.append(row_error(row, error))
+            continue
+        final: dict[str, object] = {
+            "kind": values["kind"], "name": values["name"], "document": document, "document_key": document,
+            "phones": values["phones"] if data.phones else current.phones,
+            "emails": values["emails"] if data.emails else current.emails,
+            "stage": data.stage or current.stage,
+            "company_id": values.get("company_id", current.company_id),
+            "do_not_call": data.do_not_call if data.do_not_call is not None else current.do_not_call,
+        }
+        from resolvers.person import search_text
+
+        final["search_text"] = search_text(str(final["name"]), document, final["phones"])  # type: ignore[arg-type]
+        plan.updates.append((row, current.pk, final))
+    return plan
+
+
+def _record(values: dict[str, object], person_id: int | None = None) -> tuple[Any, ...]:
+    record = []
+    for column in PERSON_COLUMNS:
+        value = values.get(column)
+        if column in ("phones", "emails"):
+            value = orjson.dumps(value or []).decode()
+        elif hasattr(value, "value"):
+            value = value.value  # type: ignore[union-attr]
+        record.append(value)
+    return (person_id, *record)
+
+
+async def write_persons(connection: BaseDBAsyncClient, plan: PersonPlan) -> tuple[int, int]:
+    """Insert and update the planned rows; returns (inserted, updated). Fills `plan.ids` for the new."""
+    if connection.capabilities.dialect == "postgres":
+        inserted = await _write_postgres(connection, plan)
+    else:
+        if plan.inserts:
+            await Person.bulk_create([Person(**values) for _, values in plan.inserts], using_db=connection)
+        for _, person_id, values in plan.updates:
+            await Person.filter(id=person_id).using_db(connection).update(**values)
+        inserted = len(plan.inserts)
+    if plan.inserts:
+        documents = [str(values["document"]) for _, values in plan.inserts]
+        for pk, key in await Person.filter(document_key__in=documents).using_db(connection).values_list(
+            "id", "document_key"
+        ):
+            plan.ids[key] = pk
+    return inserted, len(plan.updates)
+
+
+async def _write_postgres(connection: BaseDBAsyncClient, plan: PersonPlan) -> int:
+    """COPY the batch into a staging table, then one INSERT and one UPDATE from it. A document a
+    concurrent writer took meanwhile is skipped by ON CONFLICT (its row is reported by the caller)."""
+    columns = ", ".join(f'"{column}"' for column in PERSON_COLUMNS)
+    staged = ", ".join(f's."{column}"' for column in PERSON_COLUMNS)
+    assignments = ", ".join(f'"{column}" = s."{column}"' for column in PERSON_COLUMNS)
+    records = [_record(values) for _, values in plan.inserts]
+    records += [_record(values, person_id) for _, person_id, values in plan.updates]
+    if not records:
+        return 0
+    async with connection.acquire_connection() as raw:
+        await raw.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS import_person_stage (person_id int, kind varchar(10), "
+            "name varchar(200), document varchar(14), document_key varchar(14), phones jsonb, emails jsonb, "
+            "stage varchar(10), company_id int, do_not_call boolean, search_text text) ON COMMIT DELETE ROWS"
+        )
+        await raw.copy_records_to_table(
+            "import_person_stage", records=records, columns=["person_id", *PERSON_COLUMNS]
+        )
+        status = await raw.execute(
+            f'INSERT INTO "person" ({columns}, "created_at", "updated_at") SELECT {staged}, now(), now() '
+            "FROM import_person_stage s WHERE s.person_id IS NULL ON CONFLICT (document_key) DO NOTHING"
+        )
+        await raw.execute(
+            f'UPDATE "person" p SET {assignments}, "updated_at" = now() FROM import_person_stage s '
+            "WHERE s.person_id IS NOT NULL AND p.id = s.person_id"
+        )
+    return int(status.rsplit(" ", 1)[-1])
