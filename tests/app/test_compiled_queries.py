@@ -547,9 +547,9 @@ async def test_callable_phones_are_compiled_and_equal_with_one_register_lookup_p
             variables = {"campaignId": str(world.campaign.pk), "status": status}
             # when
             fast, slow, taken = await twice(factory, normal, CALLABLE_PHONES, variables, user)
-            # then
+            # then: callers the queue refuses (a typed error) take the normal path
             assert fast == slow, (role, status)
-            assert taken == COMPILED, (role, status)
+            assert taken == (FALLBACK if role in ("other agent", "rep") else COMPILED), (role, status)
     # and the figures are the register's: the listed phone and the opted-out person are not callable
     persons = {}
     for status in ("SCHEDULED", "NOT_ACTED"):
