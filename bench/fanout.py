@@ -13,6 +13,11 @@ assertions on timings.
     .venv/bin/python bench/fanout.py --subscribers 100
     .venv/bin/python bench/fanout.py --subscribers 1000
     .venv/bin/python bench/fanout.py --postgres postgres://postgres@127.0.0.1:55432/postgres --redis
+    .venv/bin/python bench/fanout.py --subscribers 1000 --workers 2 --postgres postgres://… --redis
+
+With `--workers N`, Contato runs `contato serve --workers N` and the baseline N uvicorn workers that pass
+each message through Redis to every worker; the server CPU and RSS are those of all the server's
+processes (uvicorn's supervisor and its workers) added up.
 """
 
 from __future__ import annotations
@@ -69,6 +74,46 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants: with --workers, uvicorn's supervisor and its worker processes."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending += children.get(current, [])
+    return tree
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server's processes, summed."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            total += cpu_seconds(member)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of the server's processes, summed."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            total += rss_kib(member)
+        except (OSError, RuntimeError):
+            continue
+    return total
 
 
 def client_cpu() -> float:
@@ -224,6 +269,7 @@ class Figures:
     rss_after: int
     subscribers: int
     cpu_posts: float  # the same posts with nobody subscribed
+    per_process: dict[int, float]  # CPU in the publishing phase by server process (uvicorn's supervisor first)
 
     @property
     def cpu_per_delivery_us(self) -> float:
@@ -275,12 +321,12 @@ async def drive(
         # posts alone: what each event costs the server before anyone receives it.
         await post(http, "warmup-0")
         await asyncio.sleep(1.0)
-        rss_before = rss_kib(pid)
-        cpu_posts_0 = cpu_seconds(pid)
+        rss_before = tree_rss_kib(pid)
+        cpu_posts_0 = tree_cpu_seconds(pid)
         for i in range(args.events):
             await post(http, f"alone-{i}")
         await asyncio.sleep(0.5)
-        cpu_posts = cpu_seconds(pid) - cpu_posts_0
+        cpu_posts = tree_cpu_seconds(pid) - cpu_posts_0
 
         compression = None if args.compression == "none" else "deflate"
         clients = Clients(args.client_processes, ws_url, token, ticket_id, n, compression, args.connect_concurrency)
@@ -298,11 +344,12 @@ async def drive(
             if not await wait_for(everyone_has_one, 60):
                 print(f"  warning: {n - (await clients.received())[1]} subscribers did not get the warm-up message")
             await asyncio.sleep(2.0)
-            rss_after = rss_kib(pid)
+            rss_after = tree_rss_kib(pid)
+            per_process_0 = {member: cpu_seconds(member) for member in process_tree(pid)}
             cpu_client_0 = sum(await clients.ask("clear"))  # type: ignore[arg-type]
 
             # Publishing phase.
-            cpu_server_0 = cpu_seconds(pid)
+            cpu_server_0 = tree_cpu_seconds(pid)
             sent: dict[str, float] = {}
             phase_start = time.monotonic()
             for i in range(args.events):
@@ -319,7 +366,8 @@ async def drive(
                 return (await clients.received())[0] >= expected
 
             complete = await wait_for(drained, args.drain_timeout)
-            cpu_server = cpu_seconds(pid) - cpu_server_0
+            cpu_server = tree_cpu_seconds(pid) - cpu_server_0
+            per_process = {member: cpu_seconds(member) - per_process_0.get(member, 0.0) for member in process_tree(pid)}
             phase = time.monotonic() - phase_start
             answers = await clients.ask("collect")
         finally:
@@ -341,7 +389,7 @@ async def drive(
                     if body in sent:
                         latencies.append(at - sent[body])
     return Figures(len(latencies), expected, complete, duplicates, errors, latencies, cpu_server, cpu_client, phase,
-                   rss_before, rss_after, n, cpu_posts)
+                   rss_before, rss_after, n, cpu_posts, per_process)
 
 
 def report(label: str, figures: Figures, events: int) -> None:
@@ -359,9 +407,13 @@ def report(label: str, figures: Figures, events: int) -> None:
               f"= {figures.cpu_per_delivery_us:.0f} us per delivery (includes the {events} HTTP posts)")
         print(f"  the {events} posts alone, nobody subscribed: {figures.cpu_posts:.2f} s; fan-out net of them: "
               f"{figures.net_cpu_per_delivery_us:.0f} us per delivery")
+        if len(figures.per_process) > 1:
+            print(f"  server CPU summed over {len(figures.per_process)} processes (pid: seconds): "
+                  + ", ".join(f"{pid}: {seconds:.2f}" for pid, seconds in figures.per_process.items()))
     print(f"  client CPU in publishing phase: {figures.cpu_client:.2f} s "
           f"({figures.cpu_client / figures.phase * 100:.0f}% of one core, all client processes)")
-    print(f"  server RSS: {figures.rss_before / 1024:.1f} MiB idle before, {figures.rss_after / 1024:.1f} MiB with "
+    print(f"  server RSS ({'summed over the processes' if len(figures.per_process) > 1 else 'one process'}): "
+          f"{figures.rss_before / 1024:.1f} MiB idle before, {figures.rss_after / 1024:.1f} MiB with "
           f"{figures.subscribers} idle subscriptions = {figures.kib_per_connection:.1f} KiB per connection")
 
 
@@ -379,9 +431,14 @@ def main() -> int:
     parser.add_argument("--client-processes", type=int, default=2,
                         help="processes the subscribers are spread over (default 2): one Python loop decoding "
                              "1,000 messages in a row would be most of the measured latency")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="uvicorn worker processes, for Contato and the baseline alike (more than 1 needs "
+                             "--postgres and --redis); CPU and RSS are summed over the server's processes")
     parser.add_argument("--no-baseline", action="store_true", help="measure Contato only")
     parser.add_argument("--drain-timeout", type=float, default=30.0, help="seconds to wait for the last deliveries")
     args = parser.parse_args()
+    if args.workers > 1 and not (args.postgres and args.redis):
+        parser.error("--workers above 1 needs --postgres URL and --redis (the workers share events through Redis)")
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, args.subscribers * 2 + 256)), hard))
@@ -405,9 +462,10 @@ def main() -> int:
         server = LiveServer(directory, env)
         contato: Figures | None = None
         try:
-            server.start("--log-level", "warning", timeout=120)
-            pid = server._process.pid  # one worker: uvicorn serves in this process
-            print(f"server pid {pid}: {'PostgreSQL' if admin else 'SQLite'}, "
+            server.start("--log-level", "warning", "--workers", str(args.workers), timeout=120)
+            pid = server._process.pid  # one worker: uvicorn serves in this process; more: their supervisor
+            print(f"server pid {pid} ({args.workers} worker{'s' if args.workers > 1 else ''}): "
+                  f"{'PostgreSQL' if admin else 'SQLite'}, "
                   f"{'Redis' if redis else 'in-process'} broadcast; {args.subscribers} subscribers, "
                   f"{args.events} events {args.interval * 1000:.0f} ms apart, compression {args.compression}")
 
@@ -428,13 +486,19 @@ def main() -> int:
         report("Contato", contato, args.events)
         if args.no_baseline:
             return 0
-        baseline = BaselineServer(directory)
+        baseline = BaselineServer(directory, args.workers, redis.url if redis is not None else None)
         try:
+            if redis is not None:
+                redis.start()  # again: stopped with Contato
             baseline.start()
-            print(f"baseline (bench/baseline_ws.py) pid {baseline.pid}: raw WebSocket broadcast")
+            print(f"baseline (bench/baseline_ws.py) pid {baseline.pid}: raw WebSocket broadcast, "
+                  f"{args.workers} worker{'s' if args.workers > 1 else ''}"
+                  + (" sharing each message through Redis" if args.workers > 1 else ""))
             raw = asyncio.run(drive(baseline.url, baseline.ws_url, baseline.pid, args, "-", "-", baseline_post))
         finally:
             baseline.stop()
+            if redis is not None:
+                redis.stop()
         report("Baseline", raw, args.events)
         if contato.latencies and raw.latencies:
             print(f"Contato / baseline: server CPU per delivery {contato.cpu_per_delivery_us:.0f} / "
@@ -449,8 +513,10 @@ def main() -> int:
 class BaselineServer:
     """bench/baseline_ws.py in a subprocess on a free port."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, workers: int = 1, redis_url: str | None = None) -> None:
         self.port = free_port()
+        self.workers = workers
+        self.redis_url = redis_url
         self.log_path = directory / "baseline-ws.log"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -469,8 +535,10 @@ class BaselineServer:
 
     def start(self) -> None:
         with self.log_path.open("wb") as log:
+            redis = ["--redis", self.redis_url] if self.workers > 1 and self.redis_url else []
             self._process = subprocess.Popen(
-                [sys.executable, str(Path(__file__).with_name("baseline_ws.py")), "--port", str(self.port)],
+                [sys.executable, str(Path(__file__).with_name("baseline_ws.py")), "--port", str(self.port),
+                 "--workers", str(self.workers), *redis],
                 stdout=log, stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + 30

@@ -1,19 +1,43 @@
-"""Benchmark: Contato against a hand-written baseline on the same data, in one run (issue 6).
+"""Benchmark: Contato against a hand-written baseline and PostGraphile on the same data, in one run (issue 14).
 
 Creates a fresh PostgreSQL database, seeds it with `contato seed --size N [--operations M]` (the scale data
 set: persons, campaign members with their operation history, last operation and callbacks, tickets with
-messages; see `contato seed --help`), starts `contato serve` (one uvicorn worker) and bench/baseline_app.py
-(Starlette + asyncpg, one worker, the same SQL and the same JSON) on free ports, and from a separate process
-compares one response of each, warms both, then drives each in turn with the same requests at a fixed
-concurrency (closed loop: every client sends its next request when the last one is answered; keep-alive
-HTTP/1.1 connections). Prints requests/s, p50, p95 and p99 latency and server CPU per request for both, the
-Contato/baseline ratio, for the agent queue page, the ticket list and the ticket list sorted by last message
-(with totalCount and lastMessage), and the single-client p95 of the queue
-page. Drops the database at the end (`--keep-database` keeps it). Not a test: no assertions on timings.
+messages; see `contato seed --help`), and starts three servers on free ports, one process each:
 
-The queue page is the first generated campaign's ("Campanha gerada 1", 10,000 members): due callbacks
-first, each with its last operation and its callback. The ticket list is the agent's first 50 tickets with
-10 messages each.
+    Contato      `contato serve` (one uvicorn worker)
+    baseline     bench/baseline_app.py: Starlette + asyncpg written by hand, one pooled connection per
+                 request, only the columns it returns, orjson; the same JSON byte for byte
+    PostGraphile bench/postgraphile/ (PostGraphile 4.14, `npm ci` on first use) on Contato's own tables,
+                 with bench/postgraphile/schema.sql's functions for the queue order and the ticket list;
+                 the same JWT (HS256, the same secret)
+
+Four pages, each asked by the demo agent (agent@contato.dev):
+
+    queue        QUEUE_PAGE of bench/queue_page.py: the first generated campaign's ("Campanha gerada 1",
+                 10,000 members) workable queue, 50 members with person, stage, last operation with its
+                 result and agent, next callback
+    dashboard    the same page as a frontend writes it (DASHBOARD below: named fragments, aliases,
+                 __typename everywhere, ids, edge cursors, and `campaign { id name }` on each row)
+    tickets      the agent's first 50 tickets with status, company and 10 messages each
+    sorted       the agent's tickets by last message, newest first (SORTED_TICKET_LIST below, issue 15): the
+                 first 50 with totalCount, status, company, messageCount, lastMessageAt and lastMessage
+                 with its author; Contato and the baseline only (PostGraphile has no document for it yet)
+
+Before measuring, one answer of each server for each page is compared with Contato's: the baseline's
+must be the same bytes; PostGraphile's, after mapping (its ids are Int, a few type names differ, its
+fields are aliased to Contato's names in its documents), the same JSON but for cursors. During the
+measurement every answer is compared with that server's first one (bytes): a different answer counts
+as a failure.
+
+The measurement interleaves: `--rounds` rounds, each running every page on every server in turn (who
+goes first rotates), `--requests / --rounds` requests each at `--concurrency` (closed loop: every
+client sends its next request when the last one is answered; keep-alive HTTP/1.1), then the same at
+concurrency 1 (`--single` requests in all) for p50 / p99 without queueing. Printed per page and
+server: requests/s and p50 / p99 at concurrency N, p50 / p99 at concurrency 1, the server process's CPU
+(user + system) per request at concurrency N, and that of the PostgreSQL backends of the benchmark
+database; then the ratios Contato / baseline and Contato / PostGraphile, by throughput and by server
+CPU, and Contato's dashboard / plain page. On a machine shared with other work, the CPU ratios are the
+steadier figure. `--pin` puts the servers on CPU 0 and the load client on CPU 1.
 
 Columns: server CPU is the server process's user + system CPU per request; db CPU that of the
 PostgreSQL backends of the benchmark database; client CPU the load process's share of one core. The
@@ -23,7 +47,8 @@ with py-spy (bench/requirements.txt) over more queue pages and prints where its 
 
 Contato is imported from `--source` (default: the checkout holding this file). While the working tree
 is being edited, bench a clean copy: `git clone -q . ../contato-head` (plus these bench files) and
-`--source ../contato-head`.
+`--source ../contato-head`. Drops the database at the end (`--keep-database` keeps it). Not a test: no
+assertions on timings.
 
     .venv/bin/python bench/side_by_side.py
     .venv/bin/python bench/side_by_side.py --profile queue-page.raw
@@ -50,15 +75,68 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
+POSTGRAPHILE = BENCH / "postgraphile"
 sys.path.insert(0, str(BENCH))
 
 from queue_page import QUEUE_PAGE
 
 DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:55432/postgres"
+DASHBOARD = """
+query AgentQueueDashboard($campaignId: ID!, $first: Int = 50, $after: String) {
+  queue: campaignQueue(campaignId: $campaignId, first: $first, after: $after) {
+    __typename
+    ... on CampaignMemberConnection {
+      edges {
+        __typename
+        cursor
+        node { ...QueueRow }
+      }
+      pageInfo { ...PageInfoFields }
+    }
+  }
+}
+
+fragment QueueRow on CampaignMember {
+  __typename
+  id
+  status
+  attempts
+  dueAt
+  campaign { __typename id name }
+  person { ...PersonSummary }
+  stage { __typename id name }
+  lastOperation { ...LastOperation }
+  nextCallback { __typename id dueAt status }
+}
+
+fragment PersonSummary on Person {
+  __typename
+  id
+  name
+  document
+  phones
+}
+
+fragment LastOperation on Operation {
+  __typename
+  id
+  createdAt
+  notes
+  result { __typename id name kind }
+  agent { __typename id name }
+}
+
+fragment PageInfoFields on PageInfo {
+  __typename
+  hasNextPage
+  endCursor
+}
+"""
 TICKET_LIST = """
 query TicketList {
   tickets(first: 50) {
@@ -83,6 +161,60 @@ query SortedTicketList {
   }
 }
 """
+# The same pages in PostGraphile's schema, written as its users write them: relations by their
+# generated names, aliased to the names the screen uses (Contato's).
+PG_QUEUE_PAGE = """
+query QueuePage($campaignId: Int!) {
+  campaignQueue(campaignId: $campaignId, first: 50) {
+    edges { node {
+      id status attempts dueAt
+      person: personByPersonId { name document phones }
+      stage: campaignStageByStageId { name }
+      lastOperation: operationByLastOperationId {
+        createdAt notes result: contactResultByResultId { name kind } agent: appUserByAgentId { name }
+      }
+      nextCallback: callbackByNextCallbackId { dueAt status }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+PG_DASHBOARD = (
+    DASHBOARD.replace("$campaignId: ID!", "$campaignId: Int!")
+    .replace("$after: String", "$after: Cursor")
+    .replace("... on CampaignMemberConnection {", "... on CampaignMembersConnection {")
+    .replace("campaign {", "campaign: campaignByCampaignId {")
+    .replace("person {", "person: personByPersonId {")
+    .replace("stage {", "stage: campaignStageByStageId {")
+    .replace("lastOperation {", "lastOperation: operationByLastOperationId {")
+    .replace("nextCallback {", "nextCallback: callbackByNextCallbackId {")
+    .replace("result {", "result: contactResultByResultId {")
+    .replace("agent {", "agent: appUserByAgentId {")
+)
+PG_TICKET_LIST = """
+query TicketList {
+  tickets(first: 50) {
+    edges { node {
+      number subject status: ticketStatusByStatusId { name } company: companyByCompanyId { name }
+      messages: ticketMessagesByTicketId(first: 10, orderBy: ID_ASC) {
+        edges { node { body author: appUserByAuthorId { name } createdAt } }
+      }
+    } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+# PostGraphile's type names where they differ from Contato's.
+PG_TYPENAMES = {"CampaignMembersConnection": "CampaignMemberConnection", "CampaignMembersEdge": "CampaignMemberEdge",
+                "AppUser": "User"}
+PAGES = ("queue", "dashboard", "tickets", "sorted")
+PG_PAGES = ("queue", "dashboard", "tickets")  # a server answers the pages it has a path for
+LABELS = {
+    "queue": "queue page (campaignQueue first 50, the plain document)",
+    "dashboard": "dashboard document (the same page with fragments, aliases, __typename, ids, cursors, campaign)",
+    "tickets": "ticket list (tickets first 50 x 10 messages)",
+    "sorted": "ticket list by last message, newest first, with totalCount and lastMessage (first 50)",
+}
 LOGIN = 'mutation { login(email: "agent@contato.dev", password: "contato-demo") { ... on LoginPayload { token } } }'
 CAMPAIGNS = "{ campaigns(first: 100) { edges { node { id name } } } }"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -105,19 +237,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
-def database_cpu_seconds(database: str) -> float:
-    """CPU of the PostgreSQL backends serving `database` (both servers' pools)."""
+def database_cpu(database: str) -> dict[int, float]:
+    """CPU by process of the PostgreSQL backends serving `database` (every server's pool)."""
     marker = f"postgres: postgres {database} ".encode()
-    total = 0.0
+    found: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             if (entry / "cmdline").read_bytes().startswith(marker):
-                total += cpu_seconds(int(entry.name))
+                found[int(entry.name)] = cpu_seconds(int(entry.name))
         except (OSError, IndexError, ValueError):
             continue  # gone meanwhile
-    return total
+    return found
+
+
+def database_cpu_since(before: dict[int, float], database: str) -> float:
+    """What the backends spent since `before` (what a backend that ended meanwhile spent since is lost)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in database_cpu(database).items())
 
 
 def client_cpu() -> float:
@@ -129,6 +266,10 @@ def percentile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+def load_average() -> str:
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def machine() -> str:
     model = platform.processor() or "unknown CPU"
     try:
@@ -138,8 +279,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, load average {load}"
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, load average {load_average()}"
 
 
 # ---------------------------------------------------------------------------------------------- the client
@@ -189,6 +329,7 @@ class Server:
     pid: int
     paths: dict[str, str]
     requests: dict[str, bytes] = field(default_factory=dict)
+    answers: dict[str, bytes] = field(default_factory=dict)  # the first answer, for every later one
 
 
 @dataclass
@@ -208,11 +349,22 @@ class Run:
         self.client_cpu += other.client_cpu
         self.failures += other.failures
 
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def cpu_ms(self) -> float:
+        return self.server_cpu / max(1, len(self.latencies)) * 1000
+
+    def database_ms(self) -> float:
+        return self.database_cpu / max(1, len(self.latencies)) * 1000
+
 
 async def drive_one(
-    server: Server, request: bytes, count: int, concurrency: int, deadline: float, database: str
+    server: Server, page: str, count: int, concurrency: int, deadline: float, database: str
 ) -> Run:
     run = Run()
+    request, expected = server.requests[page], server.answers[page]
     clients = [Client(server.port) for _ in range(concurrency)]
     for client in clients:  # connect outside the measurement
         status, _ = await client.send(request)
@@ -227,17 +379,17 @@ async def drive_one(
             if clock() > give_up:
                 return
             started = clock()
-            status, _ = await client.send(request)
+            status, body = await client.send(request)
             run.latencies.append(clock() - started)
-            if status != 200:
+            if status != 200 or body != expected:
                 run.failures += 1
 
-    cpu_server, cpu_database, cpu_client = cpu_seconds(server.pid), database_cpu_seconds(database), client_cpu()
+    cpu_server, cpu_database, cpu_client = cpu_seconds(server.pid), database_cpu(database), client_cpu()
     started = clock()
     await asyncio.gather(*(loop(client) for client in clients))
     run.elapsed = clock() - started
     run.server_cpu = cpu_seconds(server.pid) - cpu_server
-    run.database_cpu = database_cpu_seconds(database) - cpu_database
+    run.database_cpu = database_cpu_since(cpu_database, database)
     run.client_cpu = client_cpu() - cpu_client
     await asyncio.gather(*(client.close() for client in clients))
     return run
@@ -257,25 +409,51 @@ def differences(left: Any, right: Any, path: str = "") -> list[str]:
     return [] if left == right else [f"{path}: {left!r} against {right!r}"]
 
 
-def row(label: str, run: Run) -> str:
-    ordered = sorted(run.latencies)
-    done = len(ordered)
-    return (
-        f"  {label:<9} {done / run.elapsed:8.1f} {percentile(ordered, 0.50) * 1000:8.1f} "
-        f"{percentile(ordered, 0.95) * 1000:8.1f} {percentile(ordered, 0.99) * 1000:8.1f} "
-        f"{run.server_cpu / done * 1000:10.2f} {run.database_cpu / done * 1000:9.2f} "
-        f"{run.client_cpu / run.elapsed * 100:7.0f}%" + (f"  {run.failures} failed" if run.failures else "")
-    )
+def from_postgraphile(value: Any, key: str = "") -> Any:
+    """PostGraphile's answer in Contato's terms: ids as strings, Contato's type names, times as
+    Python's isoformat writes them (PostgreSQL drops the trailing zeros of the microseconds), no
+    cursors (each server has its own; both are compared without them)."""
+    if isinstance(value, dict):
+        return {name: from_postgraphile(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [from_postgraphile(item) for item in value]
+    if key == "id" and isinstance(value, int):
+        return str(value)
+    if key == "__typename":
+        return PG_TYPENAMES.get(value, value)
+    if key.endswith("At") and isinstance(value, str):
+        return datetime.fromisoformat(value).isoformat()
+    if key in ("cursor", "endCursor") and value is not None:
+        return "(cursor)"
+    return value
+
+
+def without_cursors(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {name: without_cursors(item, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [without_cursors(item) for item in value]
+    return "(cursor)" if key in ("cursor", "endCursor") and value is not None else value
+
+
+def ratio(mine: float, theirs: float) -> str:
+    return f"{mine / theirs:.2f}" if theirs else "-"
 
 
 async def drive(config: dict[str, Any]) -> None:
     import httpx
 
+    if config["pin"]:
+        os.sched_setaffinity(0, {1})
     contato = Server("Contato", config["contato_port"], config["contato_pid"],
-                     {"queue": "/graphql", "tickets": "/graphql", "sorted": "/graphql"})
+                     dict.fromkeys(PAGES, "/graphql"))
     baseline = Server("baseline", config["baseline_port"], config["baseline_pid"],
-                      {"queue": "/queue-page", "tickets": "/tickets", "sorted": "/tickets-sorted"})
-    servers = (contato, baseline)
+                      {"queue": "/queue-page", "dashboard": "/dashboard", "tickets": "/tickets",
+                       "sorted": "/tickets-sorted"})
+    servers = [contato, baseline]
+    if config["postgraphile_port"]:
+        servers.append(Server("PostGraphile", config["postgraphile_port"], config["postgraphile_pid"],
+                              dict.fromkeys(PG_PAGES, "/graphql")))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{contato.port}", timeout=60) as http:
         token = (await http.post("/graphql", json={"query": LOGIN})).json()["data"]["login"]["token"]
         answer = await http.post("/graphql", headers={"Authorization": f"Bearer {token}"}, json={"query": CAMPAIGNS})
@@ -283,77 +461,104 @@ async def drive(config: dict[str, Any]) -> None:
     campaign_id = next(e["node"]["id"] for e in edges if e["node"]["name"].startswith("Campanha gerada"))
     bodies = {
         "queue": {"query": QUEUE_PAGE, "variables": {"campaignId": campaign_id}},
+        "dashboard": {"query": DASHBOARD, "variables": {"campaignId": campaign_id}},
         "tickets": {"query": TICKET_LIST, "variables": {}},
         "sorted": {"query": SORTED_TICKET_LIST, "variables": {}},
     }
-    labels = {
-        "queue": "queue page (campaignQueue first 50)",
-        "tickets": "ticket list (tickets first 50 x 10 messages)",
-        "sorted": "ticket list by last message, newest first, with totalCount and lastMessage (first 50)",
+    pg_bodies = {
+        "queue": {"query": PG_QUEUE_PAGE, "variables": {"campaignId": int(campaign_id)}},
+        "dashboard": {"query": PG_DASHBOARD, "variables": {"campaignId": int(campaign_id)}},
+        "tickets": {"query": PG_TICKET_LIST, "variables": {}},
     }
     for server in servers:
-        server.requests = {page: prepare(server.port, server.paths[page], body, token) for page, body in bodies.items()}
-
-    print("same answer? one response of each, parsed and compared:")
-    for page in bodies:
-        answers = []
-        for server in servers:
+        chosen = pg_bodies if server.name == "PostGraphile" else bodies
+        server.requests = {page: prepare(server.port, path, chosen[page], token) for page, path in server.paths.items()}
+        for page in server.requests:
             client = Client(server.port)
             status, body = await client.send(server.requests[page])
             await client.close()
-            answers.append((status, body))
-        (status_c, body_c), (_, body_b) = answers
-        parsed_c, parsed_b = json.loads(body_c), json.loads(body_b)
-        if "errors" in parsed_c or status_c != 200:
-            raise SystemExit(f"Contato answered {status_c}: {body_c[:500]!r}")
-        diff = differences(parsed_c, parsed_b)
-        data = parsed_c["data"]
-        edges = next(iter(data.values()))["edges"]
-        verdict = "identical" if not diff else f"{len(diff)} differences, first: {'; '.join(diff[:3])}"
-        print(f"  {page:<8} {len(edges)} nodes, {len(body_c):,} bytes (baseline {len(body_b):,}): {verdict}")
+            if status != 200 or b'"errors"' in body:
+                raise SystemExit(f"{server.name} answered {page} with {status}: {body[:800]!r}")
+            server.answers[page] = body
 
-    concurrency, requests, rounds = config["concurrency"], config["requests"], config["rounds"]
-    print(f"warm-up: {config['warmup']} requests per page and server")
-    for page in bodies:
+    print("same answers? one response of each server and page, compared with Contato's:")
+    for page in PAGES:
+        mine = contato.answers[page]
+        parsed = json.loads(mine)
+        nodes = len(next(iter(parsed["data"].values()))["edges"])
+        verdicts = []
+        for server in servers[1:]:
+            if page not in server.answers:
+                verdicts.append(f"{server.name} not asked")
+                continue
+            theirs = server.answers[page]
+            if server.name == "baseline":
+                diff = differences(parsed, json.loads(theirs))
+                same = theirs == mine
+                verdict = "the same bytes" if same else "different bytes" + (f", {len(diff)} differences" if diff else "")
+            else:
+                diff = differences(without_cursors(parsed), from_postgraphile(json.loads(theirs)))
+                same = not diff
+                verdict = "the same JSON, mapped, cursors aside" if same else f"{len(diff)} differences"
+            if not same:
+                raise SystemExit(f"{page}: {server.name} answers differently from Contato: {'; '.join(diff[:5])}")
+            verdicts.append(f"{server.name} {len(theirs):,} bytes: {verdict}")
+        print(f"  {page:<9} {nodes} nodes, Contato {len(mine):,} bytes; " + "; ".join(verdicts))
+
+    concurrency, requests, rounds, database = config["concurrency"], config["requests"], config["rounds"], config["database"]
+    print(f"warm-up: {config['warmup']} requests per page and server (load average {load_average()})")
+    for page in PAGES:
         for server in servers:
-            await drive_one(server, server.requests[page], config["warmup"], concurrency, 120, config["database"])
+            if page in server.paths:
+                await drive_one(server, page, config["warmup"], concurrency, 120, database)
 
-    results: dict[tuple[str, str], Run] = {}
+    loaded: dict[tuple[str, str], Run] = {}
+    single: dict[tuple[str, str], Run] = {}
     per_round = max(1, requests // rounds)
-    for page in bodies:
-        for number in range(rounds):
-            order = servers if number % 2 == 0 else servers[::-1]  # alternate who goes first
-            for server in order:
-                run = await drive_one(
-                    server, server.requests[page], per_round, concurrency, config["max_seconds"], config["database"]
-                )
-                results.setdefault((page, server.name), Run()).add(run)
-    single: dict[str, Run] = {}
-    for server in servers:
-        single[server.name] = await drive_one(
-            server, server.requests["queue"], config["single"], 1, config["max_seconds"], config["database"]
-        )
+    single_per_round = max(1, config["single"] // rounds)
+    for number in range(rounds):
+        order = servers[number % len(servers):] + servers[:number % len(servers)]  # who goes first rotates
+        for page in PAGES:
+            for server in (server for server in order if page in server.paths):
+                run = await drive_one(server, page, per_round, concurrency, config["max_seconds"], database)
+                loaded.setdefault((page, server.name), Run()).add(run)
+        for page in PAGES:
+            for server in (server for server in order if page in server.paths):
+                run = await drive_one(server, page, single_per_round, 1, config["max_seconds"], database)
+                single.setdefault((page, server.name), Run()).add(run)
+        print(f"  round {number + 1}/{rounds} done (load average {load_average()})", flush=True)
 
-    print(f"\n{per_round * rounds} requests per page and server in {rounds} alternating rounds, "
-          f"concurrency {concurrency}, closed loop")
-    header = (f"  {'':<9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'server CPU':>10} "
-              f"{'db CPU':>9} {'client':>8}")
-    for page in bodies:
-        print(f"{labels[page]}")
-        print(header + "\n" + f"  {'':<9} {'':>8} {'':>8} {'':>8} {'':>8} {'ms/req':>10} {'ms/req':>9} {'CPU':>8}")
-        for server in servers:
-            print(row(server.name, results[(page, server.name)]))
-        mine, theirs = results[(page, "Contato")], results[(page, "baseline")]
-        ratio = (len(mine.latencies) / mine.elapsed) / (len(theirs.latencies) / theirs.elapsed)
-        target = "  (target >= 0.50)" if page == "queue" else ""
-        print(f"  Contato/baseline requests/s: {ratio:.2f}{target}")
-    print(f"single client, queue page, {config['single']} requests each:")
-    for server in servers:
-        ordered = sorted(single[server.name].latencies)
-        print(f"  {server.name:<9} p50 {percentile(ordered, 0.5) * 1000:6.1f} ms  "
-              f"p95 {percentile(ordered, 0.95) * 1000:6.1f} ms  p99 {percentile(ordered, 0.99) * 1000:6.1f} ms")
-    contato_p95 = percentile(sorted(single["Contato"].latencies), 0.95) * 1000
-    print(f"  Contato single-client p95 {contato_p95:.1f} ms (target <= 30 ms at 1,000,000 persons)")
+    print(f"\n{per_round * rounds} requests per page and server at concurrency {concurrency} and "
+          f"{single_per_round * rounds} at concurrency 1, in {rounds} interleaved rounds, closed loop; "
+          f"load average at the end {load_average()}")
+    for page in PAGES:
+        print(f"{LABELS[page]}")
+        print(f"  {'':<12} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} | {'c=1 p50':>7} {'c=1 p99':>7} | "
+              f"{'server CPU':>10} {'db CPU':>7} {'client':>6}")
+        print(f"  {'':<12} {f'c={concurrency}':>7} {'':>7} {'':>7} | {'ms':>7} {'ms':>7} | "
+              f"{'ms/req':>10} {'ms/req':>7} {'CPU':>6}")
+        for server in (server for server in servers if page in server.paths):
+            run, alone = loaded[(page, server.name)], single[(page, server.name)]
+            ordered, ordered_alone = sorted(run.latencies), sorted(alone.latencies)
+            failures = run.failures + alone.failures
+            print(
+                f"  {server.name:<12} {run.rate:7.1f} {percentile(ordered, 0.5) * 1000:7.1f} "
+                f"{percentile(ordered, 0.99) * 1000:7.1f} | {percentile(ordered_alone, 0.5) * 1000:7.1f} "
+                f"{percentile(ordered_alone, 0.99) * 1000:7.1f} | {run.cpu_ms():10.2f} {run.database_ms():7.2f} "
+                f"{run.client_cpu / run.elapsed * 100:5.0f}%" + (f"  {failures} failed or differed" if failures else "")
+            )
+        mine = loaded[(page, "Contato")]
+        for server in (server for server in servers[1:] if page in server.paths):
+            theirs = loaded[(page, server.name)]
+            print(f"  Contato / {server.name}: {ratio(mine.rate, theirs.rate)} by requests/s, "
+                  f"{ratio(theirs.cpu_ms(), mine.cpu_ms())} by server CPU per request")
+        alone = sorted(single[(page, "Contato")].latencies)
+        print(f"  Contato c=1 p99 / p50: {percentile(alone, 0.99) / percentile(alone, 0.5):.2f}")
+    plain, dashboard = loaded[("queue", "Contato")], loaded[("dashboard", "Contato")]
+    print(f"Contato's dashboard document / its plain queue page: {ratio(dashboard.rate, plain.rate)} by requests/s, "
+          f"{ratio(plain.cpu_ms(), dashboard.cpu_ms())} by server CPU per request")
+    print("targets (issue 14): queue page >= 1.0 x PostGraphile and >= 0.6 x the baseline; dashboard >= 0.9 x "
+          "the plain page; ticket list >= 0.7 x the baseline; c=1 p99 <= 2 x p50")
 
     if config["profile"]:
         output = config["profile"]
@@ -362,13 +567,13 @@ async def drive(config: dict[str, Any]) -> None:
             "--format", "raw", "--output", output, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         await asyncio.sleep(1.0)  # py-spy attaches
-        run = await drive_one(contato, contato.requests["queue"], config["profile_requests"], concurrency,
-                              config["max_seconds"], config["database"])
+        page = config["profile_page"]
+        run = await drive_one(contato, page, config["profile_requests"], concurrency, config["max_seconds"], database)
         spy.send_signal(signal.SIGINT)
         _, spy_errors = await asyncio.wait_for(spy.communicate(), 60)
         if not Path(output).exists():
             raise SystemExit(f"py-spy wrote no profile: {spy_errors.decode(errors='replace')[-1000:]}")
-        print(f"\nprofile of Contato: {len(run.latencies)} queue-page requests at concurrency {concurrency}, "
+        print(f"\nprofile of Contato: {len(run.latencies)} {page} requests at concurrency {concurrency}, "
               f"py-spy at 200 Hz, samples holding the GIL only, raw stacks in {output}")
         summarize(Path(output))
 
@@ -496,7 +701,7 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], name: str, log: Call
         if process.poll() is not None:
             raise SystemExit(f"{name} exited before it was ready:\n{log()[-3000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -514,21 +719,34 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def install_postgraphile() -> str:
+    """node, with bench/postgraphile's locked packages installed (`npm ci`, once)."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        raise SystemExit("PostGraphile needs node and npm (Debian: apt-get install nodejs npm), or --no-postgraphile")
+    if not (POSTGRAPHILE / "node_modules" / "postgraphile").is_dir():
+        print("installing PostGraphile: npm ci in bench/postgraphile", flush=True)
+        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=POSTGRAPHILE, check=True)
+    return node
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
                         help=f"admin URL of a PostgreSQL server; a fresh database is made there (default {DEFAULT_POSTGRES})")
-    parser.add_argument("--persons", type=int, default=20000, help="contato seed --size (default 20,000)")
-    parser.add_argument("--requests", type=int, default=2000, help="per page and server (default 2,000)")
-    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds the requests are split in")
-    parser.add_argument("--concurrency", type=int, default=10, help="clients at once (default 10)")
+    parser.add_argument("--persons", type=int, default=200000, help="contato seed --size (default 200,000)")
+    parser.add_argument("--requests", type=int, default=1800, help="per page and server at --concurrency (default 1,800)")
+    parser.add_argument("--rounds", type=int, default=6, help="interleaved rounds the requests are split in (default 6)")
+    parser.add_argument("--concurrency", type=int, default=16, help="clients at once (default 16)")
     parser.add_argument("--warmup", type=int, default=200, help="warm-up requests per page and server")
-    parser.add_argument("--single", type=int, default=300, help="single-client queue-page requests per server")
+    parser.add_argument("--single", type=int, default=600, help="requests per page and server at concurrency 1")
     parser.add_argument("--max-seconds", type=float, default=180, help="cap on each measured phase")
     parser.add_argument("--operations", type=int, default=None,
                         help="contato seed --operations (default 5 per person; the scale run is --persons "
                              "1000000 --operations 5000000)")
+    parser.add_argument("--no-postgraphile", action="store_true", help="leave PostGraphile out (no node here)")
+    parser.add_argument("--pin", action="store_true", help="servers on CPU 0, the load client on CPU 1")
     # The seed makes the whole data set now; the old top-up switch is accepted and ignored.
     parser.add_argument("--no-top-up", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
@@ -537,7 +755,8 @@ def main() -> int:
                              "`git archive HEAD` export while the working tree is being edited")
     parser.add_argument("--profile", metavar="FILE", type=Path,
                         help="after the measurements, record Contato with py-spy (bench/requirements.txt) over "
-                             "--profile-requests more queue pages; raw stacks to FILE, a summary printed")
+                             "--profile-requests more pages; raw stacks to FILE, a summary printed")
+    parser.add_argument("--profile-page", choices=PAGES, default="queue")
     parser.add_argument("--profile-requests", type=int, default=600)
     parser.add_argument("--drive", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -556,6 +775,7 @@ def main() -> int:
         asyncio.run(drive(json.loads(args.drive)))
         return 0
 
+    node = None if args.no_postgraphile else install_postgraphile()
     print(f"machine: {machine()}")
     admin_url = args.postgres.replace("postgres://", "postgresql://", 1)
     database = f"contato_sbs_{uuid.uuid4().hex[:12]}"
@@ -564,6 +784,7 @@ def main() -> int:
     processes: list[subprocess.Popen[bytes]] = []
     source = args.source.resolve()
     contato_command = [sys.executable, "-m", "contato"]
+    pin = ["taskset", "--cpu-list", "0"] if args.pin else []  # the servers, with every thread they start
     try:
         with tempfile.TemporaryDirectory(prefix="contato-sbs-") as tmp:
             env = {**os.environ, "DATABASE_URL": url, "CONTATO_DATA_DIR": f"{tmp}/data", "CONTATO_ENV": "dev",
@@ -580,43 +801,63 @@ def main() -> int:
             if seeded.returncode:
                 raise SystemExit(f"contato seed failed:\n{seeded.stdout[-2000:]}{seeded.stderr[-3000:]}")
             print(f"database {database}: contato {' '.join(seed)} in {time.perf_counter() - started:.1f} s "
-                  f"(load average {', '.join(f'{value:.2f}' for value in os.getloadavg())})")
+                  f"(load average {load_average()})")
             print("data: " + ", ".join(f"{value:,} {name}" for name, value in asyncio.run(counts(url)).items()))
 
-            contato_port, baseline_port = free_port(), free_port()
-            logs = {name: Path(tmp) / f"{name}.log" for name in ("contato", "baseline")}
+            ports = {name: free_port() for name in ("contato", "baseline", "postgraphile")}
+            logs = {name: Path(tmp) / f"{name}.log" for name in ports}
             contato = subprocess.Popen(
-                [*contato_command, "serve", "--host", "127.0.0.1", "--port", str(contato_port),
+                [*pin, *contato_command, "serve", "--host", "127.0.0.1", "--port", str(ports["contato"]),
                  "--log-level", "warning"],
                 env=env, cwd=source, stdout=logs["contato"].open("wb"), stderr=subprocess.STDOUT,
             )
             processes.append(contato)
             baseline = subprocess.Popen(
-                [sys.executable, BENCH / "baseline_app.py", "--port", str(baseline_port)],
+                [*pin, sys.executable, BENCH / "baseline_app.py", "--port", str(ports["baseline"])],
                 env=env, stdout=logs["baseline"].open("wb"), stderr=subprocess.STDOUT,
             )
             processes.append(baseline)
-            wait_ready(contato_port, contato, "Contato", logs["contato"].read_text)
-            wait_ready(baseline_port, baseline, "the baseline", logs["baseline"].read_text)
-            print(f"Contato (pid {contato.pid}, port {contato_port}) and the baseline (pid {baseline.pid}, "
-                  f"port {baseline_port}) ready, one uvicorn worker each")
+            postgraphile = None
+            if node is not None:
+                asyncio.run(admin(url, (POSTGRAPHILE / "schema.sql").read_text()))
+                postgraphile = subprocess.Popen(
+                    [*pin, node, POSTGRAPHILE / "server.js"],
+                    env={**env, "PORT": str(ports["postgraphile"]), "NODE_ENV": "production"}, cwd=POSTGRAPHILE,
+                    stdout=logs["postgraphile"].open("wb"), stderr=subprocess.STDOUT,
+                )
+                processes.append(postgraphile)
+            wait_ready(ports["contato"], contato, "Contato", logs["contato"].read_text)
+            wait_ready(ports["baseline"], baseline, "the baseline", logs["baseline"].read_text)
+            if postgraphile is not None:
+                wait_ready(ports["postgraphile"], postgraphile, "PostGraphile", logs["postgraphile"].read_text)
+            print(f"ready, one process each: Contato (pid {contato.pid}), the baseline (pid {baseline.pid})"
+                  + (f", PostGraphile (pid {postgraphile.pid})" if postgraphile else "")
+                  + (", pinned to CPU 0 (the load client to CPU 1)" if args.pin else ""))
             config = {
-                "contato_port": contato_port, "contato_pid": contato.pid,
-                "baseline_port": baseline_port, "baseline_pid": baseline.pid,
+                "contato_port": ports["contato"], "contato_pid": contato.pid,
+                "baseline_port": ports["baseline"], "baseline_pid": baseline.pid,
+                "postgraphile_port": ports["postgraphile"] if postgraphile else None,
+                "postgraphile_pid": postgraphile.pid if postgraphile else None,
                 "database": database, "requests": args.requests, "rounds": args.rounds,
                 "concurrency": args.concurrency, "warmup": args.warmup, "single": args.single,
-                "max_seconds": args.max_seconds, "py_spy": py_spy,
+                "max_seconds": args.max_seconds, "py_spy": py_spy, "pin": args.pin,
                 "profile": str(args.profile.resolve()) if args.profile else None,
-                "profile_requests": args.profile_requests,
+                "profile_page": args.profile_page, "profile_requests": args.profile_requests,
             }
-            subprocess.run([sys.executable, __file__, "--drive", json.dumps(config)], check=True)
+            driven = subprocess.run([sys.executable, __file__, "--drive", json.dumps(config)], check=False)
             for process in processes:
                 stop(process)
             for name, path in logs.items():
-                problems = [line for line in path.read_text(errors="replace").splitlines()
+                if not path.exists():
+                    continue
+                lines = path.read_text(errors="replace").splitlines()
+                problems = [index for index, line in enumerate(lines)
                             if any(word in line for word in ("Traceback", "ERROR", "Error"))]
                 if problems:
-                    print(f"{name} log: {len(problems)} error lines, first: {problems[0][:300]}")
+                    print(f"{name} log: {len(problems)} error lines, the first with what follows it:")
+                    print("\n".join(f"    {line[:300]}" for line in lines[problems[0]:problems[0] + 40]))
+            if driven.returncode:
+                return driven.returncode
     finally:
         for process in processes:
             stop(process)

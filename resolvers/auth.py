@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from models.user import LoginThrottle, User
 from resolvers.errors import AuthErrorCode, LoginFailed
+from resolvers.rows import PreparedQuery
 
 if TYPE_CHECKING:
     from contato.settings import IPNetwork, Settings
@@ -102,7 +103,8 @@ async def authenticate(token: str, settings: Settings) -> tuple[User, datetime]:
     except jwt.PyJWTError:
         raise TokenRejected(NOT_VALID_MESSAGE) from None
     user_id, version, expires_at = _claims(payload)
-    user = await User.get_or_none(id=user_id)
+    users = await _USER_BY_ID.models(User, None, user_id)
+    user = users[0] if users else None
     if user is None or not user.active or user.token_version != version:
         raise TokenRejected("The token is no longer valid: log in again.")
     return user, expires_at
@@ -120,6 +122,10 @@ def _claims(payload: dict[str, Any]) -> tuple[int, int, datetime]:
     except (OverflowError, ValueError, OSError):
         raise TokenRejected(NOT_VALID_MESSAGE) from None
     return int(subject), version, expires_at
+
+
+# Every request's user lookup: `User.get_or_none(id=…)`'s statement, built once (resolvers/rows.py).
+_USER_BY_ID = PreparedQuery(lambda _, user_id: User.filter(id=user_id).limit(2))
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -32,6 +32,7 @@ from tortoise.queryset import QuerySet
 
 from resolvers.bounds import MAX_ROW_ID, ascii_integer, in_supported_years, row_id
 from resolvers.errors import BadUserInput
+from resolvers.rows import query_rows
 
 M = TypeVar("M", bound=Model)
 T = TypeVar("T")
@@ -297,15 +298,18 @@ class Window(Generic[M]):
     size: int
     parts: list[tuple[Q | None, tuple[str, ...]]]
 
-    async def read(self, *columns: str) -> list[Any]:
-        """Up to size + 1 rows (value tuples of `columns` when given), one query per range until
-        there are enough: usually one."""
+    async def read(self, *columns: str, raw: bool = False) -> list[Any]:
+        """Up to size + 1 rows (value tuples of `columns` when given; with `raw`, the driver's records
+        of them, resolvers/rows.py), one query per range until there are enough: usually one."""
         wanted = self.size + 1
         found: list[Any] = []
         for part, order in self.parts:
             queryset = self.queryset if part is None else self.queryset.filter(part)
             queryset = queryset.order_by(*order).limit(wanted - len(found))
-            found += await (queryset.values_list(*columns) if columns else queryset)
+            if raw:
+                found += await query_rows(queryset.values_list(*columns))
+            else:
+                found += await (queryset.values_list(*columns) if columns else queryset)
             if len(found) >= wanted:
                 break
         return found

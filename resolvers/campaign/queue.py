@@ -7,7 +7,7 @@ members by their recycle time. Keyset cursors carry all three, so pages stay sta
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -16,7 +16,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.campaign import Campaign, CampaignMember, QueueStatus
+from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.event import Event
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
@@ -35,6 +35,7 @@ from resolvers.pagination import (
     optional_cursor_time,
     read_cursor,
 )
+from resolvers.rows import PreparedQuery, Row, query_rows
 
 T = TypeVar("T")
 
@@ -66,24 +67,53 @@ REVERSE_QUEUE_ORDER = ("-priority", "-due_at", "-id")
 
 @dataclass(frozen=True)
 class QueueWindow:
-    """A queue page before it is fetched: `members` (unordered, every member the caller may list);
-    `parts` split what follows the cursor (what precedes it, paging back)."""
+    """A queue page before it is fetched, for a caller who may see the campaign's queue: `status`
+    None is the workable queue of `agent_id` as of `now`; `parts` split what follows the cursor
+    (what precedes it, paging back)."""
 
-    members: QuerySet[CampaignMember]
+    campaign_id: int
+    agent_id: int
+    now: datetime
+    status: QueueStatus | None
     parts: list[Q] | None
     size: int
     args: PageArgs
+
+    @property
+    def members(self) -> QuerySet[CampaignMember]:
+        """Every member the caller may list, unordered."""
+        if self.status is None:
+            return workable_members(self.campaign_id, self.agent_id, self.now)
+        return CampaignMember.filter(campaign_id=self.campaign_id, status=self.status)
+
+    def _parts(self) -> Iterator[QuerySet[CampaignMember]]:
+        """The parts in the page's direction: queue order, or its reverse paging back."""
+        members = self.members
+        order = REVERSE_QUEUE_ORDER if self.args.backward else QUEUE_ORDER
+        for part in self.parts or [None]:
+            yield (members if part is None else members.filter(part)).order_by(*order)
 
     async def rows(self, *columns: str) -> list[Any]:
         """size + 1 members in queue order, or its reverse paging back (as value tuples when
         `columns` are given), one query per part until there are enough: usually one."""
         wanted = self.size + 1
         found: list[Any] = []
-        order = REVERSE_QUEUE_ORDER if self.args.backward else QUEUE_ORDER
-        for part in self.parts or [None]:
-            queryset = (self.members if part is None else self.members.filter(part)).order_by(*order)
+        for queryset in self._parts():
             queryset = queryset.limit(wanted - len(found))
             found += await (queryset.values_list(*columns) if columns else queryset)
+            if len(found) >= wanted:
+                break
+        return found
+
+    async def raw_rows(self, *columns: str) -> list[Row]:
+        """The members of `rows(*columns)` as the driver's records (resolvers/rows.py), for the
+        compiled path; the workable queue's first forward page from a statement built once."""
+        wanted = self.size + 1
+        if self.status is None and self.parts is None and not self.args.backward:
+            return await _WORKABLE_PAGE.rows(CampaignMember, columns, self.campaign_id, self.agent_id, self.now, wanted)
+        found: list[Row] = []
+        for queryset in self._parts():
+            found += await query_rows(queryset.limit(wanted - len(found)).values_list(*columns))
             if len(found) >= wanted:
                 break
         return found
@@ -119,19 +149,36 @@ def _before(priority: int, due: datetime | None, member_id: int) -> list[Q]:
     return [*same, Q(priority__lt=priority)]
 
 
-def workable_members(campaign_id: int, agent: User, now: datetime) -> QuerySet[CampaignMember]:
-    """Members `agent` may call now: open, due, not held by someone else, not opted out, and with
+def workable_members(campaign_id: int, agent_id: int, now: datetime) -> QuerySet[CampaignMember]:
+    """Members the agent may call now: open, due, not held by someone else, not opted out, and with
     no phone on the do-not-call register at `now`."""
     return CampaignMember.filter(
         Q(campaign_id=campaign_id),
         Q(status__in=OPEN_STATUSES),
         Q(person__do_not_call=False),
         members_off_register(now),
-        Q(assigned_agent_id__isnull=True) | Q(assigned_agent_id=agent.pk),
-        Q(reserved_agent_id__isnull=True) | Q(reserved_agent_id=agent.pk) | Q(reserved_until__lte=now),
-        Q(claimed_by_id__isnull=True) | Q(claimed_by_id=agent.pk) | Q(claim_expires_at__lte=now),
+        Q(assigned_agent_id__isnull=True) | Q(assigned_agent_id=agent_id),
+        Q(reserved_agent_id__isnull=True) | Q(reserved_agent_id=agent_id) | Q(reserved_until__lte=now),
+        Q(claimed_by_id__isnull=True) | Q(claimed_by_id=agent_id) | Q(claim_expires_at__lte=now),
         Q(due_at__isnull=True) | Q(due_at__lte=now),
     )
+
+
+# Each queue page's statements, built once (resolvers/rows.py): the campaign, the agent's link to it
+# (rules.check_assigned's question), and the workable queue's first forward page for
+# `QueueWindow.raw_rows` (its shape: the columns).
+_CAMPAIGN_BY_ID = PreparedQuery(lambda _, campaign_id: Campaign.filter(id=campaign_id).limit(2))
+_AGENT_LINK = PreparedQuery(
+    lambda _, campaign_id, agent_id: CampaignAgent.filter(campaign_id=campaign_id, agent_id=agent_id)
+    .limit(1)
+    .values_list("id")
+)
+_WORKABLE_PAGE = PreparedQuery(
+    lambda columns, campaign_id, agent_id, now, limit: workable_members(campaign_id, agent_id, now)
+    .order_by(*QUEUE_ORDER)
+    .limit(limit)
+    .values_list(*columns)
+)
 
 
 async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign:
@@ -140,11 +187,15 @@ async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign:
     user = ctx.require_user()
     if user.role == Role.COMPANY_REP:
         raise CampaignError(CampaignErrorCode.FORBIDDEN, "The queue is for the operator.", "campaignId")
-    campaign = await Campaign.get_or_none(id=campaign_id)
-    if campaign is None:
+    found = await _CAMPAIGN_BY_ID.models(Campaign, None, campaign_id)
+    if not found:
         raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+    campaign = found[0]
     if not is_staff(user):
-        await rules.check_assigned(user, campaign.pk, CampaignErrorCode, CampaignError)
+        if not await _AGENT_LINK.rows(CampaignAgent, None, campaign.pk, user.pk):
+            raise CampaignError(
+                CampaignErrorCode.AGENT_NOT_ASSIGNED, rules.NOT_ASSIGNED_MESSAGE, "campaignId"
+            )
         rules.check_period(ctx, campaign, CampaignErrorCode, CampaignError)
     return campaign
 
@@ -157,12 +208,8 @@ async def queue_window(
     position = _decode(page.cursor) if page.cursor is not None else None
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
-    if status is None:
-        queryset = workable_members(campaign.pk, user, rules.utc_now())
-    else:
-        queryset = CampaignMember.filter(campaign_id=campaign.pk, status=status)
     parts = None if position is None else (_before if page.backward else _after)(*position)
-    return QueueWindow(queryset, parts, size, page)
+    return QueueWindow(campaign.pk, user.pk, rules.utc_now(), status, parts, size, page)
 
 
 async def list_queue(ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs) -> QueuePage:
@@ -205,7 +252,7 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
             # Each claimer locks one row; SKIP LOCKED (PostgreSQL) sends the next one to the next row. The
             # conditional UPDATE below is what guarantees one winner on every database.
             candidates = await (
-                workable_members(campaign.pk, user, now)
+                workable_members(campaign.pk, user.pk, now)
                 .order_by(*QUEUE_ORDER)
                 .limit(CLAIM_CANDIDATES)
                 .select_for_update(skip_locked=True, of=("campaign_member",))

@@ -3,6 +3,7 @@
 from resolvers.ticket.access import (
     can_see,
     filtered_tickets,
+    first_ticket_rows,
     get_ticket,
     list_tickets,
     open_attachment,
@@ -49,6 +50,7 @@ __all__ = [
     "close_ticket",
     "create_child",
     "filtered_tickets",
+    "first_ticket_rows",
     "get_ticket",
     "list_tickets",
     "open_attachment",

@@ -21,6 +21,7 @@ from resolvers.context import Context
 from resolvers.documents import fold, search_needle
 from resolvers.errors import AttachmentNotFound
 from resolvers.pagination import Ordering, Page, PageArgs, Window, paginate, window
+from resolvers.rows import PreparedQuery, Row
 from resolvers.scope import Scope
 from resolvers.ticket.inputs import StateFilter, TicketFilter, TicketOrder, TicketOrderField
 from resolvers.ticket.summary import summary_columns
@@ -28,12 +29,44 @@ from resolvers.ticket.summary import summary_columns
 
 def visible_tickets(ctx: Context) -> QuerySet[Ticket]:
     """The tickets `Scope.sees_ticket` lets the caller see, as a queryset."""
+    return _visible(*_viewer(ctx))
+
+
+def _viewer(ctx: Context) -> tuple[str, int | None]:
+    """Which of the rules applies to the caller, and to whom: (kind, company or user id)."""
     user = ctx.require_user()
     if ctx.scope.is_rep:
-        return Ticket.filter(company_id=user.company_id)
+        return "company", user.company_id
     if user.role == Role.AGENT:
-        return Ticket.filter(Q(assignee_id=user.pk) | Q(assignee_id__isnull=True))
+        return "agent", user.pk
+    return "all", None
+
+
+def _visible(kind: str, owner: int | None) -> QuerySet[Ticket]:
+    if kind == "company":
+        return Ticket.filter(company_id=owner)
+    if kind == "agent":
+        return Ticket.filter(Q(assignee_id=owner) | Q(assignee_id__isnull=True))
     return Ticket.all()
+
+
+# The first page of the plain ticket list (resolvers/rows.py). Its shape: the kind of viewer, whether
+# the rule has an owner (an id among the values), and the columns.
+_FIRST_PAGE = PreparedQuery(
+    lambda shape, *values: _visible(shape[0], values[0] if shape[1] else None)
+    .order_by("id")
+    .limit(values[-1])
+    .values_list(*shape[2])
+)
+
+
+async def first_ticket_rows(ctx: Context, columns: tuple[str, ...], limit: int) -> list[Row]:
+    """The first `limit` tickets the caller may see, by id, unfiltered (`tickets(first:)` with no
+    filter, order or cursor), as the driver's rows: what `ticket_window(ctx, TicketFilter(), …)`
+    reads."""
+    kind, owner = _viewer(ctx)
+    values = (limit,) if owner is None else (owner, limit)
+    return await _FIRST_PAGE.rows(Ticket, (kind, owner is not None, columns), *values)
 
 
 def can_see(user: User, ticket: Ticket) -> bool:

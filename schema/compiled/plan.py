@@ -244,7 +244,9 @@ class Compiler:
             if spec is None or definition is None or not _plain_field(definition):
                 raise Uncovered(f"Query.{name}")
             self.need_columns(spec.target, spec.cursor_columns)
-            connection = self.connection(definition, nodes, spec.target, ORM, None, root=True)
+            connection = self.connection(
+                definition, nodes, spec.target, RAW if spec.raw_rows else ORM, None, root=True
+            )
             root = RootPlan(key, spec, Arguments(definition, nodes[0]), connection)
             outputs.append((key, root))
             roots.append(root)

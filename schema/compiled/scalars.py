@@ -6,9 +6,11 @@ what Strawberry's types hold."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import orjson
 from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLScalarType
 
 from resolvers.rows import decoder
@@ -61,8 +63,23 @@ def _encoder(graphql_type: Any) -> Convert | None:
         if graphql_type.name in ("String", "Int", "Boolean"):
             # graphql-core returns strings, ints and booleans as they are.
             return None
+        if graphql_type.name == "DateTime":
+            return _datetime_text(graphql_type.coerce_output_value)
         return graphql_type.coerce_output_value
     raise Uncovered(f"{graphql_type} is not a scalar")
+
+
+def _datetime_text(serialize: Convert) -> Convert:
+    """Strawberry's DateTime output (`isoformat()`), the same text for an aware UTC datetime (what
+    PostgreSQL's rows hold) from orjson's C formatter: a quarter of the time, and a page of 50
+    tickets with 10 messages has 500 of them. Anything else goes through the scalar's own."""
+
+    def text(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is UTC:
+            return orjson.dumps(value)[1:-1].decode()
+        return serialize(value)
+
+    return text
 
 
 def _compose(decode: Convert | None, encode: Convert | None, non_null: bool) -> Convert:

@@ -57,11 +57,13 @@ class Pages:
 class RootConnection:
     """A root field returning a connection of `target` rows. `fetch` runs the same use case (and so
     the same access rules) as the field's resolver and returns rows of the asked columns, which
-    always include `cursor_columns`."""
+    always include `cursor_columns`: as Tortoise converts them (`values_list`), or, with `raw_rows`,
+    as the driver returns them (resolvers/rows.py's `decoder` then applies, as for related rows)."""
 
     target: str
     fetch: RootFetch
     cursor_columns: tuple[str, ...] = ("id",)
+    raw_rows: bool = False
 
 
 # (context, one (id, *columns) tuple per row of a level, decoded) -> the field's answer by row id

@@ -16,13 +16,15 @@ see must declare it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from models.campaign import CampaignMember, CampaignStage
+from models.campaign import Campaign, CampaignMember, CampaignStage
+from models.catalog import ContactChannel
 from models.company import Company
 from models.operation import Callback, Operation
-from models.outbound import ContactResult, Justification
+from models.outbound import ActionType, ContactResult, Justification, NoContactReason, Script
 from models.person import Person
 from models.ticket import Ticket, TicketMessage
 from models.ticket_catalog import TicketStatus
@@ -32,7 +34,7 @@ from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
 from resolvers.pagination import PageArgs, counter_of, encode_cursor
-from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, message_page_rows
+from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows
 from resolvers.scope import Scope
 from resolvers.ticket.summary import summary_columns
 from schema.compiled.spec import Derived, FastType, One, Pages, RootConnection, RowsById, RowsPage
@@ -46,15 +48,23 @@ def _args(args: dict[str, Any]) -> PageArgs:
 
 
 async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.campaignQueue (schema/campaign.py), as rows."""
+    """Query.campaignQueue (schema/campaign.py), as the driver's rows. A refusal (a typed error of
+    the union) is raised as the resolver raises it, and sends the request to the normal path."""
     window = await queue.queue_window(ctx, to_pk(args["campaign_id"]), args.get("status"), _args(args))
-    rows, has_next_page, has_previous_page = window.cut(await window.rows(*columns))
+    rows, has_next_page, has_previous_page = window.cut(await window.raw_rows(*columns))
     priority, due_at, member_id = (columns.index(name) for name in ("priority", "due_at", "id"))
+    due = _due_at_decoder()
 
     def cursor(row: Row) -> str:
-        return queue.queue_cursor(row[priority], row[due_at], row[member_id])
+        return queue.queue_cursor(row[priority], due(row[due_at]), row[member_id])
 
     return RowsPage(rows, has_next_page, has_previous_page, cursor, counter_of(window.members))
+
+
+@functools.cache
+def _due_at_decoder() -> Callable[[Any], Any]:
+    """What Tortoise makes of a raw due_at (asked once the models are set up)."""
+    return decoder(CampaignMember, "due_at") or (lambda value: value)
 
 
 async def callable_phones(ctx: Context, people: list[tuple[Any, ...]]) -> dict[int, list[str]]:
@@ -63,22 +73,36 @@ async def callable_phones(ctx: Context, people: list[tuple[Any, ...]]) -> dict[i
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.tickets (schema/ticket/operations.py), as rows, in its order. A rep's thread summary
-    (lastMessageAt, messageCount, lastMessage) is read from the columns without internal notes."""
+    """Query.tickets (schema/ticket/operations.py), as the driver's rows, in its order. A rep's thread
+    summary (lastMessageAt, messageCount, lastMessage) is read from the columns without internal
+    notes. The plain list's first page (no filter, by id) comes from a statement built once."""
     where = ticket_filter(args.get("filter"))
-    window = tickets_use_cases.ticket_window(ctx, where, _args(args), ticket_order(args.get("order_by")))
+    order = ticket_order(args.get("order_by"))
+    page = _args(args)
+    window = tickets_use_cases.ticket_window(ctx, where, page, order)
     summary = summary_columns(tickets_use_cases.sees_internal_notes(ctx.require_user()))
     read = [summary.get(column, column) for column in columns]
     ordering = window.ordering
     if ordering.column is not None:
         read.append(ordering.column)  # past the layout: only the cursor reads it
-    rows, has_next_page, has_previous_page = window.cut(await window.read(*read))
+    if order is None and page.cursor is None and not page.backward and where == tickets_use_cases.TicketFilter():
+        rows = await tickets_use_cases.first_ticket_rows(ctx, tuple(read), window.size + 1)
+    else:
+        rows = await window.read(*read, raw=True)
+    rows, has_next_page, has_previous_page = window.cut(rows)
+    order_value = _ticket_decoder(ordering.column) if ordering.column is not None else None
     ticket_id = columns.index("id")
 
     def cursor(row: Row) -> str:
-        return ordering.cursor(row[-1] if ordering.column is not None else None, row[ticket_id])
+        return ordering.cursor(order_value(row[-1]) if order_value is not None else None, row[ticket_id])
 
     return RowsPage(rows, has_next_page, has_previous_page, cursor, window.counter())
+
+
+@functools.cache
+def _ticket_decoder(column: str) -> Callable[[Any], Any]:
+    """What Tortoise makes of a raw value of a ticket's order column, for its cursor."""
+    return decoder(Ticket, column) or (lambda value: value)
 
 
 async def ticket_messages(ctx: Context, args: dict[str, Any], ticket_ids: list[int]) -> dict[int, RowsPage]:
@@ -157,6 +181,7 @@ FAST_TYPES = (
         CampaignMember,
         scalars=("id", "status", "attempts", "dueAt", "lastActedAt", "claimExpiresAt"),
         relations={
+            "campaign": One("campaign_id", "Campaign"),
             "person": One("person_id", "Person"),
             "stage": One("stage_id", "CampaignStage"),
             "assignedAgent": One("assigned_agent_id", "User"),
@@ -176,7 +201,19 @@ FAST_TYPES = (
         visible=persons_seen,
         visible_columns=("company_id",),
     ),
+    FastType(
+        "Campaign",
+        Campaign,
+        scalars=("id", "name", "description", "startDate", "endDate", "active", "callbackPolicy",
+                 "callbackOpensAfterMinutes", "maxAttempts", "retryAfterMinutes"),
+        relations={"defaultActionType": One("default_action_type_id", "ActionType")},
+        visible=operator_records_seen,
+    ),
     FastType("CampaignStage", CampaignStage, scalars=("id", "name", "position")),
+    FastType("ActionType", ActionType, scalars=("id", "name", "active"), relations={"script": One("script_id", "Script")}),
+    FastType("Script", Script, scalars=("id", "title", "body", "active")),
+    FastType("ContactChannel", ContactChannel, scalars=("id", "name", "active", "createdAt")),
+    FastType("NoContactReason", NoContactReason, scalars=("id", "name", "requiresCallback", "active")),
     FastType(
         "Operation",
         Operation,
@@ -185,9 +222,13 @@ FAST_TYPES = (
             "agent": One("agent_id", "User"),
             "member": One("member_id", "CampaignMember"),
             "person": One("person_id", "Person"),
+            "campaign": One("campaign_id", "Campaign"),
             "stage": One("stage_id", "CampaignStage"),
             "result": One("result_id", "ContactResult"),
             "justification": One("justification_id", "Justification"),
+            "actionType": One("action_type_id", "ActionType"),
+            "channel": One("channel_id", "ContactChannel"),
+            "noContactReason": One("no_contact_reason_id", "NoContactReason"),
         },
         visible=operator_records_seen,
     ),
@@ -205,6 +246,7 @@ FAST_TYPES = (
             "agent": One("agent_id", "User"),
             "member": One("member_id", "CampaignMember"),
             "operation": One("operation_id", "Operation"),
+            "campaign": One("campaign_id", "Campaign"),
         },
         visible=operator_records_seen,
     ),
@@ -254,6 +296,8 @@ FAST_TYPES = (
 )
 
 ROOT_FIELDS = {
-    "campaignQueue": RootConnection("CampaignMember", campaign_queue, cursor_columns=("priority", "due_at", "id")),
-    "tickets": RootConnection("Ticket", tickets),
+    "campaignQueue": RootConnection(
+        "CampaignMember", campaign_queue, cursor_columns=("priority", "due_at", "id"), raw_rows=True
+    ),
+    "tickets": RootConnection("Ticket", tickets, raw_rows=True),
 }

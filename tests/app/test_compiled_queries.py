@@ -33,7 +33,7 @@ from tests.factories import Factory
 from tests.outbound_factories import Clock, Outbound, clock, outbound  # noqa: F401 - fixtures
 from tests.ticket_factories import TicketFactory
 
-# bench/queue_page.py's QUEUE_PAGE and bench/side_by_side.py's TICKET_LIST, verbatim.
+# bench/queue_page.py's QUEUE_PAGE and bench/side_by_side.py's TICKET_LIST and DASHBOARD, verbatim.
 QUEUE_PAGE = """
 query QueuePage($campaignId: ID!) {
   campaignQueue(campaignId: $campaignId, first: 50) { ... on CampaignMemberConnection {
@@ -57,6 +57,57 @@ query TicketList {
     } }
     pageInfo { hasNextPage endCursor }
   }
+}
+"""
+DASHBOARD = """
+query AgentQueueDashboard($campaignId: ID!, $first: Int = 50, $after: String) {
+  queue: campaignQueue(campaignId: $campaignId, first: $first, after: $after) {
+    __typename
+    ... on CampaignMemberConnection {
+      edges {
+        __typename
+        cursor
+        node { ...QueueRow }
+      }
+      pageInfo { ...PageInfoFields }
+    }
+  }
+}
+
+fragment QueueRow on CampaignMember {
+  __typename
+  id
+  status
+  attempts
+  dueAt
+  campaign { __typename id name }
+  person { ...PersonSummary }
+  stage { __typename id name }
+  lastOperation { ...LastOperation }
+  nextCallback { __typename id dueAt status }
+}
+
+fragment PersonSummary on Person {
+  __typename
+  id
+  name
+  document
+  phones
+}
+
+fragment LastOperation on Operation {
+  __typename
+  id
+  createdAt
+  notes
+  result { __typename id name kind }
+  agent { __typename id name }
+}
+
+fragment PageInfoFields on PageInfo {
+  __typename
+  hasNextPage
+  endCursor
 }
 """
 # Aliases, fragments on both sides, inline fragments, __typename at every level, @skip and @include.
@@ -138,6 +189,17 @@ query SortedList {
     totalCount
     edges { node { number subject messageCount lastMessageAt lastMessage { body createdAt author { name } } } }
     pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+QUEUE_BOTH_WAYS = """
+query QueueBothWays($campaignId: ID!, $status: QueueStatus, $first: Int, $after: String, $last: Int, $before: String) {
+  campaignQueue(campaignId: $campaignId, status: $status, first: $first, after: $after, last: $last, before: $before) {
+    ... on CampaignMemberConnection {
+      totalCount
+      edges { cursor node { id status dueAt person { name } } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
   }
 }
 """
@@ -271,11 +333,12 @@ async def test_the_bench_pages_are_compiled_and_equal_for_every_caller(
     for role, user in world.callers().items():
         for campaign in (world.campaign, world.other_campaign, world.empty_campaign):
             # when
-            fast, slow, taken = await twice(factory, normal, QUEUE_PAGE, {"campaignId": str(campaign.pk)}, user)
-            # then: a caller off the campaign gets its typed refusal from the normal path
-            assert fast == slow, (role, campaign.name)
-            works_it = role in ("admin", "supervisor") or await CampaignAgent.exists(campaign=campaign, agent=user)
-            assert taken == (COMPILED if works_it else FALLBACK), (role, campaign.name)
+            for document in (QUEUE_PAGE, DASHBOARD):
+                fast, slow, taken = await twice(factory, normal, document, {"campaignId": str(campaign.pk)}, user)
+                # then: a caller off the campaign gets its typed refusal from the normal path
+                assert fast == slow, (role, campaign.name)
+                works_it = role in ("admin", "supervisor") or await CampaignAgent.exists(campaign=campaign, agent=user)
+                assert taken == (COMPILED if works_it else FALLBACK), (role, campaign.name)
         fast, slow, taken = await twice(factory, normal, TICKET_LIST, {}, user)
         assert fast == slow, role
         assert taken == COMPILED, role
@@ -321,6 +384,34 @@ async def test_aliases_fragments_directives_and_cursors_are_compiled_and_equal(
                             break
                         variables = {**variables, "after": page["pageInfo"]["endCursor"]}
                     assert pages > 1 or role in ("other agent", "rep") or status == "SCHEDULED", (role, status)
+
+
+async def test_queue_pages_both_ways_are_compiled_and_equal(
+    factory: Factory, normal: ContatoSchema, world: World
+) -> None:
+    """The workable queue's first forward page has a statement of its own (QueueWindow.raw_rows):
+    `last` without `before` starts from the other end, and every page back must be the normal path's."""
+    for role in ("admin", "supervisor", "agent"):
+        user = world.callers()[role]
+        for status in (None, "NOT_ACTED"):
+            walks = {}
+            for size, cursor, more in (("first", "after", "hasNextPage"), ("last", "before", "hasPreviousPage")):
+                variables: dict[str, Any] = {"campaignId": str(world.campaign.pk), "status": status, size: 3}
+                seen: list[list[str]] = []
+                while True:
+                    # when
+                    fast, slow, taken = await twice(factory, normal, QUEUE_BOTH_WAYS, variables, user)
+                    # then
+                    assert fast == slow, (role, variables)
+                    assert taken == COMPILED, (role, variables)
+                    page = json.loads(fast)["data"]["campaignQueue"]
+                    seen.append([edge["node"]["id"] for edge in page["edges"]])
+                    if not page["pageInfo"][more]:
+                        break
+                    edge_cursor = page["pageInfo"]["endCursor" if size == "first" else "startCursor"]
+                    variables = {**variables, cursor: edge_cursor}
+                walks[size] = [row for rows in (seen if size == "first" else seen[::-1]) for row in rows]
+            assert walks["first"] == walks["last"] and len(set(walks["first"])) == len(walks["first"]) > 3, (role, status)
 
 
 AUTHORS = "query { tickets(first: 50) { edges { node { messages { edges { node { author { name email } } } } } } } }"
