@@ -20,19 +20,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         "WS_INIT_TIMEOUT_SECONDS": "1",
         "WS_MAX_SUBSCRIPTIONS": "2",
     }
-    database = None
-    if PG_ADMIN_URL:
-        database = unique_database_name()
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
-        env["DATABASE_URL"] = _pg_url(database)
-    server = LiveServer(directory, env)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        if database:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    with live_database() as database:
+        server = LiveServer(directory, {**env, **database})
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @contextlib.contextmanager

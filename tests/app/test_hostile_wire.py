@@ -19,9 +19,9 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from resolvers.bounds import LATEST_YEAR
+from tests.app.conftest import live_database
 from tests.app.hostile import LONE
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
-from tests.servers import LiveServer, unique_database_name
+from tests.servers import LiveServer
 
 PROTOCOL = "graphql-transport-ws"
 PERSONS = "query($t: String) { persons(filter: {text: $t}) { edges { node { id } } } }"
@@ -31,19 +31,13 @@ PERSONS = "query($t: String) { persons(filter: {text: $t}) { edges { node { id }
 def private_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     directory: Path = tmp_path_factory.mktemp("hostile")
     env = {"INTROSPECTION": "false", "MUTATIONS_PER_MINUTE": "0"}
-    database = None
-    if PG_ADMIN_URL:
-        database = unique_database_name()
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
-        env["DATABASE_URL"] = _pg_url(database)
-    server = LiveServer(directory, env)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        if database:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    with live_database() as database:
+        server = LiveServer(directory, {**env, **database})
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 def _post(server: LiveServer, body: dict[str, Any], token: str | None) -> httpx.Response:
