@@ -208,6 +208,7 @@ async def test_statistics_group_in_the_database(
                               {"day": str(clock.today), "count": 1}]
     assert stats["membersByStatus"] == [
         {"status": "NOT_ACTED", "count": 0}, {"status": "SCHEDULED", "count": 1}, {"status": "CONCLUDED", "count": 3},
+        {"status": "REMOVED", "count": 0},
     ]
     assert stats["attemptsPerConcludedMember"] == [{"attempts": 1, "members": 3}]
     assert stats["averageAttemptsPerConcludedMember"] == 1.0
