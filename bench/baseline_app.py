@@ -1,7 +1,7 @@
 """The baseline of bench/side_by_side.py: a hand-written Starlette + asyncpg app (not the product),
 written as a competent engineer would write these endpoints by hand.
 
-Three endpoints answer the documents the side-by-side benchmark sends (the request body is the same
+Four endpoints answer the documents the side-by-side benchmark sends (the request body is the same
 GraphQL JSON Contato receives; only `variables` is read) and return byte for byte the JSON Contato
 returns for them (orjson, compact, the keys in the document's order):
 
@@ -11,6 +11,9 @@ returns for them (orjson, compact, the keys in the document's order):
                        __typename everywhere, ids, edge cursors, and campaign { id name } on each row).
     POST /tickets      TICKET_LIST of bench/side_by_side.py: tickets(first: 50) with status, company and
                        messages(first: 10) { body author { name } createdAt }.
+    POST /tickets-sorted  SORTED_TICKET_LIST of bench/side_by_side.py: tickets(first: 50, orderBy:
+                       LAST_MESSAGE_AT DESC) with totalCount, status, company, messageCount, lastMessageAt and
+                       lastMessage { body createdAt author { name } }.
 
 How it is fair to Contato (issue 14): each request borrows one pooled connection and runs its
 statements on it one after the other (asyncpg resets a connection each time it goes back to the pool:
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import json
 import os
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
@@ -87,6 +91,24 @@ MESSAGE_PAGES = (
     'FROM "ticket_message" WHERE "ticket_id"=ANY($1) AND ($2 OR NOT "internal")'
     ') ranked WHERE "position"<=$3 ORDER BY "ticket_id","id"'
 )
+# The list by last message, newest first (issue 15), as the compiled path reads it: the tickets with a last
+# message in (last_message_at, id) descending, then, when the page reaches them, those without one by id
+# descending; the count of the caller's list capped at COUNT_LIMIT + 1 rows; the last messages by id. A rep's
+# summary columns are those without internal notes (resolvers/ticket/summary.py).
+SORTED_TICKET = 'SELECT "id","number","subject","status_id","company_id","{count}","{at}","{last}" FROM "ticket" '
+SORTED_WHERE = {
+    "AGENT": '("assignee_id"=$1 OR "assignee_id" IS NULL)',
+    "COMPANY_REP": '"company_id"=$1',
+    "ALL": "$1::int IS NOT NULL",  # keeps the parameters' numbering of the other two
+}
+COUNT_LIMIT = 10_000
+LAST_MESSAGES = 'SELECT "id","body","created_at","author_id" FROM "ticket_message" WHERE "id"=ANY($1)'
+
+
+def summary_columns(role: str) -> dict[str, str]:
+    prefix = "public_" if role == "COMPANY_REP" else ""
+    return {"count": f"{prefix}message_count", "at": f"{prefix}last_message_at", "last": f"{prefix}last_message_id"}
+
 
 
 class Baseline:
@@ -297,6 +319,63 @@ class Baseline:
         }
         return encode({"data": {"tickets": {"edges": nodes, "pageInfo": page_info}}})
 
+    async def tickets_sorted(self, request: Request) -> Response:
+        await request.body()
+        claims = self.user_id(request)
+        assert self.pool is not None
+        async with self.pool.acquire() as db:
+            user = await self.user(db, claims)
+            if user is None:
+                return unauthenticated()
+            role = user["role"] if user["role"] in ("AGENT", "COMPANY_REP") else "ALL"
+            scope = user["company_id"] if role == "COMPANY_REP" else user["id"]
+            names = summary_columns(role)
+            select, where, at = SORTED_TICKET.format(**names), SORTED_WHERE[role], names["at"]
+            rows = list(await db.fetch(
+                f'{select}WHERE {where} AND NOT "{at}" IS NULL ORDER BY "{at}" DESC,"id" DESC LIMIT $2',
+                scope, PAGE_SIZE + 1,
+            ))
+            if len(rows) <= PAGE_SIZE:
+                rows += await db.fetch(
+                    f'{select}WHERE {where} AND "{at}" IS NULL ORDER BY "id" DESC LIMIT $2',
+                    scope, PAGE_SIZE + 1 - len(rows),
+                )
+            total = await db.fetchval(
+                f'SELECT count(*) FROM (SELECT "id" FROM "ticket" WHERE {where} ORDER BY "id" ASC LIMIT $2) AS capped',
+                scope, COUNT_LIMIT + 1,
+            )
+            tickets = rows[:PAGE_SIZE]
+            statuses = await by_id(db, STATUS_NAMES, (t["status_id"] for t in tickets))
+            companies = await by_id(db, COMPANY_NAMES, (t["company_id"] for t in tickets))
+            messages = await by_id(db, LAST_MESSAGES, (t[names["last"]] for t in tickets))
+            authors = await by_id(db, USER_NAMES, (m["author_id"] for m in messages.values()))
+        nodes = []
+        for ticket in tickets:
+            company = companies.get(ticket["company_id"])
+            message = messages.get(ticket[names["last"]])
+            author = authors.get(message["author_id"]) if message else None
+            nodes.append({"node": {
+                "number": ticket["number"],
+                "subject": ticket["subject"],
+                "status": {"name": statuses[ticket["status_id"]]["name"]},
+                "company": {"name": company["name"]} if company else None,
+                "messageCount": ticket[names["count"]],
+                "lastMessageAt": iso(ticket[at]),
+                "lastMessage": None if message is None else {
+                    "body": message["body"],
+                    "createdAt": iso(message["created_at"]),
+                    "author": {"name": author["name"]} if author else None,
+                },
+            }})
+        kind = f"ticket.{at}.desc"
+        page_info = {
+            "hasNextPage": len(rows) > PAGE_SIZE,
+            "endCursor": sorted_cursor(kind, tickets[-1][at], tickets[-1]["id"]) if tickets else None,
+        }
+        return encode({"data": {"tickets": {
+            "totalCount": min(total, COUNT_LIMIT), "edges": nodes, "pageInfo": page_info,
+        }}})
+
     async def readyz(self, request: Request) -> Response:
         assert self.pool is not None
         await self.pool.fetchval("SELECT 1")
@@ -327,6 +406,12 @@ def cursor(kind: str, row_id: int) -> str:
     return base64.urlsafe_b64encode(f"{kind}:{row_id}".encode()).decode()
 
 
+def sorted_cursor(kind: str, value: datetime | None, row_id: int) -> str:
+    """resolvers/pagination.py's Ordering.cursor (the standard json's spacing, as it has)."""
+    payload = json.dumps([iso(value), row_id])
+    return base64.urlsafe_b64encode(f"{kind}:{payload}".encode()).decode()
+
+
 def queue_cursor(member: asyncpg.Record) -> str:
     due = member["due_at"].isoformat() if member["due_at"] else ""
     return base64.urlsafe_b64encode(f"queue:{member['priority']}|{due}|{member['id']}".encode()).decode()
@@ -353,6 +438,7 @@ def create_app() -> Starlette:
             Route("/queue-page", baseline.queue_page, methods=["POST"]),
             Route("/dashboard", baseline.dashboard, methods=["POST"]),
             Route("/tickets", baseline.tickets, methods=["POST"]),
+            Route("/tickets-sorted", baseline.tickets_sorted, methods=["POST"]),
             Route("/readyz", baseline.readyz),
         ],
         lifespan=baseline.lifespan,

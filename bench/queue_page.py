@@ -24,7 +24,7 @@ from pathlib import Path
 
 QUEUE_PAGE = """
 query QueuePage($campaignId: ID!) {
-  campaignQueue(campaignId: $campaignId, first: 50) {
+  campaignQueue(campaignId: $campaignId, first: 50) { ... on CampaignMemberConnection {
     edges { node {
       id status attempts dueAt
       person { name document phones }
@@ -33,7 +33,7 @@ query QueuePage($campaignId: ID!) {
       nextCallback { dueAt status }
     } }
     pageInfo { hasNextPage endCursor }
-  }
+  } }
 }
 """
 PREPARE = """

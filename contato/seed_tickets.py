@@ -27,6 +27,7 @@ from models.ticket_catalog import (
 from models.user import User
 from resolvers.attachment import blob_path
 from resolvers.ticket.access import search_text
+from resolvers.ticket.summary import count_message
 
 logger = logging.getLogger("contato.seed")
 
@@ -206,6 +207,7 @@ async def seed_tickets(settings: Settings) -> int:
                 message = await TicketMessage.create(
                     ticket_id=ticket.pk, author_id=author.pk, body=body, internal=internal
                 )
+                await count_message(None, message)
                 if file_name:
                     content = f"{subject}\n\n{body}\n".encode()
                     await Attachment.create(
@@ -238,6 +240,9 @@ TICKET_COLUMNS = (
     "contact_type_id", "contact_subtype_id", "subject", "product", "occurrence", "status_id", "state",
     "assignee_id", "return_due_at", "return_alerted_at", "parent_id", "closed_at", "closure_reason_id",
     "search_text",
+    # The thread's summary (resolvers/ticket/summary.py), from the messages generated with the ticket.
+    "message_count", "last_message_id", "last_message_at", "public_message_count", "public_last_message_id",
+    "public_last_message_at",
 )
 MESSAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "internal", "created_at")
 
@@ -310,6 +315,7 @@ async def seed_ticket_volume(writer: BulkWriter, count: int, now: datetime, quie
                 reasons[g % len(reasons)] if closed else None,
                 search_text(number, subject, rep.name, rep.email, product),
             ))
+            thread_start = len(messages)
             for k, at in enumerate(times):
                 if k % 2 == 0:
                     author, internal = rep.pk, False
@@ -321,6 +327,12 @@ async def seed_ticket_volume(writer: BulkWriter, count: int, now: datetime, quie
                             else f"Resposta {k + 1}: estamos verificando e retornamos em breve.")
                 messages.append((next_message, ticket_id, author, body, internal, at))
                 next_message += 1
+            thread = messages[thread_start:]
+            public = [message for message in thread if not message[4]]
+            tickets[-1] += (
+                len(thread), thread[-1][0], thread[-1][5],
+                len(public), public[-1][0] if public else None, public[-1][5] if public else None,
+            )
         await writer.insert("ticket", TICKET_COLUMNS, tickets)
         await writer.insert("ticket_message", MESSAGE_COLUMNS, messages)
         added += len(tickets)

@@ -94,6 +94,8 @@ class Settings:
     max_aliases: int = 15
     max_tokens: int = 2000
     max_page_size: int = 100
+    # totalCount reads at most this many rows and then says "this many or more" (0: exact counts).
+    count_limit: int = 10_000
     max_query_cost: int = 20_000
     mutations_per_minute: int = 120
     login_max_failures: int = 5
@@ -206,6 +208,7 @@ class Settings:
             max_aliases=reader.integer("MAX_ALIASES", 15, minimum=1),
             max_tokens=reader.integer("MAX_TOKENS", 2000, minimum=100),
             max_page_size=reader.integer("MAX_PAGE_SIZE", 100, minimum=1, maximum=1000),
+            count_limit=reader.integer("COUNT_LIMIT", 10_000, minimum=0),
             max_query_cost=reader.integer("MAX_QUERY_COST", 20_000, minimum=100),
             mutations_per_minute=reader.integer("MUTATIONS_PER_MINUTE", 120, minimum=0),
             login_max_failures=reader.integer("LOGIN_MAX_FAILURES", 5, minimum=1),

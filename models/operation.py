@@ -8,6 +8,20 @@ from tortoise.indexes import Index
 from models.base import TimestampedModel
 
 
+class OperationOutcome(str, Enum):
+    """What an attempt came to: its result's kind, or NO_CONTACT when the person was not reached
+    (`Operation.result_kind` is NULL then). Counts of operations are by outcome everywhere."""
+
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    SCHEDULE = "SCHEDULE"
+    NO_CONTACT = "NO_CONTACT"
+
+    @classmethod
+    def of(cls, result_kind: str | None) -> "OperationOutcome":
+        return cls.NO_CONTACT if result_kind is None else cls(result_kind)
+
+
 class CallbackStatus(str, Enum):
     PENDING = "PENDING"
     DONE = "DONE"

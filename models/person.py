@@ -1,6 +1,7 @@
 from enum import Enum
 
 from tortoise import fields
+from tortoise.indexes import Index
 
 from models.base import TimestampedModel
 
@@ -44,3 +45,9 @@ class Person(TimestampedModel):
     class Meta:
         table = "person"
         ordering = ["id"]
+        indexes = [
+            # Keyset orders of `persons(orderBy:)`, and a rep's own company by name.
+            Index(fields=["name", "id"]),
+            Index(fields=["company_id", "name", "id"]),
+            Index(fields=["created_at", "id"]),
+        ]

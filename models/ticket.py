@@ -92,6 +92,15 @@ class Ticket(TimestampedModel):
     )
     # Folded number, subject, contact, product: what the text filter matches.
     search_text = fields.TextField()
+    # The thread's summary, kept by every write that adds a message (resolvers/ticket/summary.py), so
+    # that lists sort by the last message and show it without reading threads. The public_ columns
+    # leave internal notes out: they are what a company rep sees.
+    message_count = fields.IntField(default=0, db_default=0)
+    last_message_id = fields.IntField(null=True)
+    last_message_at = fields.DatetimeField(null=True)
+    public_message_count = fields.IntField(default=0, db_default=0)
+    public_last_message_id = fields.IntField(null=True)
+    public_last_message_at = fields.DatetimeField(null=True)
 
     company_id: int | None
     person_id: int | None
@@ -114,6 +123,11 @@ class Ticket(TimestampedModel):
             # The alert scheduler's scan: open, return not yet alerted, by due time.
             Index(fields=["state", "return_alerted_at", "return_due_at"]),
             Index(fields=["state", "assignee_id"]),
+            # Keyset orders of `tickets(orderBy:)`: staff and agents, and a rep's own company.
+            Index(fields=["last_message_at", "id"]),
+            Index(fields=["company_id", "public_last_message_at", "id"]),
+            Index(fields=["created_at", "id"]),
+            Index(fields=["updated_at", "id"]),
         ]
 
 

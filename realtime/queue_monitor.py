@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from tortoise.functions import Count
 
 from models.campaign import CampaignMember, QueueStatus
-from models.operation import Operation
+from models.operation import Operation, OperationOutcome
 from realtime.events import USER_CHANGED
 from realtime.hub import LiveEvent
 
@@ -39,9 +39,9 @@ class AgentActivity:
 class QueueSnapshot:
     campaign_id: int
     at: datetime
-    by_status: dict[str, int]
+    by_status: dict[QueueStatus, int]  # every status, in the enum's order
     claims_in_progress: int
-    results_last_hour: dict[str, int]
+    results_last_hour: dict[OperationOutcome, int]  # every outcome, in the enum's order
     agents: tuple[AgentActivity, ...]
 
 
@@ -65,19 +65,19 @@ async def compute_snapshot(campaign_id: int, now: datetime) -> QueueSnapshot:
         .group_by("agent_id", "result_kind")
         .values("agent_id", "result_kind", "count")
     )
-    by_status = {status.value: 0 for status in QueueStatus}
+    by_status = dict.fromkeys(QueueStatus, 0)
     for row in statuses:
-        by_status[QueueStatus(row["status"]).value] = row["count"]
+        by_status[QueueStatus(row["status"])] = row["count"]
     per_agent: dict[int, dict[str, int]] = {}
     for row in claims:
         per_agent.setdefault(row["claimed_by_id"], {})["claims"] = row["count"]
-    results_last_hour: dict[str, int] = {}
+    results_last_hour = dict.fromkeys(OperationOutcome, 0)
     for row in results:
-        kind = row["result_kind"] or "NO_CONTACT"
-        results_last_hour[kind] = results_last_hour.get(kind, 0) + row["count"]
+        outcome = OperationOutcome.of(row["result_kind"])
+        results_last_hour[outcome] += row["count"]
         figures = per_agent.setdefault(row["agent_id"], {})
         figures["operations"] = figures.get("operations", 0) + row["count"]
-        if kind == "SUCCESS":
+        if outcome == OperationOutcome.SUCCESS:
             figures["successes"] = figures.get("successes", 0) + row["count"]
     agents = tuple(
         AgentActivity(

@@ -25,7 +25,7 @@ from models.outbound import (
 from models.user import Role
 from resolvers.context import Context
 from resolvers.errors import CatalogError, CatalogErrorCode
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Page, PageArgs, paginate
 
 M = TypeVar("M", bound=Model)
 
@@ -55,21 +55,21 @@ def require_maintainer(ctx: Context) -> None:
 
 
 async def list_entries(
-    ctx: Context, model: type[M], include_inactive: bool, first: int | None, after: str | None
+    ctx: Context, model: type[M], include_inactive: bool, page: PageArgs
 ) -> Page[M]:
     ctx.require_user()
     queryset = model.all() if include_inactive else model.filter(active=True)
-    return await paginate(queryset, model._meta.db_table, first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, model._meta.db_table, page, ctx.settings.max_page_size)
 
 
 async def list_justifications(
-    ctx: Context, result_id: int | None, include_inactive: bool, first: int | None, after: str | None
+    ctx: Context, result_id: int | None, include_inactive: bool, page: PageArgs
 ) -> Page[Justification]:
     ctx.require_user()
     queryset = Justification.all() if include_inactive else Justification.filter(active=True)
     if result_id is not None:
         queryset = queryset.filter(result_links__result_id=result_id)
-    return await paginate(queryset, "justification", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, "justification", page, ctx.settings.max_page_size)
 
 
 def _text(value: str, field: str, limit: int) -> str:

@@ -14,7 +14,7 @@ from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import digits, fold, is_valid_cnpj
 from resolvers.errors import CompanyError, CompanyErrorCode
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Page, PageArgs, paginate
 
 
 @dataclass(frozen=True)
@@ -33,14 +33,14 @@ def visible_companies(ctx: Context) -> QuerySet[Company]:
 
 
 async def list_companies(
-    ctx: Context, text: str | None, first: int | None, after: str | None
+    ctx: Context, text: str | None, page: PageArgs
 ) -> Page[Company]:
     queryset = visible_companies(ctx)
     term = search_term(text)
     if term:
         number = digits(term)
         queryset = queryset.filter(name__icontains=fold(term)) if not number else queryset.filter(cnpj__contains=number)
-    return await paginate(queryset, "company", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, "company", page, ctx.settings.max_page_size)
 
 
 async def get_company(ctx: Context, company_id: int) -> Company | None:

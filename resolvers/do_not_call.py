@@ -31,7 +31,7 @@ from resolvers.campaign import rules
 from resolvers.context import Context
 from resolvers.documents import normalize_phone
 from resolvers.errors import DoNotCallError, DoNotCallErrorCode
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Page, PageArgs, paginate
 
 COUNTRY_PREFIX = "+55"
 MAX_SOURCE = 100
@@ -215,4 +215,4 @@ async def list_numbers(
         queryset = queryset.filter(source=where.source.strip())
     if not where.include_expired:
         queryset = queryset.filter(_active(rules.utc_now()))
-    return await paginate(queryset, "doNotCall", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, "doNotCall", PageArgs(first, after), ctx.settings.max_page_size)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.functions import Count
 from tortoise.models import Model
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignStage
@@ -87,47 +88,82 @@ def _grouped_loader(model: type[M], column: str) -> DataLoader[int, list[M]]:
 
 @dataclass(frozen=True)
 class MessagePageKey:
-    """One page of one ticket's thread: the first `size` messages after `after_id` (0: from the start)."""
+    """One page of one ticket's thread: the first `size` messages after `after_id` (0: from the
+    start), or with `backward` the last `size` before `before_id` (0: from the end)."""
 
     ticket_id: int
     size: int
     after_id: int = 0
     include_internal: bool = True
+    before_id: int = 0
+    backward: bool = False
 
 
 # The columns message_pages_sql selects, in order.
 MESSAGE_PAGE_COLUMNS = ("id", "ticket_id", "author_id", "body", "internal", "created_at")
 
 
-def message_pages_sql(ticket_ids: Iterable[int], size: int, after_id: int, include_internal: bool) -> str:
-    """The first `size` messages after `after_id` of every ticket, in one windowed query
-    (ROW_NUMBER() keeps the first N of each), ordered by ticket and id."""
+def message_pages_sql(
+    ticket_ids: Iterable[int], size: int, after_id: int, include_internal: bool, before_id: int = 0,
+    backward: bool = False,
+) -> str:
+    """The first `size` messages after `after_id` of every ticket (the last `size` before `before_id`,
+    newest first, when `backward`), in one windowed query (ROW_NUMBER() keeps the first N of each),
+    ordered by ticket and then as read."""
     ids = ", ".join(str(int(ticket_id)) for ticket_id in sorted(ticket_ids))
     internal = "" if include_internal else " AND internal = false"
     columns = ", ".join(MESSAGE_PAGE_COLUMNS)
+    bounds = f" AND id > {int(after_id)}" if after_id else ""
+    bounds += f" AND id < {int(before_id)}" if before_id else ""
+    order = "id DESC" if backward else "id"
     return (
         f"SELECT {columns} FROM ("
         f"SELECT {columns}, "
-        "ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY id) AS position "
-        f"FROM ticket_message WHERE ticket_id IN ({ids}) AND id > {int(after_id)}{internal}"
-        f") ranked WHERE position <= {int(size)} ORDER BY ticket_id, id"
+        f"ROW_NUMBER() OVER (PARTITION BY ticket_id ORDER BY {order}) AS position "
+        f"FROM ticket_message WHERE ticket_id IN ({ids}){bounds}{internal}"
+        f") ranked WHERE position <= {int(size)} ORDER BY ticket_id, {order}"
     )
 
 
 async def _message_pages(keys: list[MessagePageKey]) -> list[list[TicketMessage]]:
     # One windowed query per distinct page shape.
     found: dict[MessagePageKey, list[TicketMessage]] = {key: [] for key in keys}
-    shapes: dict[tuple[int, int, bool], set[int]] = {}
+    shapes: dict[MessagePageKey, set[int]] = {}
     for key in keys:
-        shapes.setdefault((key.size, key.after_id, key.include_internal), set()).add(key.ticket_id)
-    for (size, after_id, include_internal), ticket_ids in shapes.items():
-        rows = await TicketMessage.raw(message_pages_sql(ticket_ids, size, after_id, include_internal))
+        shapes.setdefault(replace(key, ticket_id=0), set()).add(key.ticket_id)
+    for shape, ticket_ids in shapes.items():
+        rows = await TicketMessage.raw(
+            message_pages_sql(
+                ticket_ids, shape.size, shape.after_id, shape.include_internal, shape.before_id, shape.backward
+            )
+        )
         by_ticket: dict[int, list[TicketMessage]] = {}
         for row in rows:  # type: ignore[union-attr]
             by_ticket.setdefault(row.ticket_id, []).append(row)
         for key in keys:
-            if (key.size, key.after_id, key.include_internal) == (size, after_id, include_internal):
+            if replace(key, ticket_id=0) == shape:
                 found[key] = by_ticket.get(key.ticket_id, [])
+    return [found[key] for key in keys]
+
+
+@dataclass(frozen=True)
+class MessageCountKey:
+    ticket_id: int
+    include_internal: bool = True
+
+
+async def _message_counts(keys: list[MessageCountKey]) -> list[int]:
+    """Messages per ticket (without internal notes where asked): one GROUP BY per kind of key."""
+    found: dict[MessageCountKey, int] = {}
+    for include_internal in {key.include_internal for key in keys}:
+        ticket_ids = {key.ticket_id for key in keys if key.include_internal == include_internal}
+        queryset = TicketMessage.filter(ticket_id__in=ticket_ids)
+        if not include_internal:
+            queryset = queryset.filter(internal=False)
+        rows = await queryset.annotate(count=Count("id")).group_by("ticket_id").values_list("ticket_id", "count")
+        counts = dict(rows)
+        for ticket_id in ticket_ids:
+            found[MessageCountKey(ticket_id, include_internal)] = counts.get(ticket_id, 0)
     return [found[key] for key in keys]
 
 
@@ -174,6 +210,8 @@ class RowLoaders:
         self.ticket_messages_by_ticket: DataLoader[MessagePageKey, list[TicketMessage]] = DataLoader(
             load_fn=_message_pages
         )
+        self.message_count_by_ticket: DataLoader[MessageCountKey, int] = DataLoader(load_fn=_message_counts)
+        self.ticket_message_by_id = _loader(TicketMessage)
         self.contact_channel_by_id = _loader(ContactChannel)
         self.contact_result_by_id = _loader(ContactResult)
         self.justification_by_id = _loader(Justification)
@@ -226,6 +264,8 @@ class Loaders(RowLoaders):
             self.tickets_by_parent = _kept_in_lists(rows.tickets_by_parent, sees)
         if not scope.sees_operator_records:
             self.ticket_messages_by_ticket = DataLoader(load_fn=_public_messages(rows.ticket_messages_by_ticket))
+            self.message_count_by_ticket = DataLoader(load_fn=_public_messages(rows.message_count_by_ticket))
+            self.ticket_message_by_id = _kept(rows.ticket_message_by_id, lambda row: not row.internal)
             self.ticket_actions_by_ticket = _no_lists()
             self.non_conformity_by_id = _none()
             self.campaign_by_id = _none()
@@ -272,11 +312,11 @@ def _kept_in_lists(rows: DataLoader[K, list[M]], keep: Callable[[M], bool]) -> D
     return DataLoader(load_fn=load)
 
 
-def _public_messages(
-    rows: DataLoader[MessagePageKey, list[TicketMessage]],
-) -> Callable[[list[MessagePageKey]], Awaitable[list[list[TicketMessage]]]]:
-    async def load(keys: list[MessagePageKey]) -> list[list[TicketMessage]]:
-        return await rows.load_many([replace(key, include_internal=False) for key in keys])
+def _public_messages(rows: DataLoader[K, M]) -> Callable[[list[K]], Awaitable[list[M]]]:
+    """The thread (or its count) without internal notes, whatever the key asks."""
+
+    async def load(keys: list[K]) -> list[M]:
+        return await rows.load_many([replace(key, include_internal=False) for key in keys])  # type: ignore[type-var]
 
     return load
 

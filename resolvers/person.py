@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 from tortoise.exceptions import IntegrityError
 from tortoise.models import Model
@@ -24,7 +25,7 @@ from resolvers.documents import (
     search_needle,
 )
 from resolvers.errors import PersonError, PersonErrorCode
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Ordering, Page, PageArgs, paginate
 
 MAX_CONTACTS = 10
 
@@ -40,6 +41,25 @@ class PersonInput:
     company_id: int | None = None
     clear_company: bool = False
     do_not_call: bool | None = None
+
+
+class PersonOrderField(str, Enum):
+    NAME = "NAME"
+    CREATED_AT = "CREATED_AT"
+
+
+@dataclass(frozen=True)
+class PersonOrder:
+    field: PersonOrderField
+    descending: bool = False
+
+
+def person_ordering(order: PersonOrder | None) -> Ordering:
+    if order is None:
+        return Ordering("person")
+    if order.field == PersonOrderField.NAME:
+        return Ordering("person", "name", order.descending)
+    return Ordering.by_time("person", "created_at", order.descending)
 
 
 @dataclass(frozen=True)
@@ -66,7 +86,7 @@ def visible_persons(ctx: Context) -> QuerySet[Person]:
 
 
 async def list_persons(
-    ctx: Context, where: PersonFilter, first: int | None, after: str | None
+    ctx: Context, where: PersonFilter, page: PageArgs, order: PersonOrder | None = None
 ) -> Page[Person]:
     queryset = visible_persons(ctx)
     term = search_term(where.text)
@@ -78,7 +98,7 @@ async def list_persons(
         queryset = queryset.filter(company_id=where.company_id)
     if not where.include_converted:
         queryset = queryset.filter(converted_to_id__isnull=True)
-    return await paginate(queryset, "person", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, person_ordering(order), page, ctx.settings.max_page_size)
 
 
 async def get_person(ctx: Context, person_id: int) -> Person | None:

@@ -57,13 +57,14 @@ async def rows_by_id(model: type[Model], columns: tuple[str, ...], ids: Collecti
 
 
 async def message_page_rows(
-    ticket_ids: Collection[int], size: int, after_id: int, include_internal: bool
+    ticket_ids: Collection[int], size: int, after_id: int, include_internal: bool, before_id: int = 0,
+    backward: bool = False,
 ) -> list[Row]:
-    """resolvers/loaders.py's message pages as rows of MESSAGE_PAGE_COLUMNS, by ticket then id."""
+    """resolvers/loaders.py's message pages as rows of MESSAGE_PAGE_COLUMNS, by ticket then as read."""
     if not ticket_ids:
         return []
     _, rows = await TicketMessage._meta.db.execute_query(
-        message_pages_sql(ticket_ids, size, after_id, include_internal)
+        message_pages_sql(ticket_ids, size, after_id, include_internal, before_id, backward)
     )
     return list(cast("Sequence[Row]", rows))
 

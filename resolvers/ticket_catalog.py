@@ -6,10 +6,11 @@ Supervisors and admins manage them; every authenticated user reads the active on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
@@ -26,7 +27,7 @@ from models.ticket_catalog import (
 from models.user import Role
 from resolvers.context import Context
 from resolvers.errors import TicketCatalogError, TicketCatalogErrorCode
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Page, PageArgs, paginate
 
 M = TypeVar("M", bound=Model)
 
@@ -147,8 +148,7 @@ async def list_classifications(
     ctx: Context,
     parent_id: int | None,
     include_inactive: bool,
-    first: int | None,
-    after: str | None,
+    page: PageArgs,
 ) -> Page[TicketClassification]:
     queryset = _readable(ctx, TicketClassification.all(), include_inactive)
     queryset = (
@@ -157,7 +157,7 @@ async def list_classifications(
         else queryset.filter(parent_id__isnull=True)
     )
     return await paginate(
-        queryset, "ticket_classification", first, after, ctx.settings.max_page_size
+        queryset, "ticket_classification", page, ctx.settings.max_page_size
     )
 
 
@@ -192,10 +192,10 @@ async def save_classification(
 
 
 async def list_ticket_statuses(
-    ctx: Context, include_inactive: bool, first: int | None, after: str | None
+    ctx: Context, include_inactive: bool, page: PageArgs
 ) -> Page[TicketStatus]:
     queryset = _readable(ctx, TicketStatus.all(), include_inactive)
-    return await paginate(queryset, "ticket_status", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, "ticket_status", page, ctx.settings.max_page_size)
 
 
 async def save_ticket_status(
@@ -229,10 +229,16 @@ async def save_ticket_status(
 
 
 async def list_contact_types(
-    ctx: Context, include_inactive: bool, first: int | None, after: str | None
+    ctx: Context, include_inactive: bool, page: PageArgs, include_expired: bool = False
 ) -> Page[ContactType]:
+    """Without `include_expired`, only the types valid today (local date), the ones ticketOpen accepts."""
     queryset = _readable(ctx, ContactType.all(), include_inactive)
-    return await paginate(queryset, "contact_type", first, after, ctx.settings.max_page_size)
+    if not include_expired:
+        day = datetime.now(ctx.settings.zone).date()
+        queryset = queryset.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day)
+        )
+    return await paginate(queryset, "contact_type", page, ctx.settings.max_page_size)
 
 
 async def save_contact_type(
@@ -327,10 +333,10 @@ async def save_contact_subtype(
 
 
 async def list_closure_reasons(
-    ctx: Context, include_inactive: bool, first: int | None, after: str | None
+    ctx: Context, include_inactive: bool, page: PageArgs
 ) -> Page[ClosureReason]:
     queryset = _readable(ctx, ClosureReason.all(), include_inactive)
-    return await paginate(queryset, "closure_reason", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, "closure_reason", page, ctx.settings.max_page_size)
 
 
 async def save_closure_reason(ctx: Context, row_id: int | None, data: NamedInput) -> ClosureReason:
@@ -350,10 +356,10 @@ async def save_closure_reason(ctx: Context, row_id: int | None, data: NamedInput
 
 
 async def list_action_definitions(
-    ctx: Context, include_inactive: bool, first: int | None, after: str | None
+    ctx: Context, include_inactive: bool, page: PageArgs
 ) -> Page[ActionDefinition]:
     queryset = _readable(ctx, ActionDefinition.all(), include_inactive)
-    return await paginate(queryset, "action_definition", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, "action_definition", page, ctx.settings.max_page_size)
 
 
 async def save_action_definition(

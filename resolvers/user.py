@@ -17,7 +17,7 @@ from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import fold, is_valid_email
 from resolvers.errors import UserError, UserErrorCode
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Page, PageArgs, paginate
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -45,7 +45,7 @@ def visible_users(ctx: Context) -> QuerySet[User]:
 
 
 async def list_users(
-    ctx: Context, text: str | None, role: Role | None, first: int | None, after: str | None
+    ctx: Context, text: str | None, role: Role | None, page: PageArgs
 ) -> Page[User]:
     queryset = visible_users(ctx)
     term = search_term(text)
@@ -53,7 +53,7 @@ async def list_users(
         queryset = queryset.filter(Q(email__icontains=fold(term)) | Q(name__icontains=term))
     if role is not None:
         queryset = queryset.filter(role=role)
-    return await paginate(queryset, "user", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, "user", page, ctx.settings.max_page_size)
 
 
 async def get_user(ctx: Context, user_id: int) -> User | None:

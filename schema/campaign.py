@@ -12,6 +12,7 @@ from models.campaign import Campaign, CampaignMember, CampaignStage
 from models.campaign import QueueStatus as QueueStatusModel
 from resolvers import errors as domain
 from resolvers.campaign import config, members, queue
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.catalog import ActionTypeType
 from schema.errors import DomainErrorHandler, Error
@@ -31,6 +32,12 @@ CampaignErrorCode = strawberry.enum(domain.CampaignErrorCode, name="CampaignErro
 @strawberry.type
 class CampaignError(Error):
     code: CampaignErrorCode  # type: ignore[valid-type]
+
+
+@strawberry.type(description="Members in one queue status (every status is listed, zeros included).")
+class QueueStatusCount:
+    status: QueueStatus  # type: ignore[valid-type]
+    count: int
 
 
 def _clock(minute: int | None) -> str | None:
@@ -192,12 +199,13 @@ class CampaignMemberType:
 
     @strawberry.field(description="Every operation with this member, newest first.")
     async def history(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[Annotated[OperationType, strawberry.lazy("schema.operation")]]:
         from resolvers.operation.callbacks import member_history
         from schema.operation import OperationType
 
-        page = await member_history(info.context, int(self.id), first, after)
+        page = await member_history(info.context, int(self.id), PageArgs(first, after, last, before))
         return Connection.from_page(page, OperationType.from_row)
 
 
@@ -271,6 +279,9 @@ class CampaignMemberFilter:
 CampaignResult = Annotated[CampaignType | CampaignError, strawberry.union("CampaignResult")]
 CampaignMemberResult = Annotated[CampaignMemberType | CampaignError, strawberry.union("CampaignMemberResult")]
 MembersAddResult = Annotated[MembersAddPayload | CampaignError, strawberry.union("CampaignMembersAddResult")]
+CampaignQueueResult = Annotated[
+    Connection[CampaignMemberType] | CampaignError, strawberry.union("CampaignQueueResult")
+]
 
 
 def _hours(value: CallingHoursInput | None) -> config.CallingHours | None:
@@ -289,9 +300,10 @@ def _stages(values: list[CampaignStageInput] | None) -> list[config.StageInput] 
 class CampaignQuery:
     @strawberry.field(description="Agents: the campaigns they are assigned to. Supervisors, admins: all.")
     async def campaigns(
-        self, info: Info, active: bool | None = None, first: int | None = None, after: str | None = None
+        self, info: Info, active: bool | None = None, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[CampaignType]:
-        page = await config.list_campaigns(info.context, active, first, after)
+        page = await config.list_campaigns(info.context, active, PageArgs(first, after, last, before))
         return Connection.from_page(page, CampaignType.from_row)
 
     @strawberry.field
@@ -306,7 +318,8 @@ class CampaignQuery:
 
     @strawberry.field(
         description="Without status: whom the caller can call now, in claim order (due callbacks, never-acted, "
-        "recycled). With status: every member in it. Agents see only open campaigns they are assigned to."
+        "recycled). With status: every member in it. Agents see only open campaigns they are assigned to: "
+        "otherwise AGENT_NOT_ASSIGNED, CAMPAIGN_INACTIVE, CAMPAIGN_NOT_STARTED or CAMPAIGN_ENDED, as for claiming."
     )
     async def campaign_queue(
         self,
@@ -314,9 +327,9 @@ class CampaignQuery:
         campaign_id: strawberry.ID,
         status: QueueStatus | None = None,  # type: ignore[valid-type]
         first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[CampaignMemberType]:
-        page = await queue.list_queue(info.context, to_pk(campaign_id), status, first, after)
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> CampaignQueueResult:
+        page = await queue.list_queue(info.context, to_pk(campaign_id), status, PageArgs(first, after, last, before))
         return Connection.from_page(page, CampaignMemberType.from_row)
 
 

@@ -12,9 +12,11 @@ from models.outbound import ActionType, ContactResult, Justification, NoContactR
 from models.outbound import ResultKind as ResultKindModel
 from resolvers import catalog as use_cases
 from resolvers import errors as domain
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.errors import DomainErrorHandler, Error
 from schema.ids import optional_pk, to_pk
+from schema.inputs import NamedInput, NamedUpdateInput
 from schema.pagination import Connection
 
 ResultKind = strawberry.enum(ResultKindModel, name="ResultKind")
@@ -128,17 +130,6 @@ class NoContactReasonType:
 
 
 @strawberry.input
-class NamedInput:
-    name: str
-
-
-@strawberry.input
-class NamedUpdateInput:
-    name: str | None = None
-    active: bool | None = None
-
-
-@strawberry.input
 class ContactResultInput:
     name: str
     kind: ResultKind  # type: ignore[valid-type]
@@ -225,51 +216,51 @@ class CatalogQuery:
     @strawberry.field
     async def contact_channels(
         self, info: Info, include_inactive: Annotated[bool, _INACTIVE] = False,
-        first: int | None = None, after: str | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[ContactChannelType]:
-        page = await use_cases.list_entries(info.context, ContactChannel, include_inactive, first, after)
+        page = await use_cases.list_entries(info.context, ContactChannel, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, ContactChannelType.from_row)
 
     @strawberry.field
     async def contact_results(
         self, info: Info, include_inactive: Annotated[bool, _INACTIVE] = False,
-        first: int | None = None, after: str | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[ContactResultType]:
-        page = await use_cases.list_entries(info.context, ContactResult, include_inactive, first, after)
+        page = await use_cases.list_entries(info.context, ContactResult, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, ContactResultType.from_row)
 
     @strawberry.field
     async def justifications(
         self, info: Info, result_id: strawberry.ID | None = None,
-        include_inactive: Annotated[bool, _INACTIVE] = False, first: int | None = None, after: str | None = None,
+        include_inactive: Annotated[bool, _INACTIVE] = False, first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[JustificationType]:
         page = await use_cases.list_justifications(
-            info.context, optional_pk(result_id), include_inactive, first, after
+            info.context, optional_pk(result_id), include_inactive, PageArgs(first, after, last, before)
         )
         return Connection.from_page(page, JustificationType.from_row)
 
     @strawberry.field
     async def scripts(
         self, info: Info, include_inactive: Annotated[bool, _INACTIVE] = False,
-        first: int | None = None, after: str | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[ScriptType]:
-        page = await use_cases.list_entries(info.context, Script, include_inactive, first, after)
+        page = await use_cases.list_entries(info.context, Script, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, ScriptType.from_row)
 
     @strawberry.field
     async def action_types(
         self, info: Info, include_inactive: Annotated[bool, _INACTIVE] = False,
-        first: int | None = None, after: str | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[ActionTypeType]:
-        page = await use_cases.list_entries(info.context, ActionType, include_inactive, first, after)
+        page = await use_cases.list_entries(info.context, ActionType, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, ActionTypeType.from_row)
 
     @strawberry.field
     async def no_contact_reasons(
         self, info: Info, include_inactive: Annotated[bool, _INACTIVE] = False,
-        first: int | None = None, after: str | None = None,
+        first: int | None = None, after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[NoContactReasonType]:
-        page = await use_cases.list_entries(info.context, NoContactReason, include_inactive, first, after)
+        page = await use_cases.list_entries(info.context, NoContactReason, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, NoContactReasonType.from_row)
 
 

@@ -7,6 +7,7 @@ import strawberry
 
 from models.company import Company
 from resolvers import company as use_cases
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.errors import CompanyError
 from schema.ids import to_pk
@@ -47,9 +48,10 @@ CompanyResult = Annotated[CompanyType | CompanyError, strawberry.union("CompanyR
 class CompanyQuery:
     @strawberry.field(description="Companies the caller may see (a company rep: their own).")
     async def companies(
-        self, info: Info, text: str | None = None, first: int | None = None, after: str | None = None
+        self, info: Info, text: str | None = None, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[CompanyType]:
-        page = await use_cases.list_companies(info.context, text, first, after)
+        page = await use_cases.list_companies(info.context, text, PageArgs(first, after, last, before))
         return Connection.from_page(page, CompanyType.from_row)
 
     @strawberry.field

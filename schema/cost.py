@@ -1,7 +1,8 @@
 """Query cost: refuse, before execution, an operation that would fetch too much.
 
 Every field costs 1; a field with a `first` argument (a connection page) multiplies the cost of
-what is selected under it by its page size (the default page size when `first` is left out), so
+what is selected under it by its page size (`first` or `last`; the default page size when both are
+left out), so
 `tickets(first: 50) { ... messages(first: 10) { ... } }` costs about 50 × 10 × the message fields.
 Depth, alias and token limits bound the shape of a document; this bounds the rows it can reach.
 """
@@ -100,7 +101,7 @@ class _Walk:
 
     def _page_size(self, field: FieldNode) -> int:
         for argument in field.arguments or ():
-            if argument.name.value != "first":
+            if argument.name.value not in ("first", "last"):
                 continue
             value = argument.value
             given: Any = None

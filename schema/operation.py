@@ -9,18 +9,18 @@ import strawberry
 
 from models.operation import Callback, Operation
 from models.operation import CallbackStatus as CallbackStatusModel
-from models.outbound import ResultKind as ResultKindModel
+from models.operation import OperationOutcome as OperationOutcomeModel
 from resolvers import errors as domain
 from resolvers.operation import callbacks, forms, record, statistics
+from resolvers.pagination import PageArgs
 from schema.base import Info
-from schema.campaign import CampaignMemberType, CampaignStageType, CampaignType, QueueStatus
+from schema.campaign import CampaignMemberType, CampaignStageType, CampaignType, QueueStatusCount
 from schema.catalog import (
     ActionTypeType,
     ContactChannelType,
     ContactResultType,
     JustificationType,
     NoContactReasonType,
-    ResultKind,
     ScriptType,
 )
 from schema.errors import DomainErrorHandler, Error
@@ -32,6 +32,11 @@ from schema.user import UserType
 CallbackStatus = strawberry.enum(CallbackStatusModel, name="CallbackStatus")
 CallbackFor = strawberry.enum(record.CallbackFor, name="CallbackFor")
 OperationErrorCode = strawberry.enum(domain.OperationErrorCode, name="OperationErrorCode")
+OperationOutcome = strawberry.enum(
+    OperationOutcomeModel,
+    name="OperationOutcome",
+    description="What an attempt came to: its result's kind, or NO_CONTACT when the person was not reached.",
+)
 
 
 @strawberry.type
@@ -144,6 +149,11 @@ class CallbackType:
     async def campaign(self, info: Info) -> CampaignType:
         return CampaignType.from_row(await _load(info, "campaign_by_id", self.row.campaign_id))
 
+    @strawberry.field(description="The operation that scheduled this callback.")
+    async def operation(self, info: Info) -> OperationType | None:
+        row = await _load(info, "operation_by_id", self.row.operation_id)
+        return OperationType.from_row(row) if row else None
+
 
 @strawberry.input
 class OperationRecordInput:
@@ -170,9 +180,9 @@ PendingCallbacksResult = Annotated[
 ]
 
 
-@strawberry.type
-class KindCount:
-    kind: ResultKind  # type: ignore[valid-type]
+@strawberry.type(description="Operations by outcome (every outcome is listed, zeros included).")
+class ResultKindCount:
+    kind: OperationOutcome  # type: ignore[valid-type]
     count: int
 
 
@@ -207,12 +217,6 @@ class DayCount:
 
 
 @strawberry.type
-class StatusCount:
-    status: QueueStatus  # type: ignore[valid-type]
-    count: int
-
-
-@strawberry.type
 class AttemptsCount:
     attempts: int
     members: int
@@ -224,13 +228,13 @@ class CampaignStatistics:
     total: int = strawberry.field(description="Operations in the period.")
     contacts: int = strawberry.field(description="Operations that reached the person.")
     contact_rate: float = strawberry.field(description="contacts / total (0 without operations).")
-    by_kind: list[KindCount]
+    by_kind: list[ResultKindCount] = strawberry.field(description="Operations in the period by outcome.")
     by_result: list[ResultCount]
     by_justification: list[JustificationCount]
     by_agent: list[AgentCount]
     by_stage: list[StageCount]
     by_day: list[DayCount]
-    members_by_status: list[StatusCount] = strawberry.field(description="Now, whatever the period.")
+    members_by_status: list[QueueStatusCount] = strawberry.field(description="Now, whatever the period.")
     average_attempts_per_concluded_member: float
     attempts_per_concluded_member: list[AttemptsCount]
 
@@ -249,7 +253,7 @@ async def _statistics(info: Info, stats: statistics.Statistics) -> CampaignStati
         total=stats.total,
         contacts=stats.contacts,
         contact_rate=stats.contact_rate,
-        by_kind=[KindCount(kind=ResultKindModel(b.key), count=b.count) for b in stats.by_kind],
+        by_kind=[ResultKindCount(kind=b.key, count=b.count) for b in stats.by_kind],
         by_result=[ResultCount(result=ContactResultType.from_row(r), count=b.count)
                    for r, b in zip(results, stats.by_result) if r],
         by_justification=[JustificationCount(justification=JustificationType.from_row(j), count=b.count)
@@ -258,7 +262,7 @@ async def _statistics(info: Info, stats: statistics.Statistics) -> CampaignStati
         by_stage=[StageCount(stage=CampaignStageType.from_row(s), count=b.count)
                   for s, b in zip(stages, stats.by_stage) if s],
         by_day=[DayCount(day=b.key, count=b.count) for b in stats.by_day],
-        members_by_status=[StatusCount(status=b.key, count=b.count) for b in stats.members_by_status],
+        members_by_status=[QueueStatusCount(status=b.key, count=b.count) for b in stats.members_by_status],
         average_attempts_per_concluded_member=stats.average_attempts,
         attempts_per_concluded_member=[AttemptsCount(attempts=b.key, members=b.count)
                                        for b in stats.attempts_distribution],
@@ -308,9 +312,11 @@ class OperationQuery:
         agent_id: strawberry.ID | None = None,
         due_before: datetime | None = None,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> PendingCallbacksResult:
-        page = await callbacks.list_pending(info.context, optional_pk(agent_id), due_before, first, after)
+        page = await callbacks.list_pending(
+            info.context, optional_pk(agent_id), due_before, PageArgs(first, after, last, before)
+        )
         return Connection.from_page(page, CallbackType.from_row)
 
     @strawberry.field(
@@ -393,9 +399,9 @@ class OperationMutation:
 
 
 async def person_operations(
-    info: Info, person_id: int, campaign_id: strawberry.ID | None, first: int | None, after: str | None
+    info: Info, person_id: int, campaign_id: strawberry.ID | None, page_args: PageArgs
 ) -> Connection[OperationType]:
-    page = await callbacks.person_operations(info.context, person_id, optional_pk(campaign_id), first, after)
+    page = await callbacks.person_operations(info.context, person_id, optional_pk(campaign_id), page_args)
     return Connection.from_page(page, OperationType.from_row)
 
 

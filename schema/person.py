@@ -10,11 +10,12 @@ from models.person import PersonKind as PersonKindModel
 from models.person import PersonStage as PersonStageModel
 from resolvers import person as use_cases
 from resolvers.do_not_call import callable_phones, register_key
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.company import CompanyType
 from schema.errors import PersonError
 from schema.ids import optional_pk, to_pk
-from schema.pagination import Connection
+from schema.pagination import Connection, OrderDirection
 
 if TYPE_CHECKING:
     from schema.operation import OperationType
@@ -85,11 +86,12 @@ class PersonType:
         "are assigned to, supervisors and admins all, company reps none."
     )
     async def operations(
-        self, info: Info, campaign_id: strawberry.ID | None = None, first: int | None = None, after: str | None = None
+        self, info: Info, campaign_id: strawberry.ID | None = None, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[Annotated[OperationType, strawberry.lazy("schema.operation")]]:
         from schema.operation import person_operations
 
-        return await person_operations(info, int(self.id), campaign_id, first, after)
+        return await person_operations(info, int(self.id), campaign_id, PageArgs(first, after, last, before))
 
 
 @strawberry.input
@@ -100,6 +102,15 @@ class PersonFilter:
     include_converted: bool = strawberry.field(
         default=False, description="Also list suspects kept after their conversion."
     )
+
+
+PersonOrderField = strawberry.enum(use_cases.PersonOrderField, name="PersonOrderField")
+
+
+@strawberry.input
+class PersonOrder:
+    field: PersonOrderField  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC
 
 
 @strawberry.input
@@ -141,13 +152,19 @@ PersonConvertResult = Annotated[PersonConvertPayload | PersonError, strawberry.u
 
 @strawberry.type
 class PersonQuery:
-    @strawberry.field(description="Persons the caller may see (a company rep: their company's).")
+    @strawberry.field(
+        description="Persons the caller may see (a company rep: their company's), by id unless orderBy says "
+        "otherwise; keyset pages both ways in every order."
+    )
     async def persons(
         self,
         info: Info,
         filter: PersonFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: PersonOrder | None = None,
     ) -> Connection[PersonType]:
         where = filter or PersonFilter()
         page = await use_cases.list_persons(
@@ -158,8 +175,10 @@ class PersonQuery:
                 company_id=optional_pk(where.company_id),
                 include_converted=where.include_converted,
             ),
-            first,
-            after,
+            PageArgs(first, after, last, before),
+            None if order_by is None else use_cases.PersonOrder(
+                use_cases.PersonOrderField(order_by.field.value), descending=order_by.direction == OrderDirection.DESC
+            ),
         )
         return Connection.from_page(page, PersonType.from_row)
 

@@ -16,11 +16,11 @@ from realtime.hub import is_interruption
 from realtime.queue_monitor import QueueSnapshot
 from resolvers import realtime
 from resolvers.context import Context
-from schema.campaign import CampaignType
+from schema.campaign import CampaignType, QueueStatusCount
 from schema.errors import Error
 from schema.ids import to_pk
 from schema.imports import ImportType
-from schema.operation import CallbackType
+from schema.operation import CallbackType, ResultKindCount
 from schema.ticket import TicketMessageType, TicketType
 from schema.user import UserType
 
@@ -73,18 +73,6 @@ class CallbackAlert:
 
 
 @strawberry.type
-class QueueStatusCount:
-    status: str
-    count: int
-
-
-@strawberry.type
-class ResultKindCount:
-    kind: str = strawberry.field(description="SUCCESS, FAILURE, SCHEDULE, or NO_CONTACT.")
-    count: int
-
-
-@strawberry.type
 class AgentQueueActivity:
     claims_in_progress: int
     operations_last_hour: int
@@ -113,7 +101,7 @@ class QueueSnapshotType:
             members_by_status=[QueueStatusCount(status=key, count=value) for key, value in snapshot.by_status.items()],
             claims_in_progress=snapshot.claims_in_progress,
             results_last_hour=[
-                ResultKindCount(kind=key, count=value) for key, value in sorted(snapshot.results_last_hour.items())
+                ResultKindCount(kind=key, count=value) for key, value in snapshot.results_last_hour.items()
             ],
             agents=[
                 AgentQueueActivity(

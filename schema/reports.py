@@ -7,13 +7,13 @@ from typing import Annotated
 
 import strawberry
 
-from models.outbound import ResultKind as ResultKindModel
+from models.operation import OperationOutcome
 from resolvers import errors as domain
 from resolvers import reports as use_cases
 from schema.base import Info
 from schema.errors import DomainErrorHandler, Error
 from schema.ids import optional_pk, to_pk
-from schema.operation import KindCount
+from schema.operation import ResultKindCount
 
 ReportErrorCode = strawberry.enum(domain.ReportErrorCode, name="ReportErrorCode")
 
@@ -40,7 +40,7 @@ class AgentHour:
     attempts: int
     contacts: int = strawberry.field(description="Attempts that reached the person.")
     no_contacts: int
-    results: list[KindCount]
+    results: list[ResultKindCount]
     conversion: float | None = strawberry.field(description="Successes per contact.")
     average_handling_seconds: float | None = strawberry.field(
         description="Not recorded yet (handling time needs the claim-to-result timing): always null."
@@ -106,7 +106,7 @@ class ReportQuery:
             AgentHour(
                 agent_id=strawberry.ID(str(row.agent_id)), agent_name=row.agent_name, day=row.day, hour=row.hour,
                 claims=row.claims, attempts=row.attempts, contacts=row.contacts, no_contacts=row.no_contacts,
-                results=[KindCount(kind=ResultKindModel(kind), count=count)  # type: ignore[arg-type]
+                results=[ResultKindCount(kind=OperationOutcome(kind), count=count)  # type: ignore[arg-type]
                          for kind, count in sorted(row.results.items())],
                 conversion=row.conversion, average_handling_seconds=None,
             )

@@ -9,6 +9,7 @@ from models.user import Role as RoleModel
 from models.user import User
 from resolvers import auth
 from resolvers import user as use_cases
+from resolvers.pagination import PageArgs
 from resolvers.scope import Scope
 from schema.base import Info
 from schema.company import CompanyType
@@ -112,9 +113,9 @@ class UserQuery:
         text: str | None = None,
         role: Role | None = None,  # type: ignore[valid-type]
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[UserType]:
-        page = await use_cases.list_users(info.context, text, role, first, after)
+        page = await use_cases.list_users(info.context, text, role, PageArgs(first, after, last, before))
         return Connection.from_page(page, UserType.from_row)
 
     @strawberry.field

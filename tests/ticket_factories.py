@@ -21,6 +21,7 @@ from models.ticket_catalog import (
     TicketStatus,
 )
 from models.user import User
+from resolvers.ticket.summary import count_message
 from tests.factories import Factory
 
 _numbers = itertools.count(1)
@@ -121,6 +122,7 @@ class TicketFactory:
         message = await TicketMessage.create(
             ticket=ticket, author=author, body=body, internal=internal
         )
+        await count_message(None, message, ticket)
         for index in range(files):
             await Attachment.create(
                 message=message,

@@ -48,3 +48,18 @@ LANGUAGE sql STABLE AS $$
     END
   ORDER BY t.id
 $$;
+
+-- The ticket list by last message, newest first (issue 15): the same visibility as bench_pg.tickets,
+-- in Contato's order (last_message_at descending, tickets without a message after them, id descending
+-- breaking ties). An agent's and staff's thread summary counts internal notes (the columns without the
+-- public_ prefix); this bench logs in as an agent.
+CREATE OR REPLACE FUNCTION bench_pg.tickets_by_last_message() RETURNS SETOF ticket
+LANGUAGE sql STABLE AS $$
+  SELECT t.*
+  FROM ticket t
+  JOIN app_user v ON v.id = nullif(current_setting('jwt.claims.sub', true), '')::integer
+  WHERE v.active AND v.token_version = nullif(current_setting('jwt.claims.ver', true), '')::integer
+    AND v.role <> 'COMPANY_REP'
+    AND (v.role <> 'AGENT' OR t.assignee_id = v.id OR t.assignee_id IS NULL)
+  ORDER BY t.last_message_at DESC NULLS LAST, t.id DESC
+$$;

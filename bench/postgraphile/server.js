@@ -17,7 +17,8 @@ const { makeJSONPgSmartTagsPlugin } = require("graphile-utils");
 
 const DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"; // Contato's dev default
 
-// campaign_member.last_operation_id and next_callback_id are plain integer columns in Contato's
+// campaign_member.last_operation_id and next_callback_id (and ticket.last_message_id, the thread
+// summary's) are plain integer columns in Contato's
 // schema (the rows point at each other); PostGraphile needs to be told they are foreign keys.
 const smartTags = makeJSONPgSmartTagsPlugin({
   version: 1,
@@ -29,6 +30,11 @@ const smartTags = makeJSONPgSmartTagsPlugin({
             "(last_operation_id) references operation (id)",
             "(next_callback_id) references callback (id)",
           ],
+        },
+      },
+      ticket: {
+        tags: {
+          foreignKey: ["(last_message_id) references ticket_message (id)"],
         },
       },
     },

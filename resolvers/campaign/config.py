@@ -19,7 +19,7 @@ from resolvers.campaign import rules
 from resolvers.campaign.rules import DAY_MINUTES, is_staff
 from resolvers.context import Context
 from resolvers.errors import CampaignError, CampaignErrorCode
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Page, PageArgs, paginate
 
 MAX_IDS = 100
 MAX_STAGES = 50
@@ -69,12 +69,12 @@ def visible_campaigns(ctx: Context) -> QuerySet[Campaign]:
 
 
 async def list_campaigns(
-    ctx: Context, active: bool | None, first: int | None, after: str | None
+    ctx: Context, active: bool | None, page: PageArgs
 ) -> Page[Campaign]:
     queryset = visible_campaigns(ctx)
     if active is not None:
         queryset = queryset.filter(active=active)
-    return await paginate(queryset, "campaign", first, after, ctx.settings.max_page_size)
+    return await paginate(queryset, "campaign", page, ctx.settings.max_page_size)
 
 
 async def get_campaign(ctx: Context, campaign_id: int) -> Campaign | None:

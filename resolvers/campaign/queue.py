@@ -7,10 +7,10 @@ members by their recycle time. Keyset cursors carry all three, so pages stay sta
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
@@ -18,21 +18,26 @@ from tortoise.transactions import in_transaction
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.event import Event
-from models.user import User
+from models.user import Role, User
 from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
-from resolvers.campaign.rules import CLAIM_LEASE, campaign_is_open, is_staff
+from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
 from resolvers.do_not_call import members_off_register
 from resolvers.errors import CampaignError, CampaignErrorCode
 from resolvers.pagination import (
-    check_page_size,
+    Counter,
+    PageArgs,
+    counter_of,
     cursor_integer,
     cursor_row_id,
+    cut,
     optional_cursor_time,
     read_cursor,
 )
 from resolvers.rows import PreparedQuery, Row, query_rows
+
+T = TypeVar("T")
 
 OPEN_STATUSES = (QueueStatus.NOT_ACTED, QueueStatus.SCHEDULED)
 CLAIM_CANDIDATES = 1
@@ -50,48 +55,47 @@ class QueuePage:
     rows: list[CampaignMember]
     has_next_page: bool
     has_previous_page: bool
+    counter: Counter | None = None
 
     def cursor(self, row: CampaignMember) -> str:
         return queue_cursor(row.priority, row.due_at, row.pk)
 
 
 QUEUE_ORDER = ("priority", "due_at", "id")
+REVERSE_QUEUE_ORDER = ("-priority", "-due_at", "-id")
 
 
 @dataclass(frozen=True)
 class QueueWindow:
-    """A queue page before it is fetched: `campaign_id` is None when the caller may not see the
-    campaign's queue; `status` None is the workable queue of `agent_id` as of `now`; `parts` split
-    what follows the cursor."""
+    """A queue page before it is fetched, for a caller who may see the campaign's queue: `status`
+    None is the workable queue of `agent_id` as of `now`; `parts` split what follows the cursor
+    (what precedes it, paging back)."""
 
-    campaign_id: int | None
+    campaign_id: int
     agent_id: int
     now: datetime
     status: QueueStatus | None
     parts: list[Q] | None
     size: int
-    has_previous_page: bool
+    args: PageArgs
 
     @property
-    def members(self) -> QuerySet[CampaignMember] | None:
+    def members(self) -> QuerySet[CampaignMember]:
         """Every member the caller may list, unordered."""
-        if self.campaign_id is None:
-            return None
         if self.status is None:
             return workable_members(self.campaign_id, self.agent_id, self.now)
         return CampaignMember.filter(campaign_id=self.campaign_id, status=self.status)
 
     def _parts(self) -> Iterator[QuerySet[CampaignMember]]:
+        """The parts in the page's direction: queue order, or its reverse paging back."""
         members = self.members
-        assert members is not None
+        order = REVERSE_QUEUE_ORDER if self.args.backward else QUEUE_ORDER
         for part in self.parts or [None]:
-            yield (members if part is None else members.filter(part)).order_by(*QUEUE_ORDER)
+            yield (members if part is None else members.filter(part)).order_by(*order)
 
     async def rows(self, *columns: str) -> list[Any]:
-        """size + 1 members in queue order (as value tuples when `columns` are given), one query
-        per part until there are enough: usually one."""
-        if self.campaign_id is None:
-            return []
+        """size + 1 members in queue order, or its reverse paging back (as value tuples when
+        `columns` are given), one query per part until there are enough: usually one."""
         wanted = self.size + 1
         found: list[Any] = []
         for queryset in self._parts():
@@ -103,11 +107,9 @@ class QueueWindow:
 
     async def raw_rows(self, *columns: str) -> list[Row]:
         """The members of `rows(*columns)` as the driver's records (resolvers/rows.py), for the
-        compiled path; the workable queue's first page from a statement built once."""
-        if self.campaign_id is None:
-            return []
+        compiled path; the workable queue's first forward page from a statement built once."""
         wanted = self.size + 1
-        if self.status is None and self.parts is None:
+        if self.status is None and self.parts is None and not self.args.backward:
             return await _WORKABLE_PAGE.rows(CampaignMember, columns, self.campaign_id, self.agent_id, self.now, wanted)
         found: list[Row] = []
         for queryset in self._parts():
@@ -115,6 +117,10 @@ class QueueWindow:
             if len(found) >= wanted:
                 break
         return found
+
+    def cut(self, rows: Sequence[T]) -> tuple[list[T], bool, bool]:
+        """The page in queue order, hasNextPage, hasPreviousPage."""
+        return cut(rows, self.size, self.args)
 
 
 def _decode(cursor: str) -> tuple[int, datetime | None, int]:
@@ -134,6 +140,15 @@ def _after(priority: int, due: datetime | None, member_id: int) -> list[Q]:
     return [*same, Q(priority__gt=priority)]
 
 
+def _before(priority: int, due: datetime | None, member_id: int) -> list[Q]:
+    """What precedes a cursor, as `_after`'s parts in the reverse queue order."""
+    if due is None:
+        same = [Q(priority=priority, due_at__isnull=True, id__lt=member_id)]
+    else:
+        same = [Q(priority=priority, due_at=due, id__lt=member_id), Q(priority=priority, due_at__lt=due)]
+    return [*same, Q(priority__lt=priority)]
+
+
 def workable_members(campaign_id: int, agent_id: int, now: datetime) -> QuerySet[CampaignMember]:
     """Members the agent may call now: open, due, not held by someone else, not opted out, and with
     no phone on the do-not-call register at `now`."""
@@ -150,7 +165,7 @@ def workable_members(campaign_id: int, agent_id: int, now: datetime) -> QuerySet
 
 
 # Each queue page's statements, built once (resolvers/rows.py): the campaign, the agent's link to it
-# (`campaign.agent_links.filter(agent_id=…).exists()`), and the workable queue's first page for
+# (rules.check_assigned's question), and the workable queue's first forward page for
 # `QueueWindow.raw_rows` (its shape: the columns).
 _CAMPAIGN_BY_ID = PreparedQuery(lambda _, campaign_id: Campaign.filter(id=campaign_id).limit(2))
 _AGENT_LINK = PreparedQuery(
@@ -166,39 +181,41 @@ _WORKABLE_PAGE = PreparedQuery(
 )
 
 
-async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign | None:
-    """The campaign when the caller may see its queue: staff always, agents when assigned and open."""
+async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign:
+    """The campaign when the caller may see its queue: staff always; agents when assigned and the
+    campaign is open. A refusal is a typed error, as for claiming."""
     user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        raise CampaignError(CampaignErrorCode.FORBIDDEN, "The queue is for the operator.", "campaignId")
     found = await _CAMPAIGN_BY_ID.models(Campaign, None, campaign_id)
-    campaign = found[0] if found else None
-    if campaign is None or is_staff(user):
-        return campaign
-    if not campaign_is_open(ctx, campaign) or not await _AGENT_LINK.rows(CampaignAgent, None, campaign.pk, user.pk):
-        return None
+    if not found:
+        raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+    campaign = found[0]
+    if not is_staff(user):
+        if not await _AGENT_LINK.rows(CampaignAgent, None, campaign.pk, user.pk):
+            raise CampaignError(
+                CampaignErrorCode.AGENT_NOT_ASSIGNED, rules.NOT_ASSIGNED_MESSAGE, "campaignId"
+            )
+        rules.check_period(ctx, campaign, CampaignErrorCode, CampaignError)
     return campaign
 
 
 async def queue_window(
-    ctx: Context, campaign_id: int, status: QueueStatus | None, first: int | None, after: str | None
+    ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs
 ) -> QueueWindow:
     """`status` null: who the caller can call now, in claim order. Otherwise every member in it."""
-    size = check_page_size(first, ctx.settings.max_page_size)
-    position = _decode(after) if after is not None else None
+    size = page.size(ctx.settings.max_page_size)
+    position = _decode(page.cursor) if page.cursor is not None else None
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
-    parts = _after(*position) if position is not None else None
-    return QueueWindow(
-        campaign.pk if campaign is not None else None, user.pk, rules.utc_now(), status, parts, size,
-        position is not None,
-    )
+    parts = None if position is None else (_before if page.backward else _after)(*position)
+    return QueueWindow(campaign.pk, user.pk, rules.utc_now(), status, parts, size, page)
 
 
-async def list_queue(
-    ctx: Context, campaign_id: int, status: QueueStatus | None, first: int | None, after: str | None
-) -> QueuePage:
-    window = await queue_window(ctx, campaign_id, status, first, after)
-    rows = await window.rows()
-    return QueuePage(rows[: window.size], len(rows) > window.size, window.has_previous_page)
+async def list_queue(ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs) -> QueuePage:
+    window = await queue_window(ctx, campaign_id, status, page)
+    rows, has_next_page, has_previous_page = window.cut(await window.rows())
+    return QueuePage(rows, has_next_page, has_previous_page, counter_of(window.members))
 
 
 def _member_event(kind: str, member: CampaignMember, agent_id: int) -> EventSpec:

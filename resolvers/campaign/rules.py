@@ -83,17 +83,11 @@ def check_period(ctx: Context, campaign: Campaign, codes: type[Enum], error: typ
         raise error(codes["CAMPAIGN_ENDED"], f"This campaign ended on {campaign.end_date}.", "campaignId")
 
 
+NOT_ASSIGNED_MESSAGE = "You are not assigned to this campaign."
+
+
 async def check_assigned(
     user: User, campaign_id: int, codes: type[Enum], error: type[DomainError], field: str = "campaignId"
 ) -> None:
     if not await CampaignAgent.filter(campaign_id=campaign_id, agent_id=user.pk).exists():
-        raise error(codes["AGENT_NOT_ASSIGNED"], "You are not assigned to this campaign.", field)
-
-
-def campaign_is_open(ctx: Context, campaign: Campaign) -> bool:
-    today = local_today(ctx)
-    return (
-        campaign.active
-        and campaign.start_date <= today
-        and (campaign.end_date is None or campaign.end_date >= today)
-    )
+        raise error(codes["AGENT_NOT_ASSIGNED"], NOT_ASSIGNED_MESSAGE, field)

@@ -40,7 +40,7 @@ from resolvers.exports import encode_csv
 from resolvers.imports.members import CampaignFacts, plan_members, write_members
 from resolvers.imports.persons import RowError, plan_persons, row_error, write_persons
 from resolvers.imports.reader import FileRefused, Row, Table, check_mapping, guess_mapping
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Page, PageArgs, paginate
 
 logger = logging.getLogger("contato.imports")
 
@@ -169,7 +169,7 @@ async def cancel_import(ctx: Context, import_id: int) -> Import:
 
 async def error_page(ctx: Context, import_id: int, first: int | None, after: str | None) -> Page[ImportRowError]:
     await visible_import(ctx, import_id)
-    return await paginate(ImportRowError.filter(data_import_id=import_id), "importError", first, after,
+    return await paginate(ImportRowError.filter(data_import_id=import_id), "importError", PageArgs(first, after),
                           ctx.settings.max_page_size)
 
 

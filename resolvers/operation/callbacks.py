@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.expressions import Q, Subquery
@@ -19,29 +17,10 @@ from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
 from resolvers.errors import OperationError, OperationErrorCode
 from resolvers.operation.record import check_callback_time
-from resolvers.pagination import (
-    Page,
-    check_page_size,
-    cursor_row_id,
-    cursor_time,
-    decode_cursor,
-    read_cursor,
-)
+from resolvers.pagination import Ordering, Page, PageArgs, page_of_list, paginate
 
-
-@dataclass(frozen=True)
-class CallbackPage:
-    rows: list[Callback]
-    has_next_page: bool
-    has_previous_page: bool
-
-    def cursor(self, row: Callback) -> str:
-        return base64.urlsafe_b64encode(f"callback:{row.due_at.isoformat()}|{row.pk}".encode()).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, int]:
-    due, callback_id = read_cursor("callback", cursor, cursor_time, cursor_row_id)
-    return due, callback_id
+# Oldest due first; due_at is never null.
+PENDING_ORDER = Ordering.by_time("callback", "due_at")
 
 
 def _callers_campaigns(ctx: Context, user: User) -> Subquery:
@@ -81,8 +60,8 @@ async def _pending_scope(ctx: Context, user: User, agent_id: int | None) -> Q:
 
 
 async def list_pending(
-    ctx: Context, agent_id: int | None, due_before: datetime | None, first: int | None, after: str | None
-) -> CallbackPage:
+    ctx: Context, agent_id: int | None, due_before: datetime | None, page: PageArgs
+) -> Page[Callback]:
     """Pending callbacks due by `due_before` (default: now), oldest first.
 
     Without `agent_id`: the caller's worklist ("ligações pendentes"): their own callbacks, those for
@@ -91,20 +70,15 @@ async def list_pending(
     Agents see only campaigns they are assigned to that are open, as in their queue.
     """
     user = ctx.require_user()
-    size = check_page_size(first, ctx.settings.max_page_size)
-    position = _decode(after) if after is not None else None
+    page.size(ctx.settings.max_page_size)
     if due_before is not None and due_before.tzinfo is None:
         raise OperationError(OperationErrorCode.INVALID, "Give the time with its offset.", "dueBefore")
-    queryset = Callback.filter(
+    pending = Callback.filter(
         Q(status=CallbackStatus.PENDING),
         Q(due_at__lte=(due_before or rules.utc_now()).astimezone(UTC)),
         await _pending_scope(ctx, user, agent_id),
     )
-    if position is not None:
-        due, callback_id = position
-        queryset = queryset.filter(Q(due_at__gt=due) | Q(due_at=due, id__gt=callback_id))
-    rows = await queryset.order_by("due_at", "id").limit(size + 1)
-    return CallbackPage(rows[:size], len(rows) > size, position is not None)
+    return await paginate(pending, PENDING_ORDER, page, ctx.settings.max_page_size)
 
 
 async def _pending_callback(ctx: Context, callback_id: int) -> tuple[User, Callback, Campaign]:
@@ -181,34 +155,27 @@ async def cancel_callback(ctx: Context, callback_id: int) -> Callback:
     return callback
 
 
-def newest_first(
-    ctx: Context, rows: list[Operation], first: int | None, after: str | None
-) -> Page[Operation]:
-    """Page over a parent's operations (already loaded, newest first) by id cursor."""
-    size = check_page_size(first, ctx.settings.max_page_size)
-    if after is not None:
-        before = decode_cursor("operation", after)
-        rows = [row for row in rows if row.pk < before]
-    return Page(rows=rows[:size], kind="operation", has_next_page=len(rows) > size,
-                has_previous_page=after is not None)
+def newest_first(ctx: Context, rows: list[Operation], page: PageArgs) -> Page[Operation]:
+    """A page of a parent's operations (already loaded, newest first)."""
+    return page_of_list(rows, "operation", page, ctx.settings.max_page_size, descending=True)
 
 
-async def member_history(ctx: Context, member_id: int, first: int | None, after: str | None) -> Page[Operation]:
+async def member_history(ctx: Context, member_id: int, page: PageArgs) -> Page[Operation]:
     rows = await ctx.loaders.operations_by_member.load(member_id)
-    return newest_first(ctx, rows, first, after)
+    return newest_first(ctx, rows, page)
 
 
 async def person_operations(
-    ctx: Context, person_id: int, campaign_id: int | None, first: int | None, after: str | None
+    ctx: Context, person_id: int, campaign_id: int | None, page: PageArgs
 ) -> Page[Operation]:
     """A person's operations in the campaigns the caller may see: agents, theirs; staff, all; reps, none."""
     user = ctx.require_user()
     if user.role == Role.COMPANY_REP:
-        return newest_first(ctx, [], first, after)
+        return newest_first(ctx, [], page)
     rows = await ctx.loaders.operations_by_person.load(person_id)
     if not is_staff(user):
         assigned = await ctx.loaders.campaign_ids_by_agent.load(user.pk)
         rows = [row for row in rows if row.campaign_id in assigned]
     if campaign_id is not None:
         rows = [row for row in rows if row.campaign_id == campaign_id]
-    return newest_first(ctx, rows, first, after)
+    return newest_first(ctx, rows, page)

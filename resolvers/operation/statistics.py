@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from tortoise.functions import Count
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
-from models.operation import Operation
+from models.operation import Operation, OperationOutcome
 from models.user import Role
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
@@ -49,6 +50,23 @@ class Statistics:
         return attempts / members if members else 0.0
 
 
+def by_outcome(counts: Iterable[tuple[str | None, int]]) -> list[Bucket]:
+    """Operations by outcome (a result kind, or NO_CONTACT for a NULL kind): every outcome, zeros
+    included, in the enum's order, as the statistics and the live queue both answer them."""
+    totals = dict.fromkeys(OperationOutcome, 0)
+    for kind, count in counts:
+        totals[OperationOutcome.of(kind)] += count
+    return [Bucket(outcome, count) for outcome, count in totals.items()]
+
+
+def by_queue_status(counts: Iterable[tuple[str, int]]) -> list[Bucket]:
+    """Members by queue status: every status, zeros included, in the enum's order."""
+    totals = dict.fromkeys(QueueStatus, 0)
+    for status, count in counts:
+        totals[QueueStatus(status)] += count
+    return [Bucket(status, count) for status, count in totals.items()]
+
+
 async def campaign_statistics(
     ctx: Context, campaign_id: int, date_from: date | None, date_to: date | None
 ) -> Statistics:
@@ -86,12 +104,12 @@ async def campaign_statistics(
         date_to=date_to,
         total=sum(bucket.count for bucket in by_kind),
         contacts=await operations.filter(no_contact=False).count(),
-        by_kind=[bucket for bucket in by_kind if bucket.key is not None],
+        by_kind=by_outcome((bucket.key, bucket.count) for bucket in by_kind),
         by_result=[bucket for bucket in await grouped("result_id") if bucket.key is not None],
         by_justification=[bucket for bucket in await grouped("justification_id") if bucket.key is not None],
         by_agent=await grouped("agent_id"),
         by_stage=[bucket for bucket in await grouped("stage_id") if bucket.key is not None],
         by_day=await grouped("local_date"),
-        members_by_status=await grouped("status", members),
+        members_by_status=by_queue_status((bucket.key, bucket.count) for bucket in await grouped("status", members)),
         attempts_distribution=await grouped("attempts", members.filter(status=QueueStatus.CONCLUDED)),
     )

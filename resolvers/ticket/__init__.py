@@ -8,14 +8,19 @@ from resolvers.ticket.access import (
     list_tickets,
     open_attachment,
     sees_internal_notes,
+    ticket_ordering,
+    ticket_window,
     visible_tickets,
 )
+from resolvers.ticket.counts import TicketCountDimension, TicketCountGroup, ticket_counts
 from resolvers.ticket.inputs import (
     ActionPerformInput,
     ChildCreateInput,
     StateFilter,
     TicketFilter,
     TicketOpenInput,
+    TicketOrder,
+    TicketOrderField,
 )
 from resolvers.ticket.writes import (
     add_message,
@@ -32,8 +37,12 @@ __all__ = [
     "ActionPerformInput",
     "ChildCreateInput",
     "StateFilter",
+    "TicketCountDimension",
+    "TicketCountGroup",
     "TicketFilter",
     "TicketOpenInput",
+    "TicketOrder",
+    "TicketOrderField",
     "add_message",
     "assign_ticket",
     "can_see",
@@ -49,5 +58,8 @@ __all__ = [
     "perform_action",
     "reopen_ticket",
     "sees_internal_notes",
+    "ticket_counts",
+    "ticket_ordering",
+    "ticket_window",
     "visible_tickets",
 ]

@@ -20,10 +20,11 @@ from resolvers.bounds import search_term
 from resolvers.context import Context
 from resolvers.documents import fold, search_needle
 from resolvers.errors import AttachmentNotFound
-from resolvers.pagination import Page, paginate
+from resolvers.pagination import Ordering, Page, PageArgs, Window, paginate, window
 from resolvers.rows import PreparedQuery, Row
 from resolvers.scope import Scope
-from resolvers.ticket.inputs import StateFilter, TicketFilter
+from resolvers.ticket.inputs import StateFilter, TicketFilter, TicketOrder, TicketOrderField
+from resolvers.ticket.summary import summary_columns
 
 
 def visible_tickets(ctx: Context) -> QuerySet[Ticket]:
@@ -60,8 +61,9 @@ _FIRST_PAGE = PreparedQuery(
 
 
 async def first_ticket_rows(ctx: Context, columns: tuple[str, ...], limit: int) -> list[Row]:
-    """The first `limit` tickets the caller may see, by id, unfiltered (`tickets(first:)`), as the
-    driver's rows: what `page_window(visible_tickets(ctx), …)` selects."""
+    """The first `limit` tickets the caller may see, by id, unfiltered (`tickets(first:)` with no
+    filter, order or cursor), as the driver's rows: what `ticket_window(ctx, TicketFilter(), …)`
+    reads."""
     kind, owner = _viewer(ctx)
     values = (limit,) if owner is None else (owner, limit)
     return await _FIRST_PAGE.rows(Ticket, (kind, owner is not None, columns), *values)
@@ -80,11 +82,33 @@ def search_text(*parts: str | None) -> str:
     return " ".join(words)
 
 
+def ticket_ordering(ctx: Context, order: TicketOrder | None) -> Ordering:
+    """The keyset order of `order` (None: by id). A rep's last message is their thread's: an internal
+    note neither moves a ticket in their list nor shows in its cursor."""
+    if order is None:
+        return Ordering("ticket")
+    if order.field == TicketOrderField.NUMBER:
+        return Ordering("ticket", "number", order.descending)
+    if order.field == TicketOrderField.LAST_MESSAGE_AT:
+        column = summary_columns(sees_internal_notes(ctx.require_user()))["last_message_at"]
+        return Ordering.by_time("ticket", column, order.descending, nullable=True)
+    column, nullable = {
+        TicketOrderField.CREATED_AT: ("created_at", False),
+        TicketOrderField.UPDATED_AT: ("updated_at", False),
+        TicketOrderField.RETURN_DUE_AT: ("return_due_at", True),
+    }[order.field]
+    return Ordering.by_time("ticket", column, order.descending, nullable=nullable)
+
+
+def ticket_window(ctx: Context, where: TicketFilter, page: PageArgs, order: TicketOrder | None = None) -> Window[Ticket]:
+    """One page of `tickets` before it is read (the compiled path reads it as rows)."""
+    return window(filtered_tickets(ctx, where), ticket_ordering(ctx, order), page, ctx.settings.max_page_size)
+
+
 async def list_tickets(
-    ctx: Context, where: TicketFilter, first: int | None, after: str | None
+    ctx: Context, where: TicketFilter, page: PageArgs, order: TicketOrder | None = None
 ) -> Page[Ticket]:
-    queryset = filtered_tickets(ctx, where)
-    return await paginate(queryset, "ticket", first, after, ctx.settings.max_page_size)
+    return await paginate(filtered_tickets(ctx, where), ticket_ordering(ctx, order), page, ctx.settings.max_page_size)
 
 
 def filtered_tickets(ctx: Context, where: TicketFilter) -> QuerySet[Ticket]:

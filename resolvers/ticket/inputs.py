@@ -17,6 +17,20 @@ class StateFilter(str, Enum):
     ALL = "ALL"
 
 
+class TicketOrderField(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+    LAST_MESSAGE_AT = "LAST_MESSAGE_AT"
+    RETURN_DUE_AT = "RETURN_DUE_AT"
+    NUMBER = "NUMBER"
+
+
+@dataclass(frozen=True)
+class TicketOrder:
+    field: TicketOrderField
+    descending: bool = False
+
+
 @dataclass(frozen=True)
 class TicketFilter:
     state: StateFilter = StateFilter.ALL

@@ -42,6 +42,7 @@ from resolvers.ticket.rules import (
     status_to_enter,
     utcnow,
 )
+from resolvers.ticket.summary import count_message
 
 MAX_BODY = 20_000
 
@@ -147,10 +148,13 @@ async def _add_message(
     body: str,
     internal: bool,
     staged: list[StagedFile],
+    **ticket_changes: object,
 ) -> TicketMessage:
+    """The message, its files, and the ticket's thread summary (with `ticket_changes`, in the same UPDATE)."""
     message = await TicketMessage.create(
         ticket_id=ticket.pk, author_id=author.pk, body=body, internal=internal, using_db=connection
     )
+    await count_message(connection, message, ticket, **ticket_changes)
     if staged:
         await Attachment.bulk_create(
             [
@@ -319,9 +323,8 @@ async def add_message(
             _require_open(ticket, user)
             current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
             mailed = not internal and customer_mail(current, None, notify_customer, user)
-            message = await _add_message(connection, ticket, user, text, internal, staged)
+            message = await _add_message(connection, ticket, user, text, internal, staged, updated_at=utcnow())
             store(ctx.settings, staged)
-            await Ticket.filter(id=ticket.pk).using_db(connection).update(updated_at=utcnow())
             if mailed:
                 await _mail_customer(
                     connection, ticket, f"There is a new message on your ticket:\n\n{text}"

@@ -27,6 +27,7 @@ EDGES = 6
 PAGE_INFO = 7
 CURSOR = 8
 NODE = 9
+TOTAL_COUNT = 10  # detail: "totalCount" or "totalCountIsExact", from the page's one count
 
 
 class NullInNonNull(Exception):
@@ -116,6 +117,9 @@ def connection(plan: ConnectionPlan, page: RowsPage, store: list[Any]) -> dict[s
             answer[key] = [detail(row, store, cursor) for row in page.rows]
         elif kind == PAGE_INFO:
             answer[key] = page_info(detail, page)
+        elif kind == TOTAL_COUNT:
+            assert page.total is not None  # counted by the runner, as the plan asks
+            answer[key] = page.total.value if detail == "totalCount" else page.total.exact
         else:  # TYPENAME
             answer[key] = detail
     return answer

@@ -26,12 +26,14 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     NamedTypeNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     VariableNode,
+    get_named_type,
     is_abstract_type,
 )
 
@@ -44,6 +46,7 @@ from schema.compiled.emit import (
     ONE,
     PAGE_INFO,
     PAGES,
+    TOTAL_COUNT,
     TYPENAME,
     NullInNonNull,
     edge_builder,
@@ -85,6 +88,7 @@ class Arguments:
 class ConnectionPlan:
     outputs: list[tuple[str, int, Any]]  # EDGES: an EdgeBuilder; PAGE_INFO: (key, field); TYPENAME
     nodes: list[ObjectPlan]  # every node plan under the edges, for loading
+    counts: bool = False  # totalCount or totalCountIsExact is selected (root connections only)
 
 
 @dataclass(eq=False)
@@ -240,7 +244,9 @@ class Compiler:
             if spec is None or definition is None or not _plain_field(definition):
                 raise Uncovered(f"Query.{name}")
             self.need_columns(spec.target, spec.cursor_columns)
-            connection = self.connection(definition, nodes, spec.target, RAW if spec.raw_rows else ORM, None)
+            connection = self.connection(
+                definition, nodes, spec.target, RAW if spec.raw_rows else ORM, None, root=True
+            )
             root = RootPlan(key, spec, Arguments(definition, nodes[0]), connection)
             outputs.append((key, root))
             roots.append(root)
@@ -381,11 +387,12 @@ class Compiler:
 
     def connection(
         self, definition: GraphQLField, nodes: list[FieldNode], node_type: str, source: str,
-        fixed_layout: tuple[str, ...] | None,
+        fixed_layout: tuple[str, ...] | None, root: bool = False,
     ) -> ConnectionPlan:
-        connection_type = _object_type(definition.type)
+        connection_type = _connection_type(definition.type)
         outputs: list[tuple[str, int, Any]] = []
         node_plans: list[ObjectPlan] = []
+        counts = False
         for key, field_nodes in self.collect_all(nodes, connection_type).items():
             name = field_nodes[0].name.value
             if name == "__typename":
@@ -418,9 +425,13 @@ class Compiler:
                     else:
                         raise Uncovered(f"{page_info_type.name}.{info_field}")
                 outputs.append((key, PAGE_INFO, wanted))
+            elif name in ("totalCount", "totalCountIsExact") and root:
+                # A root list's one capped COUNT; a nested list's counts (per parent) are left to the normal path.
+                outputs.append((key, TOTAL_COUNT, name))
+                counts = True
             else:
                 raise Uncovered(f"{connection_type.name}.{name}")
-        plan = ConnectionPlan(outputs, node_plans)
+        plan = ConnectionPlan(outputs, node_plans, counts)
         self.connection_plans.append(plan)
         return plan
 
@@ -456,6 +467,17 @@ class Compiler:
     def next_slot(self) -> int:
         self.slots += 1
         return self.slots - 1
+
+
+def _connection_type(graphql_type: Any) -> GraphQLObjectType:
+    """A connection, or the connection of a `Connection | Error` union (campaignQueue's): the plan
+    answers the connection; a refusal is a domain error, which sends the request to the normal path."""
+    named = get_named_type(graphql_type)
+    if isinstance(named, GraphQLUnionType):
+        connections = [member for member in named.types if "edges" in member.fields]
+        if len(connections) == 1:
+            return connections[0]
+    return _object_type(graphql_type)
 
 
 def _object_type(graphql_type: Any) -> GraphQLObjectType:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from graphql.execution.values import VariableValues, get_argument_values
@@ -12,7 +13,14 @@ from tortoise.transactions import in_transaction
 from resolvers.context import Context
 from resolvers.rows import rows_by_id
 from schema.compiled.emit import connection
-from schema.compiled.plan import Arguments, ObjectPlan, OperationPlan, PagesPlan, RootPlan
+from schema.compiled.plan import (
+    Arguments,
+    ObjectPlan,
+    OperationPlan,
+    PagesPlan,
+    RootPlan,
+    Uncovered,
+)
 from schema.compiled.spec import FastType, RowsById
 
 DEFAULT_CONNECTION = "default"  # the only connection of models/__init__.py's configuration
@@ -66,6 +74,10 @@ class Runner:
     async def root(self, root: RootPlan) -> dict[str, Any]:
         columns = self.plan.layouts[root.spec.target]
         page = await root.spec.fetch(self.context, self.arguments(root.arguments), columns)
+        if root.connection.counts:
+            if page.counter is None:
+                raise Uncovered(f"Query.{root.key} cannot count")
+            page = replace(page, total=await page.counter(self.context.settings.count_limit))
         store: Store = [None] * self.plan.slots
         await self.load([(node, page.rows) for node in root.connection.nodes], store)
         return connection(root.connection, page, store)

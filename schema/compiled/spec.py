@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.models import Model
 
 from resolvers.context import Context
+from resolvers.pagination import Counter, TotalCount
 from resolvers.rows import Row
 from resolvers.scope import Scope
 
@@ -21,6 +22,9 @@ class RowsPage:
     has_next_page: bool
     has_previous_page: bool
     cursor: Callable[[Row], str]
+    # A root page's count of its whole list, run only when the plan selects totalCount (`total`).
+    counter: Counter | None = None
+    total: TotalCount | None = None
 
 
 @dataclass(frozen=True)

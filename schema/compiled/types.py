@@ -33,28 +33,32 @@ from resolvers import do_not_call
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
-from resolvers.pagination import check_page_size, encode_cursor, page_window
-from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows, query_rows
+from resolvers.pagination import PageArgs, counter_of, encode_cursor
+from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows
 from resolvers.scope import Scope
+from resolvers.ticket.summary import summary_columns
 from schema.compiled.spec import Derived, FastType, One, Pages, RootConnection, RowsById, RowsPage
 from schema.ids import to_pk
-from schema.ticket.operations import ticket_filter
+from schema.ticket.operations import ticket_filter, ticket_order
 from schema.ticket.types import MESSAGE_CURSOR, thread_window
 
 
+def _args(args: dict[str, Any]) -> PageArgs:
+    return PageArgs(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
+
+
 async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.campaignQueue (schema/campaign.py), as the driver's rows."""
-    window = await queue.queue_window(
-        ctx, to_pk(args["campaign_id"]), args.get("status"), args.get("first"), args.get("after")
-    )
-    rows = await window.raw_rows(*columns)
+    """Query.campaignQueue (schema/campaign.py), as the driver's rows. A refusal (a typed error of
+    the union) is raised as the resolver raises it, and sends the request to the normal path."""
+    window = await queue.queue_window(ctx, to_pk(args["campaign_id"]), args.get("status"), _args(args))
+    rows, has_next_page, has_previous_page = window.cut(await window.raw_rows(*columns))
     priority, due_at, member_id = (columns.index(name) for name in ("priority", "due_at", "id"))
     due = _due_at_decoder()
 
     def cursor(row: Row) -> str:
         return queue.queue_cursor(row[priority], due(row[due_at]), row[member_id])
 
-    return RowsPage(rows[: window.size], len(rows) > window.size, window.has_previous_page, cursor)
+    return RowsPage(rows, has_next_page, has_previous_page, cursor, counter_of(window.members))
 
 
 @functools.cache
@@ -69,39 +73,52 @@ async def callable_phones(ctx: Context, people: list[tuple[Any, ...]]) -> dict[i
 
 
 async def tickets(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
-    """Query.tickets (schema/ticket/operations.py), as the driver's rows."""
-    after = args.get("after")
+    """Query.tickets (schema/ticket/operations.py), as the driver's rows, in its order. A rep's thread
+    summary (lastMessageAt, messageCount, lastMessage) is read from the columns without internal
+    notes. The plain list's first page (no filter, by id) comes from a statement built once."""
     where = ticket_filter(args.get("filter"))
-    if after is None and where == tickets_use_cases.TicketFilter():  # the plain list: its statement is built once
-        size = check_page_size(args.get("first"), ctx.settings.max_page_size)
-        rows = await tickets_use_cases.first_ticket_rows(ctx, columns, size + 1)
+    order = ticket_order(args.get("order_by"))
+    page = _args(args)
+    window = tickets_use_cases.ticket_window(ctx, where, page, order)
+    summary = summary_columns(tickets_use_cases.sees_internal_notes(ctx.require_user()))
+    read = [summary.get(column, column) for column in columns]
+    ordering = window.ordering
+    if ordering.column is not None:
+        read.append(ordering.column)  # past the layout: only the cursor reads it
+    if order is None and page.cursor is None and not page.backward and where == tickets_use_cases.TicketFilter():
+        rows = await tickets_use_cases.first_ticket_rows(ctx, tuple(read), window.size + 1)
     else:
-        queryset = tickets_use_cases.filtered_tickets(ctx, where)
-        window, size = page_window(queryset, "ticket", args.get("first"), after, ctx.settings.max_page_size)
-        rows = await query_rows(window.values_list(*columns))
+        rows = await window.read(*read, raw=True)
+    rows, has_next_page, has_previous_page = window.cut(rows)
+    order_value = _ticket_decoder(ordering.column) if ordering.column is not None else None
     ticket_id = columns.index("id")
 
     def cursor(row: Row) -> str:
-        return encode_cursor("ticket", row[ticket_id])
+        return ordering.cursor(order_value(row[-1]) if order_value is not None else None, row[ticket_id])
 
-    return RowsPage(rows[:size], len(rows) > size, after is not None, cursor)
+    return RowsPage(rows, has_next_page, has_previous_page, cursor, window.counter())
+
+
+@functools.cache
+def _ticket_decoder(column: str) -> Callable[[Any], Any]:
+    """What Tortoise makes of a raw value of a ticket's order column, for its cursor."""
+    return decoder(Ticket, column) or (lambda value: value)
 
 
 async def ticket_messages(ctx: Context, args: dict[str, Any], ticket_ids: list[int]) -> dict[int, RowsPage]:
     """Ticket.messages (schema/ticket/types.py) for many tickets: one windowed query."""
-    size, after_id, include_internal = thread_window(ctx, args.get("first"), args.get("after"))
+    window = thread_window(ctx, _args(args))
+    key = window.key(0)
     threads: dict[int, list[Row]] = {ticket_id: [] for ticket_id in ticket_ids}
-    for row in await message_page_rows(threads.keys(), size + 1, after_id, include_internal):
+    for row in await message_page_rows(
+        threads.keys(), key.size, key.after_id, key.include_internal, key.before_id, key.backward
+    ):
         threads[row[1]].append(row)
-    has_previous_page = args.get("after") is not None
 
     def cursor(row: Row) -> str:
         return encode_cursor(MESSAGE_CURSOR, row[0])
 
-    return {
-        ticket_id: RowsPage(thread[:size], len(thread) > size, has_previous_page, cursor)
-        for ticket_id, thread in threads.items()
-    }
+    return {ticket_id: RowsPage(*window.cut(thread), cursor) for ticket_id, thread in threads.items()}
 
 
 Keep = Callable[[RowsById], RowsById]
@@ -127,6 +144,15 @@ def tickets_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
     return lambda rows: {
         key: row for key, row in rows.items() if scope.sees_ticket(row[company], row[assignee])
     }
+
+
+def messages_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
+    """A message loaded by id (a ticket's lastMessage): never an internal note for a company rep,
+    whose tickets name only public messages anyway."""
+    if scope.sees_operator_records:
+        return None
+    internal = layout.index("internal")
+    return lambda rows: {key: row for key, row in rows.items() if not row[internal]}
 
 
 def operator_records_seen(scope: Scope, layout: tuple[str, ...]) -> Keep | None:
@@ -219,6 +245,7 @@ FAST_TYPES = (
         relations={
             "agent": One("agent_id", "User"),
             "member": One("member_id", "CampaignMember"),
+            "operation": One("operation_id", "Operation"),
             "campaign": One("campaign_id", "Campaign"),
         },
         visible=operator_records_seen,
@@ -238,8 +265,10 @@ FAST_TYPES = (
         "Ticket",
         Ticket,
         scalars=("id", "number", "subject", "product", "occurrence", "contactName", "contactPhone",
-                 "contactEmail", "state", "returnDueAt", "closedAt", "createdAt", "updatedAt"),
+                 "contactEmail", "state", "returnDueAt", "closedAt", "createdAt", "updatedAt", "messageCount",
+                 "lastMessageAt"),
         relations={
+            "lastMessage": One("last_message_id", "TicketMessage"),
             "status": One("status_id", "TicketStatus"),
             "company": One("company_id", "Company"),
             "person": One("person_id", "Person"),
@@ -261,6 +290,8 @@ FAST_TYPES = (
         TicketMessage,
         scalars=("id", "body", "internal", "createdAt"),
         relations={"author": One("author_id", "User")},
+        visible=messages_seen,
+        visible_columns=("internal",),
     ),
 )
 

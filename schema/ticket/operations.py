@@ -10,19 +10,64 @@ from strawberry.file_uploads import Upload
 
 from resolvers import errors as domain
 from resolvers import ticket as use_cases
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.errors import DomainErrorHandler
 from schema.ids import optional_pk, to_pk
-from schema.pagination import Connection
+from schema.pagination import Connection, OrderDirection
 from schema.ticket.types import (
     TicketActionStatus,
     TicketActionType,
     TicketError,
     TicketMessageType,
+    TicketState,
     TicketType,
 )
+from schema.ticket_catalog import TicketClassificationType, TicketStatusType
+from schema.user import UserType
 
 TicketStateFilter = strawberry.enum(use_cases.StateFilter, name="TicketStateFilter")
+TicketCountDimension = strawberry.enum(
+    use_cases.TicketCountDimension,
+    name="TicketCountDimension",
+    description="What ticketCounts groups by: AWAITING_RETURN is open with a passed returnDueAt.",
+)
+
+
+@strawberry.type(
+    description="Tickets with one combination of the dimensions asked for; the fields of the other "
+    "dimensions are null (so is assignee for unassigned tickets, classification for unclassified ones)."
+)
+class TicketCountGroup:
+    count: int
+    state: TicketState | None  # type: ignore[valid-type]
+    awaiting_return: bool | None
+    row: strawberry.Private[use_cases.TicketCountGroup]
+
+    @classmethod
+    def from_group(cls, group: use_cases.TicketCountGroup) -> TicketCountGroup:
+        return cls(count=group.count, state=group.state, awaiting_return=group.awaiting_return, row=group)
+
+    @strawberry.field
+    async def status(self, info: Info) -> TicketStatusType | None:
+        if self.row.status_id is None:
+            return None
+        row = await info.context.loaders.ticket_status_by_id.load(self.row.status_id)
+        return TicketStatusType.from_row(row) if row else None
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> UserType | None:
+        if self.row.assignee_id is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.row.assignee_id)
+        return UserType.from_row(row) if row else None
+
+    @strawberry.field
+    async def classification(self, info: Info) -> TicketClassificationType | None:
+        if self.row.classification_id is None:
+            return None
+        row = await info.context.loaders.ticket_classification_by_id.load(self.row.classification_id)
+        return TicketClassificationType.from_row(row) if row else None
 
 
 @strawberry.input
@@ -41,6 +86,28 @@ class TicketFilter:
     )
     text: str | None = strawberry.field(
         default=None, description="Number, subject, contact, product."
+    )
+
+
+TicketOrderField = strawberry.enum(
+    use_cases.TicketOrderField,
+    name="TicketOrderField",
+    description="LAST_MESSAGE_AT: a rep's last message leaves internal notes out. Tickets without one "
+    "(LAST_MESSAGE_AT, RETURN_DUE_AT) come last, in both directions.",
+)
+
+
+@strawberry.input
+class TicketOrder:
+    field: TicketOrderField  # type: ignore[valid-type]
+    direction: OrderDirection = OrderDirection.ASC
+
+
+def ticket_order(order: TicketOrder | None) -> use_cases.TicketOrder | None:
+    if order is None:
+        return None
+    return use_cases.TicketOrder(
+        use_cases.TicketOrderField(order.field.value), descending=order.direction == OrderDirection.DESC
     )
 
 
@@ -139,16 +206,40 @@ def ticket_filter(where: TicketFilter | None) -> use_cases.TicketFilter:
 
 @strawberry.type
 class TicketQuery:
-    @strawberry.field(description="Tickets the caller may see, newest last (keyset by id).")
+    @strawberry.field(
+        description="Tickets the caller may see, by id (oldest first) unless orderBy says otherwise; keyset "
+        "pages both ways in every order."
+    )
     async def tickets(
         self,
         info: Info,
         filter: TicketFilter | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        order_by: TicketOrder | None = None,
     ) -> Connection[TicketType]:
-        page = await use_cases.list_tickets(info.context, ticket_filter(filter), first, after)
+        page = await use_cases.list_tickets(
+            info.context, ticket_filter(filter), PageArgs(first, after, last, before), ticket_order(order_by)
+        )
         return Connection.from_page(page, TicketType.from_row)
+
+    @strawberry.field(
+        description="How many of the tickets `tickets(filter:)` would list, grouped by each combination of "
+        "groupBy (statuses, states, assignees, classifications, awaiting return); groups without tickets "
+        "are left out, and no groupBy gives the total. One query, over the tickets the caller may see."
+    )
+    async def ticket_counts(
+        self,
+        info: Info,
+        group_by: list[TicketCountDimension],  # type: ignore[valid-type]
+        filter: TicketFilter | None = None,
+    ) -> list[TicketCountGroup]:
+        groups = await use_cases.ticket_counts(
+            info.context, [use_cases.TicketCountDimension(value) for value in group_by], ticket_filter(filter)
+        )
+        return [TicketCountGroup.from_group(group) for group in groups]
 
     @strawberry.field
     async def ticket(self, info: Info, id: strawberry.ID) -> TicketType | None:
@@ -157,10 +248,11 @@ class TicketQuery:
 
     @strawberry.field(description="Open tickets whose return date has passed.")
     async def tickets_awaiting_return(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[TicketType]:
         data = use_cases.TicketFilter(state=use_cases.StateFilter.OPEN, awaiting_return=True)
-        page = await use_cases.list_tickets(info.context, data, first, after)
+        page = await use_cases.list_tickets(info.context, data, PageArgs(first, after, last, before))
         return Connection.from_page(page, TicketType.from_row)
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TypeVar
 
 import strawberry
 
@@ -11,10 +14,11 @@ from models.ticket import TicketActionStatus as TicketActionStatusModel
 from models.ticket import TicketState as TicketStateModel
 from resolvers import errors as domain
 from resolvers.context import Context
-from resolvers.loaders import MessagePageKey
-from resolvers.pagination import Page, check_page_size, decode_cursor
+from resolvers.loaders import MessageCountKey, MessagePageKey
+from resolvers.pagination import Page, PageArgs, TotalCount, cut, decode_cursor
 from resolvers.signed_links import attachment_link
 from resolvers.ticket import sees_internal_notes
+from resolvers.ticket.summary import ThreadSummary, thread_summary
 from schema.base import Info
 from schema.catalog import ContactChannelType
 from schema.company import CompanyType
@@ -36,6 +40,7 @@ TicketState = strawberry.enum(TicketStateModel, name="TicketState")
 TicketActionStatus = strawberry.enum(TicketActionStatusModel, name="TicketActionStatus")
 
 MESSAGE_CURSOR = "ticket_message"
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -254,6 +259,28 @@ class TicketType:
             and due <= datetime.now(UTC)
         )
 
+    @strawberry.field(
+        description="How many messages the thread has; company reps count theirs, without internal notes."
+    )
+    def message_count(self, info: Info) -> int:
+        return _summary(info, self.row).message_count
+
+    @strawberry.field(
+        description="When the latest message was written (company reps: the latest they see); null without one."
+    )
+    def last_message_at(self, info: Info) -> datetime | None:
+        return _summary(info, self.row).last_message_at
+
+    @strawberry.field(
+        description="The latest message, for a list's preview; company reps never get an internal note here."
+    )
+    async def last_message(self, info: Info) -> TicketMessageType | None:
+        message_id = _summary(info, self.row).last_message_id
+        if message_id is None:
+            return None
+        row = await info.context.loaders.ticket_message_by_id.load(message_id)
+        return TicketMessageType.from_row(row) if row else None
+
     @strawberry.field
     async def company(self, info: Info) -> CompanyType | None:
         if self.row.company_id is None:
@@ -338,31 +365,63 @@ class TicketType:
         return [TicketActionType.from_row(row) for row in rows]
 
     @strawberry.field(
-        description="The thread, oldest first; company reps never get internal notes."
+        description="The thread, oldest first (`last: 1` is the latest message); company reps never get "
+        "internal notes."
     )
     async def messages(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
     ) -> Connection[TicketMessageType]:
-        size, after_id, include_internal = thread_window(info.context, first, after)
-        key = MessagePageKey(
-            ticket_id=self.row.pk, size=size + 1, after_id=after_id, include_internal=include_internal
-        )
-        rows = await info.context.loaders.ticket_messages_by_ticket.load(key)
+        window = thread_window(info.context, PageArgs(first, after, last, before))
+        loaders = info.context.loaders
+        rows = await loaders.ticket_messages_by_ticket.load(window.key(self.row.pk))
+        count_key = MessageCountKey(self.row.pk, window.include_internal)
+
+        async def count(limit: int) -> TotalCount:
+            return TotalCount(await loaders.message_count_by_ticket.load(count_key))
+
+        page_rows, has_next_page, has_previous_page = window.cut(rows)
         page = Page(
-            rows=rows[:size],
+            rows=page_rows,
             kind=MESSAGE_CURSOR,
-            has_next_page=len(rows) > size,
-            has_previous_page=after is not None,
+            has_next_page=has_next_page,
+            has_previous_page=has_previous_page,
+            counter=count,
         )
         return Connection.from_page(page, TicketMessageType.from_row)
 
 
-def thread_window(ctx: Context, first: int | None, after: str | None) -> tuple[int, int, bool]:
-    """`Ticket.messages`: the page size, the message id the page starts after (0: from the start),
-    and whether the caller sees internal notes."""
-    size = check_page_size(first, ctx.settings.max_page_size)
-    after_id = decode_cursor(MESSAGE_CURSOR, after) if after is not None else 0
-    return size, after_id, sees_internal_notes(ctx.require_user())
+@dataclass(frozen=True)
+class ThreadWindow:
+    """`Ticket.messages`'s arguments, checked: the page's bounds, and whether the caller sees
+    internal notes."""
+
+    args: PageArgs
+    size: int
+    after_id: int
+    before_id: int
+    include_internal: bool
+
+    def key(self, ticket_id: int) -> MessagePageKey:
+        """The loader key of one ticket's page (size + 1 messages, to tell whether more follow)."""
+        return MessagePageKey(
+            ticket_id=ticket_id, size=self.size + 1, after_id=self.after_id, include_internal=self.include_internal,
+            before_id=self.before_id, backward=self.args.backward,
+        )
+
+    def cut(self, rows: Sequence[T]) -> tuple[list[T], bool, bool]:
+        return cut(rows, self.size, self.args)
+
+
+def _summary(info: Info, ticket: Ticket) -> ThreadSummary:
+    return thread_summary(ticket, sees_internal_notes(info.context.require_user()))
+
+
+def thread_window(ctx: Context, args: PageArgs) -> ThreadWindow:
+    size = args.size(ctx.settings.max_page_size)
+    after_id = decode_cursor(MESSAGE_CURSOR, args.after) if args.after is not None else 0
+    before_id = decode_cursor(MESSAGE_CURSOR, args.before) if args.before is not None else 0
+    return ThreadWindow(args, size, after_id, before_id, sees_internal_notes(ctx.require_user()))
 
 
 async def _classification(

@@ -9,9 +9,11 @@ import strawberry
 
 from resolvers import errors as domain
 from resolvers import ticket_catalog as use_cases
+from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.errors import DomainErrorHandler
 from schema.ids import optional_pk, to_pk
+from schema.inputs import NamedInput, NamedUpdateInput
 from schema.pagination import Connection
 from schema.ticket_catalog.types import (
     ActionDefinitionType,
@@ -101,12 +103,6 @@ class ContactSubtypeCreateInput:
 
 
 @strawberry.input
-class TicketCatalogNameUpdateInput:
-    name: str | None = None
-    active: bool | None = None
-
-
-@strawberry.input
 class ActionDefinitionCreateInput:
     name: str
     sets_ticket_status_id: strawberry.ID | None = None
@@ -161,10 +157,10 @@ class TicketCatalogQuery:
         parent_id: strawberry.ID | None = None,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[TicketClassificationType]:
         page = await use_cases.list_classifications(
-            info.context, optional_pk(parent_id), include_inactive, first, after
+            info.context, optional_pk(parent_id), include_inactive, PageArgs(first, after, last, before)
         )
         return Connection.from_page(page, TicketClassificationType.from_row)
 
@@ -174,20 +170,26 @@ class TicketCatalogQuery:
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[TicketStatusType]:
-        page = await use_cases.list_ticket_statuses(info.context, include_inactive, first, after)
+        page = await use_cases.list_ticket_statuses(info.context, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, TicketStatusType.from_row)
 
-    @strawberry.field
+    @strawberry.field(description="Active types valid today (the ones ticketOpen accepts), unless asked.")
     async def contact_types(
         self,
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+        include_expired: Annotated[
+            bool,
+            strawberry.argument(
+                description="Also list types not valid today (validTo passed, or validFrom still to come)."
+            ),
+        ] = False,
     ) -> Connection[ContactTypeType]:
-        page = await use_cases.list_contact_types(info.context, include_inactive, first, after)
+        page = await use_cases.list_contact_types(info.context, include_inactive, PageArgs(first, after, last, before), include_expired)
         return Connection.from_page(page, ContactTypeType.from_row)
 
     @strawberry.field
@@ -196,9 +198,9 @@ class TicketCatalogQuery:
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[ClosureReasonType]:
-        page = await use_cases.list_closure_reasons(info.context, include_inactive, first, after)
+        page = await use_cases.list_closure_reasons(info.context, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, ClosureReasonType.from_row)
 
     @strawberry.field
@@ -207,9 +209,9 @@ class TicketCatalogQuery:
         info: Info,
         include_inactive: bool = False,
         first: int | None = None,
-        after: str | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
     ) -> Connection[ActionDefinitionType]:
-        page = await use_cases.list_action_definitions(info.context, include_inactive, first, after)
+        page = await use_cases.list_action_definitions(info.context, include_inactive, PageArgs(first, after, last, before))
         return Connection.from_page(page, ActionDefinitionType.from_row)
 
 
@@ -336,7 +338,7 @@ class TicketCatalogMutation:
 
     @strawberry.mutation(description="Supervisors and admins.")
     async def contact_subtype_update(
-        self, info: Info, id: strawberry.ID, input: TicketCatalogNameUpdateInput
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
     ) -> ContactSubtypeResult:
         data = use_cases.ContactSubtypeInput(name=input.name, active=input.active)
         return ContactSubtypeType.from_row(
@@ -352,15 +354,15 @@ class TicketCatalogMutation:
         )
 
     @strawberry.mutation(description="Supervisors and admins.")
-    async def closure_reason_create(self, info: Info, name: str) -> ClosureReasonResult:
-        data = use_cases.NamedInput(name=name)
+    async def closure_reason_create(self, info: Info, input: NamedInput) -> ClosureReasonResult:
+        data = use_cases.NamedInput(name=input.name)
         return ClosureReasonType.from_row(
             await use_cases.save_closure_reason(info.context, None, data)
         )
 
     @strawberry.mutation(description="Supervisors and admins.")
     async def closure_reason_update(
-        self, info: Info, id: strawberry.ID, input: TicketCatalogNameUpdateInput
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
     ) -> ClosureReasonResult:
         data = use_cases.NamedInput(name=input.name, active=input.active)
         return ClosureReasonType.from_row(

@@ -634,6 +634,10 @@ def compiled_documents(campaign_ids: list[int]) -> list[str]:
         assert SCHEMA.query_type is not None
         required = [arg for arg, spec in SCHEMA.query_type.fields[name].args.items() if isinstance(spec.type, GraphQLNonNull)]
         selection = f"{{ edges {{ cursor node {compiled_selection(root.target, 3)} }} pageInfo {{ hasNextPage }} }}"
+        returned = get_named_type(SCHEMA.query_type.fields[name].type)
+        if isinstance(returned, GraphQLUnionType):  # `Connection | Error`: the connection's fragment
+            connection = next(member.name for member in returned.types if "edges" in member.fields)
+            selection = f"{{ __typename ... on {connection} {selection} }}"
         for number in campaign_ids if required else [0]:
             arguments = "(" + ", ".join(f'{arg}: "{number}"' for arg in required) + ")" if required else ""
             documents.append(f"query {{ {name}{arguments} {selection} }}")
@@ -655,7 +659,11 @@ async def test_nested_fields_reach_nothing_across_the_boundary_on_the_compiled_p
         # when: the compiled path's relations, three levels deep, on both paths
         compiled_before = STATS.compiled
         fast = await COMPILED_SCHEMA.execute(text, context_value=Context(settings=WALK_SETTINGS, user=user))
-        if STATS.compiled != compiled_before + 1:
+        refused = any(
+            isinstance(value, dict) and str(value.get("__typename", "")).endswith("Error")
+            for value in (fast.data or {}).values()
+        )  # a typed refusal is the normal path's to answer
+        if STATS.compiled != compiled_before + 1 and not refused:
             normal_path.append(text[:80])
         slow = await NORMAL_SCHEMA.execute(text, context_value=Context(settings=WALK_SETTINGS, user=user))
         if (fast.data, fast.errors) != (slow.data, slow.errors):

@@ -45,12 +45,18 @@ from tests.factories import Factory
 # - LIST: a plain list relation (not a connection): the compiler has One and Pages, not yet Many.
 # - CHECKED: a relation with an access rule of its own beyond the row visibility the compiled path
 #   applies (Ticket.parent/children/actions, TicketMessage.ticket/attachments, history pages).
+# - COUNT: a nested connection's totalCount: one count per parent row (a grouped COUNT); the
+#   compiled path counts root lists only, once per page.
+# - REFUSAL: the typed error of a compiled root field's union (campaignQueue's CampaignError): the use
+#   case raises it, and the request takes the normal path, which maps it.
 # - STREAM: a subscription payload: it runs once per event and subscriber group (shared streams,
 #   contato/shared_streams.py), not once per request.
 ROOT = "ROOT"
 COMPUTED = "COMPUTED"
 LIST = "LIST"
 CHECKED = "CHECKED"
+COUNT = "COUNT"
+REFUSAL = "REFUSAL"
 STREAM = "STREAM"
 NOT_COMPILED: dict[str, str] = {
     # Query: every root field but campaignQueue and tickets.
@@ -60,7 +66,7 @@ NOT_COMPILED: dict[str, str] = {
         "campaign", "campaignMember", "pendingCallbacks", "campaignStatistics", "formRules", "scriptRender",
         "ticketClassifications", "ticketStatuses", "contactTypes", "closureReasons", "actionDefinitions",
         "ticket", "ticketsAwaitingReturn", "clientConfig", "doNotCallNumbers", "import",
-        "agentProductivity", "campaignResults", "ticketFigures",
+        "agentProductivity", "campaignResults", "ticketFigures", "ticketCounts",
     )},
     # Reached only through the root fields above.
     **{f"{name}.*": ROOT for name in (
@@ -83,9 +89,9 @@ NOT_COMPILED: dict[str, str] = {
         "TicketFigures", "TicketWeek",
     )},
     **{f"{name}.*": COMPUTED for name in (
-        "CampaignStatistics", "AgentCount", "AttemptsCount", "DayCount", "JustificationCount", "KindCount",
-        "ResultCount", "ResultKindCount", "StageCount", "StatusCount", "QueueStatusCount", "FormRules", "ResultRule",
-        "NoContactRule", "RenderedScript", "CallingHours",
+        "CampaignStatistics", "AgentCount", "AttemptsCount", "DayCount", "JustificationCount",
+        "ResultCount", "ResultKindCount", "StageCount", "QueueStatusCount", "FormRules", "ResultRule",
+        "NoContactRule", "RenderedScript", "CallingHours", "TicketCountGroup",
     )},
     "Campaign.callingHours": COMPUTED,
     "Ticket.awaitingReturn": COMPUTED,
@@ -116,6 +122,10 @@ NOT_COMPILED: dict[str, str] = {
     "CampaignMember.history": CHECKED,
     "OperationConnection.*": CHECKED,
     "OperationEdge.*": CHECKED,
+    # Counts of nested lists, and refusals.
+    "TicketMessageConnection.totalCount": COUNT,
+    "TicketMessageConnection.totalCountIsExact": COUNT,
+    "CampaignError.*": REFUSAL,
     # Subscription payloads.
     **{f"{name}.*": STREAM for name in (
         "Subscription", "TicketEvent", "StreamError", "CallbackAlert", "TicketReturnAlert", "QueueSnapshot",
@@ -169,12 +179,16 @@ def probes(plans: Plans) -> dict[str, str]:
 
     def connection(field_type: object, before: str, after: str, node: str) -> None:
         connection_type = _named(field_type)
+        if isinstance(connection_type, GraphQLUnionType):  # `Connection | Error` (campaignQueue): by fragment
+            connection_type = next(member for member in connection_type.types if "edges" in member.fields)
+            before, after = f"{before} {{ ... on {connection_type.name}", f" }}{after}"
         assert isinstance(connection_type, GraphQLObjectType)
         edge_type = _named(connection_type.fields["edges"].type)
         assert isinstance(edge_type, GraphQLObjectType)
         probe = f"{before} {{ {CONNECTION_PROBE} }}{after}"
-        for field_name in connection_type.fields:
-            documents.setdefault(f"{connection_type.name}.{field_name}", probe)
+        for field_name in connection_type.fields:  # a count is asked by itself: only a root list's compiles
+            selection = CONNECTION_PROBE if field_name in ("edges", "pageInfo") else field_name
+            documents.setdefault(f"{connection_type.name}.{field_name}", f"{before} {{ {selection} }}{after}")
         for field_name in edge_type.fields:
             documents.setdefault(f"{edge_type.name}.{field_name}", probe)
         for field_name in _named(connection_type.fields["pageInfo"].type).fields:  # type: ignore[union-attr]
@@ -238,11 +252,14 @@ async def test_every_readable_field_is_compiled_or_listed_with_its_reason(factor
 
 
 async def test_the_probes_reach_what_the_dashboard_reads(factory: Factory) -> None:
-    # given: fields bench/side_by_side.py's dashboard document selects
+    # given: fields bench/side_by_side.py's dashboard document and sorted ticket list select, and the
+    # relations both branches added to Callback
     schema = build_schema(factory.settings)._schema
     plans = Plans(schema)
     compiled = {field for field, document in probes(plans).items() if compiles(plans, document)}
     # then
     for field in ("CampaignMember.campaign", "Campaign.name", "Operation.result", "Callback.status",
-                  "CampaignMemberEdge.cursor", "PageInfo.endCursor"):
+                  "CampaignMemberEdge.cursor", "PageInfo.endCursor", "CampaignMemberConnection.totalCount",
+                  "TicketConnection.totalCount", "Ticket.messageCount", "Ticket.lastMessageAt",
+                  "Ticket.lastMessage", "Callback.operation", "Callback.campaign"):
         assert field in compiled, field

@@ -4,7 +4,7 @@ Documents are drawn from the compiled path's types (schema/compiled/types.py) wi
 random fields and relations down to three levels, aliases, named fragments and inline fragments,
 fields repeated for the spec's merging, `__typename` anywhere, `@include` / `@skip` on literals and
 variables, and variables for the root fields' arguments (page sizes out of bounds, broken cursors,
-queue statuses, ticket filters), now and then with a field the compiled path does not know. Each
+queue statuses, ticket filters and orders, pages forward and back, totalCount), now and then with a field the compiled path does not know. Each
 runs for every caller of the world in test_compiled_queries.py through the server's schema and
 through one without the compiled path; the JSON of `data` and `errors` must be identical.
 """
@@ -101,7 +101,7 @@ class Documents:
             outer += inner
         return " ".join(outer)
 
-    def connection(self, node_type: str, depth: int) -> str:
+    def connection(self, node_type: str, depth: int, root: bool = False) -> str:
         rng = self.rng
         edge = [f"node {{ {self.object(node_type, depth)} }}"]
         if rng.random() < 0.4:
@@ -114,6 +114,8 @@ class Documents:
             info = rng.sample(("hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"),
                               rng.randint(1, 3))
             parts.append(f"{self.key('pageInfo')}{self.directive()} {{ {' '.join(info)} }}")
+        if root and rng.random() < 0.3:  # a root list's count (a nested one's takes the normal path)
+            parts.append(self.key(rng.choice(("totalCount", "totalCountIsExact"))))
         if rng.random() < 0.2:
             parts.append("__typename")
         rng.shuffle(parts)
@@ -132,16 +134,27 @@ class Documents:
                 arguments.append("filter: {state: OPEN}")
             elif rng.random() < 0.3:
                 arguments.append(f"filter: {self.variable('filter', 'TicketFilter')}")
-            if rng.random() < 0.7:
-                first = rng.choice(("3", "50", "$first"))
-                arguments.append(f"first: {first}")
-                if first == "$first":
-                    self.variable("first", "Int")
-            if rng.random() < 0.2:
-                arguments.append(f"after: {self.variable('after', 'String')}")
+            if root_name == "tickets" and rng.random() < 0.4:
+                arguments.append(f"orderBy: {self.variable('orderBy', 'TicketOrder')}")
+            if rng.random() < 0.25:  # from the end, back
+                arguments.append(f"last: {self.variable('last', 'Int')}")
+                if rng.random() < 0.3:
+                    arguments.append(f"before: {self.variable('before', 'String')}")
+            else:
+                if rng.random() < 0.7:
+                    first = rng.choice(("3", "50", "$first"))
+                    arguments.append(f"first: {first}")
+                    if first == "$first":
+                        self.variable("first", "Int")
+                if rng.random() < 0.2:
+                    arguments.append(f"after: {self.variable('after', 'String')}")
             target = self.registry.roots[root_name].target
             call = f"{root_name}({', '.join(arguments)})" if arguments else root_name
-            fields.append(f"{self.key(call)} {{ {self.connection(target, 1)} }}")
+            selection = self.connection(target, 1, root=True)
+            if root_name == "campaignQueue":  # a union: the connection, or the refusal
+                refusal = " ... on CampaignError { code field }" if rng.random() < 0.5 else ""
+                selection = f"... on CampaignMemberConnection {{ {selection} }}{refusal}"
+            fields.append(f"{self.key(call)} {{ {selection} }}")
         if rng.random() < 0.2:
             fields.append("__typename")
         declared = ", ".join(f"${name}: {graphql_type}" for name, graphql_type in self.variables.items())
@@ -156,6 +169,12 @@ class Documents:
             "filter": lambda: rng.choice((None, {"state": "ALL"}, {"state": "CLOSED"}, {"unassigned": True})),
             "first": lambda: rng.choice((None, 1, 2, 3, 50, 100, 0, 1000)),
             "after": lambda: rng.choice((None, None, None, BROKEN_CURSOR)),
+            "last": lambda: rng.choice((None, 1, 2, 3, 50, 0)),
+            "before": lambda: rng.choice((None, None, None, BROKEN_CURSOR)),
+            "orderBy": lambda: rng.choice((
+                None, {"field": "LAST_MESSAGE_AT", "direction": "DESC"}, {"field": "NUMBER", "direction": "ASC"},
+                {"field": "RETURN_DUE_AT", "direction": "DESC"}, {"field": "CREATED_AT", "direction": "ASC"},
+            )),
             "messages": lambda: rng.choice((None, 1, 3, 0)),
         }
         return {name: choices[name]() if name in choices else rng.random() < 0.5 for name in self.variables}
@@ -179,6 +198,8 @@ async def test_generated_documents_answer_the_same_on_both_paths_for_every_calle
             # then
             assert fast == slow, f"{role}, {json.dumps(variables)}:\n{document}"
             runs += 1
-    # and the compiled path did answer most of them (the rest: unknown fields, refused pages)
+    # and the compiled path did answer a good share of them (the rest: unknown fields, and errors the
+    # normal path reports: page sizes, cursors, `first` with `last`, and campaignQueue's typed refusal
+    # of the rep and the unassigned agent, two callers in five)
     compiled = STATS.compiled - before.compiled
-    assert compiled >= runs // 2, (compiled, runs)
+    assert compiled * 5 >= runs * 2, (compiled, runs)

@@ -127,6 +127,12 @@ async def test_ids_the_database_never_stored_name_no_row_wherever_they_are_sent(
     assert failed == {}
 
 
+QUEUE_AFTER = (
+    'query($a: String) { campaignQueue(campaignId: "1", after: $a) { '
+    "... on CampaignMemberConnection { edges { node { id } } } } }"
+)
+
+
 def _cursor(text: str) -> str:
     return base64.urlsafe_b64encode(text.encode()).decode()
 
@@ -146,11 +152,16 @@ async def test_cursors_beyond_the_database_are_bad_input(factory: Factory) -> No
         (f'query($a: String) {{ ticket(id: "{ticket.pk}") {{ messages(after: $a) {{ edges {{ node {{ id }} }} }} }} }}',
          encode_cursor("message", 10**20)),
         ("query($a: String) { pendingCallbacks(after: $a) { __typename } }",
-         _cursor(f"callback:2030-01-01T00:00:00+00:00|{10**20}")),
-        ("query($a: String) { pendingCallbacks(after: $a) { __typename } }", _cursor("callback:0001-01-01T00:00:00+14:00|1")),
-        ('query($a: String) { campaignQueue(campaignId: "1", after: $a) { edges { node { id } } } }',
+         _cursor(f'callback.due_at.asc:["2030-01-01T00:00:00+00:00", {10**20}]')),
+        ("query($a: String) { pendingCallbacks(after: $a) { __typename } }",
+         _cursor('callback.due_at.asc:["0001-01-01T00:00:00+14:00", 1]')),
+        ('query($a: String) { tickets(orderBy: {field: NUMBER}, after: $a) { edges { node { id } } } }',
+         _cursor(f'ticket.number.asc:["T-1", {10**20}]')),
+        ('query($a: String) { tickets(orderBy: {field: RETURN_DUE_AT}, last: 2, before: $a) { edges { node { id } } } }',
+         _cursor('ticket.return_due_at.asc:["9999-12-31T23:59:59-14:00", 1]')),
+        (QUEUE_AFTER,
          _cursor(f"queue:{10**20}||1")),
-        ('query($a: String) { campaignQueue(campaignId: "1", after: $a) { edges { node { id } } } }',
+        (QUEUE_AFTER,
          _cursor("queue:0|9999-12-31T23:59:59-14:00|1")),
     ]
     for document, after in attempts:

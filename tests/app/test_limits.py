@@ -38,6 +38,9 @@ def test_each_field_costs_one_and_pages_multiply_their_children(schema: object) 
     # tickets: 1 + n × (edges: 1 + (node: 1 + number 1 + messages: 1 + 10 × (edges 1 + node 1 + body 1 + author 1 + name 1)))
     assert cost(schema, TICKETS, {"n": 5}) == 1 + 5 * (1 + 1 + 1 + 1 + 10 * 5)
     assert cost(schema, TICKETS, {"n": 50}) == 1 + 50 * 54
+    # paging back costs as paging forward
+    backward = TICKETS.replace("first: $n", "last: $n").replace("first: 10", "last: 10")
+    assert cost(schema, backward, {"n": 50}) == 1 + 50 * 54
 
 
 def test_unknown_or_oversized_pages_count_as_the_default_or_the_maximum(schema: object) -> None:

@@ -10,16 +10,16 @@ from tests.outbound_factories import Clock, Outbound
 
 CAMPAIGN_QUEUE = """
 query CampaignQueue($campaignId: ID!, $status: QueueStatus, $first: Int, $after: String) {
-  campaignQueue(campaignId: $campaignId, status: $status, first: $first, after: $after) {
+  campaignQueue(campaignId: $campaignId, status: $status, first: $first, after: $after) { ... on CampaignMemberConnection {
     edges { cursor node { id status person { name } } }
     pageInfo { hasNextPage endCursor }
-  }
+  } }
 }
 """
 
 QUEUE_PAGE = """
 query QueuePage($campaignId: ID!, $first: Int) {
-  campaignQueue(campaignId: $campaignId, status: SCHEDULED, first: $first) {
+  campaignQueue(campaignId: $campaignId, status: SCHEDULED, first: $first) { ... on CampaignMemberConnection {
     edges { node {
       id status attempts dueAt
       person { id name document phones }
@@ -27,13 +27,32 @@ query QueuePage($campaignId: ID!, $first: Int) {
       lastOperation { id createdAt notes result { name kind } justification { name } agent { name } }
       nextCallback { id dueAt status agent { name } }
     } }
-  }
+  } }
 }
 """
 
 
 def names(data: dict) -> list[str]:
     return [edge["node"]["person"]["name"] for edge in data["campaignQueue"]["edges"]]
+
+
+REFUSABLE_QUEUE = """
+query Queue($campaignId: ID!) {
+  campaignQueue(campaignId: $campaignId) {
+    __typename
+    ... on CampaignMemberConnection { edges { node { person { name } } } }
+    ... on CampaignError { code field }
+  }
+}
+"""
+
+
+def answer(data: dict) -> list[str] | str:
+    queue = data["campaignQueue"]
+    if queue["__typename"] == "CampaignError":
+        assert queue["field"] == "campaignId"
+        return str(queue["code"])
+    return [edge["node"]["person"]["name"] for edge in queue["edges"]]
 
 
 async def test_agents_see_only_open_campaigns_they_are_assigned_to(
@@ -55,18 +74,20 @@ async def test_agents_see_only_open_campaigns_they_are_assigned_to(
         await outbound.member(campaign, await factory.person(name=label))
     # when
     seen = {
-        label: names(await factory.execute(CAMPAIGN_QUEUE, {"campaignId": str(campaign.pk)}, user=agent))
+        label: await factory.execute(REFUSABLE_QUEUE, {"campaignId": str(campaign.pk)}, user=agent)
         for label, campaign in campaigns.items()
     }
-    # then
-    assert seen == {
-        "open": ["open"], "not assigned": [], "inactive": [], "not started": [], "ended": [],
-        "ends today": ["ends today"],
+    # then: a typed refusal, as claiming answers, where the agent may not work the queue
+    assert {label: answer(data) for label, data in seen.items()} == {
+        "open": ["open"], "not assigned": "AGENT_NOT_ASSIGNED", "inactive": "CAMPAIGN_INACTIVE",
+        "not started": "CAMPAIGN_NOT_STARTED", "ended": "CAMPAIGN_ENDED", "ends today": ["ends today"],
     }
     by_supervisor = await factory.execute(CAMPAIGN_QUEUE, {"campaignId": str(campaigns["inactive"].pk)}, user=supervisor)
     assert names(by_supervisor) == ["inactive"]
-    by_rep = await factory.execute(CAMPAIGN_QUEUE, {"campaignId": str(campaigns["open"].pk)}, user=rep)
-    assert names(by_rep) == []
+    by_rep = await factory.execute(REFUSABLE_QUEUE, {"campaignId": str(campaigns["open"].pk)}, user=rep)
+    assert answer(by_rep) == "FORBIDDEN"
+    unknown = await factory.execute(REFUSABLE_QUEUE, {"campaignId": "999999"}, user=supervisor)
+    assert answer(unknown) == "NOT_FOUND"
 
 
 async def test_due_callbacks_come_first_then_never_acted_then_recycled_by_time(

@@ -24,7 +24,7 @@ SIZE = 60
 
 QUEUE_PAGE = """
 query QueuePage($campaignId: ID!, $first: Int, $after: String) {
-  campaignQueue(campaignId: $campaignId, first: $first, after: $after) {
+  campaignQueue(campaignId: $campaignId, first: $first, after: $after) { ... on CampaignMemberConnection {
     edges { node {
       id status attempts dueAt
       person { name document phones }
@@ -33,7 +33,7 @@ query QueuePage($campaignId: ID!, $first: Int, $after: String) {
       nextCallback { dueAt status }
     } }
     pageInfo { hasNextPage endCursor }
-  }
+  } }
 }
 """
 

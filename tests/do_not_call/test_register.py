@@ -37,9 +37,9 @@ query List($filter: DoNotCallFilter) {
 """
 QUEUE = """
 query Queue($campaignId: ID!, $status: QueueStatus, $first: Int) {
-  campaignQueue(campaignId: $campaignId, status: $status, first: $first) {
+  campaignQueue(campaignId: $campaignId, status: $status, first: $first) { ... on CampaignMemberConnection {
     edges { node { id person { name } } }
-  }
+  } }
 }
 """
 CLAIM = """

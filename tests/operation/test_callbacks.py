@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.campaign import CampaignMember, QueuePriority, QueueStatus
 from models.event import Event
-from models.operation import Callback, CallbackStatus
+from models.operation import Callback, CallbackStatus, Operation
 from models.user import Role
 from tests.conftest import StatementCounter
 from tests.factories import Factory
@@ -169,6 +169,50 @@ async def test_a_pending_callbacks_page_costs_a_fixed_number_of_statements(
         counts[size] = len(sql_statements.statements)
     # callbacks, members, persons, users, campaigns
     assert counts == {3: 5, 20: 5}, sql_statements.statements
+
+
+WITH_OPERATION = """
+query Pending($first: Int) {
+  pendingCallbacks(first: $first) { ... on CallbackConnection {
+    edges { node { id operation { id notes agent { name } } } }
+  } }
+}
+"""
+
+
+async def test_each_callback_names_the_operation_that_scheduled_it_in_a_fixed_number_of_statements(
+    factory: Factory, outbound: Outbound, clock: Clock, sql_statements: StatementCounter
+) -> None:
+    # given: 30 due callbacks, each scheduled by an operation of one of three agents (one without)
+    agents = [await factory.user(Role.AGENT) for _ in range(3)]
+    campaign = await outbound.campaign(agents=tuple(agents))
+    later = await outbound.result()
+    scheduled_by = {}
+    for index in range(30):
+        callback = await _scheduled(outbound, factory, campaign, None, clock() - timedelta(minutes=60 - index), f"P{index}")
+        if index:
+            operation = await Operation.create(
+                member_id=callback.member_id, campaign=campaign, person_id=(await callback.member).person_id,
+                agent=agents[index % 3], result=later, result_kind="SCHEDULE", attempt=1, local_date=clock.today,
+                notes=f"Ligar de novo {index}",
+            )
+            await Callback.filter(id=callback.pk).update(operation_id=operation.pk)
+            scheduled_by[str(callback.pk)] = (str(operation.pk), f"Ligar de novo {index}", agents[index % 3].name)
+    counts = {}
+    for size in (3, 20):
+        sql_statements.statements.clear()
+        # when
+        data = await factory.execute(WITH_OPERATION, {"first": size}, user=agents[0])
+        # then
+        edges = data["pendingCallbacks"]["edges"]
+        assert len(edges) == size
+        for edge in edges:
+            found = edge["node"]["operation"]
+            want = scheduled_by.get(edge["node"]["id"])
+            assert (found and (found["id"], found["notes"], found["agent"]["name"])) == want
+        counts[size] = len(sql_statements.statements)
+    # campaigns of the agent (their worklist), callbacks, operations, users
+    assert counts[3] == counts[20], sql_statements.statements
 
 
 async def test_reschedule_moves_the_callback_and_the_member(factory: Factory, outbound: Outbound, clock: Clock) -> None:

@@ -195,14 +195,21 @@ async def test_statistics_group_in_the_database(
     # then
     stats = data["campaignStatistics"]
     assert (stats["total"], stats["contacts"], stats["contactRate"]) == (4, 3, 0.75)
-    assert stats["byKind"] == [{"kind": "FAILURE", "count": 1}, {"kind": "SUCCESS", "count": 2}]
+    # every outcome, zeros included, as the live queue's resultsLastHour (the no-contact attempt too)
+    assert stats["byKind"] == [
+        {"kind": "SUCCESS", "count": 2}, {"kind": "FAILURE", "count": 1}, {"kind": "SCHEDULE", "count": 0},
+        {"kind": "NO_CONTACT", "count": 1},
+    ]
     assert {(r["result"]["name"], r["count"]) for r in stats["byResult"]} == {("Venda", 2), ("Recusa", 1)}
     assert stats["byJustification"] == [{"justification": {"name": "Preço"}, "count": 1}]
     assert {(a["agent"]["id"], a["count"]) for a in stats["byAgent"]} == {(str(first.pk), 2), (str(second.pk), 2)}
     assert stats["byStage"] == [{"stage": {"name": "Contact"}, "count": 4}]
     assert stats["byDay"] == [{"day": str(clock.today - timedelta(days=1)), "count": 3},
                               {"day": str(clock.today), "count": 1}]
-    assert {(s["status"], s["count"]) for s in stats["membersByStatus"]} == {("CONCLUDED", 3), ("SCHEDULED", 1)}
+    assert stats["membersByStatus"] == [
+        {"status": "NOT_ACTED", "count": 0}, {"status": "SCHEDULED", "count": 1}, {"status": "CONCLUDED", "count": 3},
+        {"status": "REMOVED", "count": 0},
+    ]
     assert stats["attemptsPerConcludedMember"] == [{"attempts": 1, "members": 3}]
     assert stats["averageAttemptsPerConcludedMember"] == 1.0
     # a fixed number of GROUP BY queries plus one batch per referenced table

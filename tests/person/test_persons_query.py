@@ -1,4 +1,6 @@
-from models.person import PersonStage
+from datetime import UTC, datetime, timedelta
+
+from models.person import Person, PersonStage
 from models.user import Role
 from tests.conftest import StatementCounter
 from tests.factories import Factory
@@ -96,3 +98,50 @@ async def test_fifty_persons_with_companies_cost_a_fixed_number_of_statements(
     }
     # one for the page, one for the companies of the whole page
     assert len(sql_statements.statements) == 2, sql_statements.statements
+
+
+PERSONS_ORDERED = """
+query Persons($first: Int, $after: String, $last: Int, $before: String, $orderBy: PersonOrder) {
+  persons(first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+    totalCount
+    edges { node { name } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+
+
+async def test_every_order_pages_both_ways_and_a_rep_reads_their_company_only(factory: Factory) -> None:
+    # given: names neither in id nor in creation order, with ties; half of them the rep's company's
+    company = await factory.company()
+    rep = await factory.user(Role.COMPANY_REP, company=company)
+    supervisor = await factory.user(Role.SUPERVISOR)
+    now = datetime.now(UTC)
+    created = {}
+    for index in range(9):
+        name = f"Pessoa {(index * 4) % 9 // 2}"  # 0 2 4 1 3 0 2 4 1: ties broken by id
+        person = await factory.person(name=name, company=company if index % 2 else None)
+        created[person.pk] = now - timedelta(minutes=(index * 7) % 9)
+        await Person.filter(id=person.pk).update(created_at=created[person.pk])
+    rows = await Person.all()
+    for user, visible in ((supervisor, rows), (rep, [row for row in rows if row.company_id == company.pk])):
+        for field, key in (("NAME", lambda row: (row.name, row.pk)), ("CREATED_AT", lambda row: (row.created_at, row.pk))):
+            for direction in ("ASC", "DESC"):
+                want = [row.name for row in sorted(visible, key=key, reverse=direction == "DESC")]
+                walks = {}
+                for size, cursor, more, next_cursor in (
+                    ("first", "after", "hasNextPage", "endCursor"), ("last", "before", "hasPreviousPage", "startCursor")
+                ):
+                    # when
+                    variables: dict = {size: 2, "orderBy": {"field": field, "direction": direction}}
+                    pages = []
+                    while True:
+                        data = (await factory.execute(PERSONS_ORDERED, variables, user=user))["persons"]
+                        assert data["totalCount"] == len(visible)
+                        pages.append([edge["node"]["name"] for edge in data["edges"]])
+                        if not data["pageInfo"][more]:
+                            break
+                        variables = {**variables, cursor: data["pageInfo"][next_cursor]}
+                    walks[size] = [name for page in (pages if size == "first" else pages[::-1]) for name in page]
+                # then
+                assert walks["first"] == walks["last"] == want, (user.role, field, direction)

@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from models.ticket_catalog import ContactType, TicketClassification, TicketStatus
 from models.user import Role
 from tests.factories import Factory
@@ -87,7 +89,7 @@ mutation Create($input: ActionDefinitionCreateInput!) {
 
 CLOSURE_REASON_CREATE = """
 mutation Create($name: String!) {
-  closureReasonCreate(name: $name) { __typename ... on TicketCatalogError { code field } }
+  closureReasonCreate(input: {name: $name}) { __typename ... on TicketCatalogError { code field } }
 }
 """
 
@@ -304,3 +306,35 @@ async def test_a_name_with_a_nul_character_is_refused(
     for result in (status, contact_type):
         assert result.data is None and result.errors[0].extensions == {"code": "BAD_USER_INPUT"}
     assert await TicketStatus.all().count() == 0 and await ContactType.all().count() == 0
+
+
+CONTACT_TYPES_BY_VALIDITY = """
+query Types($expired: Boolean!) {
+  contactTypes(includeExpired: $expired, first: 50) { edges { node { name validFrom validTo } } }
+}
+"""
+
+
+async def test_contact_types_leave_out_those_ticket_open_refuses_unless_asked(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: types valid today (open-ended, ending today, started today), ended and not yet started
+    agent = await factory.user(Role.AGENT)
+    today = datetime.now(factory.settings.zone).date()  # the local date ticketOpen checks
+    await tickets.contact_type("Sempre")
+    await tickets.contact_type("Até hoje", valid_to=today)
+    await tickets.contact_type("Desde hoje", valid_from=today)
+    await tickets.contact_type("Vencido", valid_to=today - timedelta(days=1))
+    await tickets.contact_type("Futuro", valid_from=today + timedelta(days=1))
+    # when
+    listed = {
+        expired: [edge["node"]["name"] for edge in (
+            await factory.execute(CONTACT_TYPES_BY_VALIDITY, {"expired": expired}, user=agent)
+        )["contactTypes"]["edges"]]
+        for expired in (False, True)
+    }
+    # then: by default, what ticketOpen accepts today; asked, every active type
+    assert listed == {
+        False: ["Sempre", "Até hoje", "Desde hoje"],
+        True: ["Sempre", "Até hoje", "Desde hoje", "Vencido", "Futuro"],
+    }

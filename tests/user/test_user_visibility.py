@@ -29,11 +29,11 @@ USER = "query($id: ID!) { user(id: $id) { id email } }"
 # Served by the compiled path (schema/compiled/types.py), and by graphql-core when it is off.
 QUEUE = """
 query($campaignId: ID!) {
-  campaignQueue(campaignId: $campaignId, status: SCHEDULED, first: 50) { edges { node {
+  campaignQueue(campaignId: $campaignId, status: SCHEDULED, first: 50) { ... on CampaignMemberConnection { edges { node {
     assignedAgent { id email } claimedBy { id email }
     lastOperation { agent { id email } }
     nextCallback { agent { id email } }
-  } } }
+  } } } }
 }
 """
 TICKETS = """
@@ -140,7 +140,8 @@ async def test_every_user_field_shows_what_user_id_shows(
         fast = await factory.schema.execute(
             document, variable_values=variables, context_value=Context(settings=factory.settings, user=viewer)
         )
-        if document is not NESTED:
+        # (a rep's queue is a typed refusal, which the normal path answers)
+        if document is not NESTED and not (document is QUEUE and role == "rep"):
             assert STATS.compiled == compiled_before + 1, (role, document)
         slow = await normal.execute(
             document, variable_values=variables, context_value=Context(settings=factory.settings, user=viewer)
