@@ -18,8 +18,10 @@ from tortoise.transactions import in_transaction
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.event import Event
+from models.history import MemberEventKind
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
+from resolvers import history
 from resolvers.campaign import rules
 from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
@@ -274,6 +276,7 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
                 break
         if claimed is None:
             raise CampaignError(CampaignErrorCode.QUEUE_EMPTY, "Nobody to call right now.", "campaignId")
+        await history.member_event(connection, claimed, user, MemberEventKind.CLAIMED, agent_id=user.pk)
         events.append(await record(connection, _member_event("MEMBER_CLAIMED", claimed, user.pk)))
     await publish(ctx.broadcast, events)
     return claimed
@@ -317,6 +320,7 @@ async def release_claim(ctx: Context, member_id: int) -> CampaignMember:
         )
         if not count:
             raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
+        await history.member_event(connection, member, user, MemberEventKind.RELEASED, agent_id=holder)
         events.append(await record(connection, _member_event("MEMBER_RELEASED", member, user.pk)))
     await publish(ctx.broadcast, events)
     member.update_from_dict(released)

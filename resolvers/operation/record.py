@@ -36,6 +36,7 @@ from models.outbound import (
 from models.person import Person
 from models.user import User
 from realtime.events import EventSpec, publish, record
+from resolvers import history
 from resolvers.campaign import rules
 from resolvers.context import Context
 from resolvers.do_not_call import blocked, listed_numbers
@@ -294,6 +295,8 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
         else:
             changes.update(_next_state(ctx, checked, data, attempts, now))
         await CampaignMember.filter(id=member.pk).using_db(connection).update(**changes)
+        done = [event.entity_id for event in events if event.kind == "CALLBACK_DONE"]
+        await history.operation_recorded(connection, member, user, operation.pk, changes, done)
         events.append(await record(connection, _event(
             "OPERATION_RECORDED", "member", member.pk, campaign.pk, user.pk,
             operation_id=operation.pk, result_kind=operation.result_kind,

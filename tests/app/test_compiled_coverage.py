@@ -125,6 +125,16 @@ NOT_COMPILED: dict[str, str] = {
     # Counts of nested lists, and refusals.
     "TicketMessageConnection.totalCount": COUNT,
     "TicketMessageConnection.totalCountIsExact": COUNT,
+    "TicketHistoryEntryConnection.totalCount": COUNT,
+    "TicketHistoryEntryConnection.totalCountIsExact": COUNT,
+    "MemberEventConnection.totalCount": COUNT,
+    "MemberEventConnection.totalCountIsExact": COUNT,
+    # An entry's catalog rows, as the ticket's own (Ticket.closureReason, Ticket.classification…).
+    "TicketHistoryEntry.closureReason": LIST,
+    "TicketHistoryEntry.classification": LIST,
+    "TicketHistoryEntry.subclassification": LIST,
+    "TicketHistoryEntry.contactType": LIST,
+    "TicketHistoryEntry.contactSubtype": LIST,
     "CampaignError.*": REFUSAL,
     # Subscription payloads.
     **{f"{name}.*": STREAM for name in (
