@@ -267,9 +267,9 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
                     Q(id=candidate.pk),
                     Q(status__in=OPEN_STATUSES),
                     Q(claimed_by_id__isnull=True) | Q(claimed_by_id=user.pk) | Q(claim_expires_at__lte=now),
-                ).using_db(connection).update(**lease)
+                ).using_db(connection).update(**lease, claimed_at=now)
                 if won:
-                    candidate.update_from_dict(lease)
+                    candidate.update_from_dict({**lease, "claimed_at": now})
                     claimed = candidate
                     break
             if claimed is not None:
@@ -313,7 +313,7 @@ async def release_claim(ctx: Context, member_id: int) -> CampaignMember:
     user, member = await _held_member(ctx, member_id)
     holder = member.claimed_by_id
     events: list[Event] = []
-    released = {"claimed_by_id": None, "claim_expires_at": None}
+    released = {"claimed_by_id": None, "claim_expires_at": None, "claimed_at": None}
     async with in_transaction() as connection:
         count = await CampaignMember.filter(id=member.pk, claimed_by_id=holder).using_db(connection).update(
             **released

@@ -293,7 +293,8 @@ FAST_TYPES = (
     FastType(
         "Operation",
         Operation,
-        scalars=("id", "createdAt", "notes", "conversation", "noContact", "callbackAt", "attempt"),
+        scalars=("id", "createdAt", "notes", "conversation", "noContact", "callbackAt", "attempt", "claimedAt",
+                 "handlingSeconds", "talkSeconds", "wrapUpSeconds"),
         relations={
             "agent": One("agent_id", "User"),
             "member": One("member_id", "CampaignMember"),

@@ -92,6 +92,8 @@ NOT_COMPILED: dict[str, str] = {
         "CampaignStatistics", "AgentCount", "AttemptsCount", "DayCount", "JustificationCount",
         "ResultCount", "ResultKindCount", "StageCount", "QueueStatusCount", "FormRules", "ResultRule",
         "NoContactRule", "RenderedScript", "CallingHours", "TicketCountGroup",
+        # campaignStatistics' handling time (issue 16)
+        "HandlingTime", "AgentHandlingTime", "HourHandlingTime", "AgentHourHandlingTime", "NoContactReasonCount",
     )},
     "Campaign.callingHours": COMPUTED,
     "Ticket.awaitingReturn": COMPUTED,
