@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
                 ('member', fields.ForeignKeyField('models.CampaignMember', source_field='member_id', db_constraint=True, to_field='id', related_name='events', on_delete=OnDelete.CASCADE)),
                 ('campaign_id', fields.IntField()),
-                ('kind', fields.CharEnumField(description='STAGE_CHANGED: STAGE_CHANGED\nASSIGNED: ASSIGNED\nCLAIMED: CLAIMED\nRELEASED: RELEASED\nOPERATION_RECORDED: OPERATION_RECORDED\nCALLBACK_SCHEDULED: CALLBACK_SCHEDULED\nCALLBACK_RESCHEDULED: CALLBACK_RESCHEDULED\nCALLBACK_CANCELLED: CALLBACK_CANCELLED\nCALLBACK_DONE: CALLBACK_DONE\nREMOVED: REMOVED', enum_type=MemberEventKind, max_length=25)),
+                ('kind', fields.CharEnumField(description='STAGE_CHANGED: STAGE_CHANGED\nASSIGNED: ASSIGNED\nCLAIMED: CLAIMED\nRELEASED: RELEASED\nOPERATION_RECORDED: OPERATION_RECORDED\nCALLBACK_SCHEDULED: CALLBACK_SCHEDULED\nCALLBACK_RESCHEDULED: CALLBACK_RESCHEDULED\nCALLBACK_REASSIGNED: CALLBACK_REASSIGNED\nCALLBACK_CANCELLED: CALLBACK_CANCELLED\nCALLBACK_DONE: CALLBACK_DONE\nREMOVED: REMOVED', enum_type=MemberEventKind, max_length=25)),
                 ('actor_id', fields.IntField(null=True)),
                 ('agent_id', fields.IntField(null=True)),
                 ('from_stage_id', fields.IntField(null=True)),
