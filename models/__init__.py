@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "models.do_not_call",
     "models.data_import",
     "models.data_export",
+    "models.history",
 ]
 
 

@@ -117,6 +117,8 @@ class CampaignMember(TimestampedModel):
         "models.User", related_name="claimed_members", null=True, on_delete=fields.SET_NULL
     )
     claim_expires_at = fields.DatetimeField(null=True)
+    # When the current claim started (a renewal keeps it): the start of the operation's handling time.
+    claimed_at = fields.DatetimeField(null=True)
 
     campaign_id: int
     person_id: int

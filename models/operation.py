@@ -62,6 +62,14 @@ class Operation(TimestampedModel):
     attempt = fields.IntField()
     # The day in the operation's time zone, for per-day statistics.
     local_date = fields.DateField()
+    # Handling time (issue 16): when the agent's claim on the member started (created_at is when the
+    # result was recorded), the seconds between the two, and the talk / wrap-up seconds the client
+    # sends. The local hour (0-23, the operation's time zone) groups per-hour figures in the database.
+    claimed_at = fields.DatetimeField(null=True)
+    handling_seconds = fields.IntField(null=True)
+    talk_seconds = fields.IntField(null=True)
+    wrap_up_seconds = fields.IntField(null=True)
+    local_hour = fields.SmallIntField(null=True)
 
     member_id: int
     campaign_id: int

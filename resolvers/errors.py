@@ -278,5 +278,19 @@ class TicketError(DomainError):
     pass
 
 
+class BulkErrorCode(str, Enum):
+    FORBIDDEN = "FORBIDDEN"
+    TOO_MANY_ITEMS = "TOO_MANY_ITEMS"
+    NO_ITEMS = "NO_ITEMS"
+    UNKNOWN_AGENT = "UNKNOWN_AGENT"
+    INVALID = "INVALID"
+    # One item of a bulk action failed unexpectedly (logged; the other items went on).
+    UNEXPECTED = "UNEXPECTED"
+
+
+class BulkError(DomainError):
+    pass
+
+
 class AttachmentNotFound(Exception):
     """No such attachment, or the caller may not see its ticket (the download route answers 404)."""

@@ -22,6 +22,7 @@ from tortoise.models import Model
 from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignStage
 from models.catalog import ContactChannel
 from models.company import Company
+from models.history import REP_TICKET_KINDS, MemberEvent, TicketHistoryEntry
 from models.operation import Callback, Operation
 from models.outbound import (
     ActionType,
@@ -229,6 +230,8 @@ class RowLoaders:
         self.justification_links_by_result = _many(JustificationResult, "result_id", ("justification_id",))
         self.operations_by_member = _many(Operation, "member_id", ("-id",))
         self.operations_by_person = _many(Operation, "person_id", ("-id",))
+        self.ticket_history_by_ticket = _many(TicketHistoryEntry, "ticket_id", ("id",))
+        self.member_events_by_member = _many(MemberEvent, "member_id", ("id",))
         self.campaign_ids_by_agent: DataLoader[int, set[int]] = DataLoader(load_fn=_campaign_ids_by_agent)
         self.listed_by_number: DataLoader[str, bool] = DataLoader(load_fn=_listed_by_number)
 
@@ -274,6 +277,10 @@ class Loaders(RowLoaders):
             self.callback_by_id = _none()
             self.operations_by_member = _no_lists()
             self.operations_by_person = _no_lists()
+            self.member_events_by_member = _no_lists()
+            self.ticket_history_by_ticket = _kept_in_lists(
+                rows.ticket_history_by_ticket, lambda row: row.kind in REP_TICKET_KINDS
+            )
         if rows.shared:
             shield_loads(self)
 

@@ -74,6 +74,12 @@ class Productivity:
     no_contacts: int = 0
     results: dict[str, int] = field(default_factory=dict)
     agent_name: str = ""
+    timed: int = 0  # attempts with a handling time (resolvers/operation/handling.py)
+    handling_total: int = 0
+
+    @property
+    def average_handling_seconds(self) -> float | None:
+        return round(self.handling_total / self.timed, 2) if self.timed else None
 
     @property
     def conversion(self) -> float | None:
@@ -135,10 +141,12 @@ async def agent_productivity(
         operations, claims = operations.filter(campaign_id=campaign_id), claims.filter(campaign_id=campaign_id)
     if agent_id is not None:
         operations, claims = operations.filter(agent_id=agent_id), claims.filter(agent_id=agent_id)
-    async for page in _pages(operations, "agent_id", "created_at", "result_kind", "no_contact"):
-        for _, agent, created, kind, no_contact in page:
+    async for page in _pages(operations, "agent_id", "created_at", "result_kind", "no_contact", "handling_seconds"):
+        for _, agent, created, kind, no_contact, handling in page:
             figures = group(agent, created)
             figures.attempts += 1
+            if handling is not None:
+                figures.timed, figures.handling_total = figures.timed + 1, figures.handling_total + handling
             if no_contact:
                 figures.no_contacts += 1
             else:

@@ -17,6 +17,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 
 from models.availability import database_unreachable
+from schema import bulk as bulk_schema
 from schema import campaign as campaign_schema
 from schema import catalog as catalog_schema
 from schema import do_not_call as do_not_call_schema
@@ -26,6 +27,7 @@ from schema import operation as operation_schema
 from schema import reports as reports_schema
 from schema import ticket as ticket_schema
 from schema import ticket_catalog as ticket_catalog_schema
+from schema.bulk import BulkMutation
 from schema.campaign import CampaignMutation, CampaignQuery
 from schema.catalog import CatalogMutation, CatalogQuery
 from schema.client_config import ClientConfigQuery
@@ -96,6 +98,7 @@ class Mutation(
     DoNotCallMutation,
     ImportMutation,
     ExportMutation,
+    BulkMutation,
 ):
     pass
 
@@ -163,6 +166,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *EXCEPTION_HANDLERS,
             *catalog_schema.HANDLERS,
             *campaign_schema.HANDLERS,
+            *bulk_schema.HANDLERS,
             *operation_schema.HANDLERS,
             *ticket_catalog_schema.HANDLERS,
             *ticket_schema.HANDLERS,

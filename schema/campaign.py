@@ -22,6 +22,7 @@ from schema.person import PersonStage, PersonType
 from schema.user import UserType
 
 if TYPE_CHECKING:
+    from schema.history import MemberEventType
     from schema.operation import CallbackType, OperationType
 
 CallbackPolicy = strawberry.enum(CallbackPolicyModel, name="CallbackPolicy")
@@ -207,6 +208,20 @@ class CampaignMemberType:
 
         page = await member_history(info.context, int(self.id), PageArgs(first, after, last, before))
         return Connection.from_page(page, OperationType.from_row)
+
+
+    @strawberry.field(
+        description="Every change to the member (stage, queue status, claims, callbacks), who and when, oldest first."
+    )
+    async def events(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[Annotated[MemberEventType, strawberry.lazy("schema.history")]]:
+        from resolvers.history import member_events
+        from schema.history import MemberEventType
+
+        page = await member_events(info.context, int(self.id), PageArgs(first, after, last, before))
+        return Connection.from_page(page, MemberEventType.from_row)
 
 
 @strawberry.type

@@ -12,6 +12,7 @@ from models.operation import CallbackStatus as CallbackStatusModel
 from models.operation import OperationOutcome as OperationOutcomeModel
 from resolvers import errors as domain
 from resolvers.operation import callbacks, forms, record, statistics
+from resolvers.operation.handling import HandlingFigures
 from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.campaign import CampaignMemberType, CampaignStageType, CampaignType, QueueStatusCount
@@ -59,6 +60,14 @@ class OperationType:
     no_contact: bool
     callback_at: datetime | None
     attempt: int = strawberry.field(description="1 for the member's first attempt, and so on.")
+    claimed_at: datetime | None = strawberry.field(
+        description="When the agent's claim on the member started (createdAt: when the result was recorded)."
+    )
+    handling_seconds: int | None = strawberry.field(
+        description="From claimedAt to createdAt; null when the member was not claimed through the queue."
+    )
+    talk_seconds: int | None = strawberry.field(description="As the client sent it in operationRecord.")
+    wrap_up_seconds: int | None = strawberry.field(description="As the client sent it in operationRecord.")
     row: strawberry.Private[Operation]
 
     @classmethod
@@ -66,7 +75,8 @@ class OperationType:
         return cls(
             id=strawberry.ID(str(row.pk)), created_at=row.created_at, notes=row.notes,
             conversation=row.conversation, no_contact=row.no_contact, callback_at=row.callback_at,
-            attempt=row.attempt, row=row,
+            attempt=row.attempt, claimed_at=row.claimed_at, handling_seconds=row.handling_seconds,
+            talk_seconds=row.talk_seconds, wrap_up_seconds=row.wrap_up_seconds, row=row,
         )
 
     @strawberry.field
@@ -171,6 +181,12 @@ class OperationRecordInput:
         default=None, description="Required for SCHEDULE; allowed with noContact. Future, within calling hours."
     )
     callback_for: CallbackFor = record.CallbackFor.ME  # type: ignore[valid-type]
+    talk_seconds: int | None = strawberry.field(
+        default=None, description="Seconds on the phone, as the dialer measured them (0 to 86400)."
+    )
+    wrap_up_seconds: int | None = strawberry.field(
+        default=None, description="Seconds of after-call work, as the client measured them (0 to 86400)."
+    )
 
 
 OperationResult = Annotated[OperationType | OperationError, strawberry.union("OperationRecordResult")]
@@ -222,6 +238,51 @@ class AttemptsCount:
     members: int
 
 
+@strawberry.type(
+    description="Handling time of a set of operations: averages over the operations that have the figure "
+    "(null when none has it), computed in the database."
+)
+class HandlingTime:
+    operations: int
+    timed_operations: int = strawberry.field(description="Operations with a handling time (claimed, then recorded).")
+    average_handling_seconds: float | None = strawberry.field(description="From the claim to the recorded result.")
+    average_talk_seconds: float | None
+    average_wrap_up_seconds: float | None
+
+    @classmethod
+    def of(cls, figures: HandlingFigures) -> HandlingTime:
+        return cls(
+            operations=figures.operations, timed_operations=figures.timed,
+            average_handling_seconds=figures.average_handling_seconds,
+            average_talk_seconds=figures.average_talk_seconds, average_wrap_up_seconds=figures.average_wrap_up_seconds,
+        )
+
+
+@strawberry.type
+class AgentHandlingTime:
+    agent: UserType
+    handling: HandlingTime
+
+
+@strawberry.type(description="One local hour of the day (CONTATO_TIMEZONE), 0 to 23, over the period's days.")
+class HourHandlingTime:
+    hour: int
+    handling: HandlingTime
+
+
+@strawberry.type
+class AgentHourHandlingTime:
+    agent: UserType
+    hour: int
+    handling: HandlingTime
+
+
+@strawberry.type
+class NoContactReasonCount:
+    reason: NoContactReasonType
+    count: int
+
+
 @strawberry.type
 class CampaignStatistics:
     campaign: CampaignType
@@ -237,6 +298,15 @@ class CampaignStatistics:
     members_by_status: list[QueueStatusCount] = strawberry.field(description="Now, whatever the period.")
     average_attempts_per_concluded_member: float
     attempts_per_concluded_member: list[AttemptsCount]
+    handling: HandlingTime = strawberry.field(description="The period's operations. Occupancy is not computed.")
+    handling_by_agent: list[AgentHandlingTime]
+    handling_by_hour: list[HourHandlingTime] = strawberry.field(description="Hours with operations only.")
+    handling_by_agent_hour: list[AgentHourHandlingTime] = strawberry.field(
+        description="Per agent and local hour, hours with operations only."
+    )
+    by_no_contact_reason: list[NoContactReasonCount] = strawberry.field(
+        description="No-contact attempts by reason (reasons with attempts only)."
+    )
 
 
 CampaignStatisticsResult = Annotated[CampaignStatistics | OperationError, strawberry.union("CampaignStatisticsResult")]
@@ -248,6 +318,12 @@ async def _statistics(info: Info, stats: statistics.Statistics) -> CampaignStati
     justifications = await loaders.justification_by_id.load_many([b.key for b in stats.by_justification])
     agents = await loaders.user_by_id.load_many([b.key for b in stats.by_agent])
     stages = await loaders.campaign_stage_by_id.load_many([b.key for b in stats.by_stage])
+    reasons = await loaders.no_contact_reason_by_id.load_many([b.key for b in stats.by_no_contact_reason])
+    users = {
+        row.pk: row for row in await loaders.user_by_id.load_many(
+            sorted({f.key for f in stats.handling_by_agent} | {f.key[0] for f in stats.handling_by_agent_hour})
+        ) if row
+    }
     return CampaignStatistics(
         campaign=CampaignType.from_row(stats.campaign),
         total=stats.total,
@@ -266,6 +342,16 @@ async def _statistics(info: Info, stats: statistics.Statistics) -> CampaignStati
         average_attempts_per_concluded_member=stats.average_attempts,
         attempts_per_concluded_member=[AttemptsCount(attempts=b.key, members=b.count)
                                        for b in stats.attempts_distribution],
+        handling=HandlingTime.of(stats.handling),
+        handling_by_agent=[AgentHandlingTime(agent=UserType.from_row(users[f.key]), handling=HandlingTime.of(f))
+                           for f in stats.handling_by_agent if f.key in users],
+        handling_by_hour=[HourHandlingTime(hour=f.key, handling=HandlingTime.of(f)) for f in stats.handling_by_hour],
+        handling_by_agent_hour=[
+            AgentHourHandlingTime(agent=UserType.from_row(users[f.key[0]]), hour=f.key[1], handling=HandlingTime.of(f))
+            for f in stats.handling_by_agent_hour if f.key[0] in users
+        ],
+        by_no_contact_reason=[NoContactReasonCount(reason=NoContactReasonType.from_row(r), count=b.count)
+                              for r, b in zip(reasons, stats.by_no_contact_reason) if r],
     )
 
 
@@ -386,6 +472,8 @@ class OperationMutation:
             no_contact_reason_id=optional_pk(input.no_contact_reason_id),
             callback_at=input.callback_at,
             callback_for=input.callback_for,
+            talk_seconds=input.talk_seconds,
+            wrap_up_seconds=input.wrap_up_seconds,
         )
         return OperationType.from_row(await record.record_operation(info.context, data))
 

@@ -43,7 +43,7 @@ class AgentHour:
     results: list[ResultKindCount]
     conversion: float | None = strawberry.field(description="Successes per contact.")
     average_handling_seconds: float | None = strawberry.field(
-        description="Not recorded yet (handling time needs the claim-to-result timing): always null."
+        description="From the claim to the recorded result, over the attempts that have it (null: none has)."
     )
 
 
@@ -108,7 +108,7 @@ class ReportQuery:
                 claims=row.claims, attempts=row.attempts, contacts=row.contacts, no_contacts=row.no_contacts,
                 results=[ResultKindCount(kind=OperationOutcome(kind), count=count)  # type: ignore[arg-type]
                          for kind, count in sorted(row.results.items())],
-                conversion=row.conversion, average_handling_seconds=None,
+                conversion=row.conversion, average_handling_seconds=row.average_handling_seconds,
             )
             for row in rows
         ])

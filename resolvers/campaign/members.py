@@ -22,6 +22,7 @@ from models.operation import Callback, CallbackStatus
 from models.person import Person, PersonStage
 from models.user import Role
 from realtime.events import EventSpec, publish, record
+from resolvers import history
 from resolvers.bounds import search_term
 from resolvers.campaign import rules
 from resolvers.campaign.config import MAX_IDS, require_staff
@@ -170,6 +171,7 @@ async def _save_member(ctx: Context, member: CampaignMember, changes: dict[str, 
     events: list[Event] = []
     async with in_transaction() as connection:
         await CampaignMember.filter(id=member.pk).using_db(connection).update(**changes)
+        await history.member_updated(connection, member, ctx.require_user(), changes)
         events.append(
             await record(
                 connection,
@@ -243,6 +245,7 @@ async def remove_member(ctx: Context, member_id: int) -> CampaignMember:
             "reserved_agent_id": None, "reserved_until": None,
         }
         await CampaignMember.filter(id=member.pk).using_db(connection).update(**changes)
+        await history.member_removed(connection, member, user, [callback.pk for callback in pending])
         events.append(await record(connection, EventSpec(
             kind="MEMBER_REMOVED", entity="member", entity_id=member.pk, campaign_id=member.campaign_id,
             agent_id=user.pk, data={"cancelled_callbacks": [callback.pk for callback in pending]},

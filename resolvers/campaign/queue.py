@@ -18,8 +18,10 @@ from tortoise.transactions import in_transaction
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.event import Event
+from models.history import MemberEventKind
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
+from resolvers import history
 from resolvers.campaign import rules
 from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
@@ -265,15 +267,16 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
                     Q(id=candidate.pk),
                     Q(status__in=OPEN_STATUSES),
                     Q(claimed_by_id__isnull=True) | Q(claimed_by_id=user.pk) | Q(claim_expires_at__lte=now),
-                ).using_db(connection).update(**lease)
+                ).using_db(connection).update(**lease, claimed_at=now)
                 if won:
-                    candidate.update_from_dict(lease)
+                    candidate.update_from_dict({**lease, "claimed_at": now})
                     claimed = candidate
                     break
             if claimed is not None:
                 break
         if claimed is None:
             raise CampaignError(CampaignErrorCode.QUEUE_EMPTY, "Nobody to call right now.", "campaignId")
+        await history.member_event(connection, claimed, user, MemberEventKind.CLAIMED, agent_id=user.pk)
         events.append(await record(connection, _member_event("MEMBER_CLAIMED", claimed, user.pk)))
     await publish(ctx.broadcast, events)
     return claimed
@@ -310,13 +313,14 @@ async def release_claim(ctx: Context, member_id: int) -> CampaignMember:
     user, member = await _held_member(ctx, member_id)
     holder = member.claimed_by_id
     events: list[Event] = []
-    released = {"claimed_by_id": None, "claim_expires_at": None}
+    released = {"claimed_by_id": None, "claim_expires_at": None, "claimed_at": None}
     async with in_transaction() as connection:
         count = await CampaignMember.filter(id=member.pk, claimed_by_id=holder).using_db(connection).update(
             **released
         )
         if not count:
             raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
+        await history.member_event(connection, member, user, MemberEventKind.RELEASED, agent_id=holder)
         events.append(await record(connection, _member_event("MEMBER_RELEASED", member, user.pk)))
     await publish(ctx.broadcast, events)
     member.update_from_dict(released)

@@ -9,9 +9,11 @@ from tortoise.transactions import in_transaction
 
 from models.campaign import CallbackPolicy, Campaign, CampaignAgent, CampaignMember, QueuePriority
 from models.event import Event
+from models.history import MemberEventKind
 from models.operation import Callback, CallbackStatus, Operation
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
+from resolvers import history
 from resolvers.campaign import rules
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
@@ -109,7 +111,7 @@ def _callback_event(kind: str, callback: Callback) -> EventSpec:
 
 
 async def reschedule_callback(ctx: Context, callback_id: int, due_at: datetime) -> Callback:
-    _, callback, campaign = await _pending_callback(ctx, callback_id)
+    user, callback, campaign = await _pending_callback(ctx, callback_id)
     check_callback_time(campaign, due_at, ctx, "dueAt")
     due_at = due_at.astimezone(UTC)
     member_changes: dict[str, object] = {"due_at": due_at}
@@ -127,6 +129,8 @@ async def reschedule_callback(ctx: Context, callback_id: int, due_at: datetime) 
             connection
         ).update(**member_changes)
         callback.due_at, callback.alerted_at, callback.opens_at = due_at, None, opens_at
+        await history.callback_changed(connection, callback.member_id, callback.campaign_id, user,
+                                       MemberEventKind.CALLBACK_RESCHEDULED, [callback.pk], due_at, callback.agent_id)
         events.append(await record(connection, _callback_event("CALLBACK_RESCHEDULED", callback)))
     await publish(ctx.broadcast, events)
     return callback
@@ -134,7 +138,7 @@ async def reschedule_callback(ctx: Context, callback_id: int, due_at: datetime) 
 
 async def cancel_callback(ctx: Context, callback_id: int) -> Callback:
     """The member goes back to the queue as a recycled contact, callable now."""
-    _, callback, _ = await _pending_callback(ctx, callback_id)
+    user, callback, _ = await _pending_callback(ctx, callback_id)
     now = rules.utc_now()
     events: list[Event] = []
     async with in_transaction() as connection:
@@ -150,6 +154,8 @@ async def cancel_callback(ctx: Context, callback_id: int) -> Callback:
             reserved_agent_id=None, reserved_until=None,
         )
         callback.status, callback.closed_at = CallbackStatus.CANCELLED, now
+        await history.callback_changed(connection, callback.member_id, callback.campaign_id, user,
+                                       MemberEventKind.CALLBACK_CANCELLED, [callback.pk], agent_id=callback.agent_id)
         events.append(await record(connection, _callback_event("CALLBACK_CANCELLED", callback)))
     await publish(ctx.broadcast, events)
     return callback

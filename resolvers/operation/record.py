@@ -36,10 +36,12 @@ from models.outbound import (
 from models.person import Person
 from models.user import User
 from realtime.events import EventSpec, publish, record
+from resolvers import history
 from resolvers.campaign import rules
 from resolvers.context import Context
 from resolvers.do_not_call import blocked, listed_numbers
 from resolvers.errors import OperationError, OperationErrorCode
+from resolvers.operation.handling import check_seconds, handling_values
 
 MAX_TEXT = 20000
 
@@ -63,6 +65,8 @@ class OperationInput:
     no_contact_reason_id: int | None = None
     callback_at: datetime | None = None
     callback_for: CallbackFor = CallbackFor.ME
+    talk_seconds: int | None = None
+    wrap_up_seconds: int | None = None
 
 
 @dataclass
@@ -110,6 +114,8 @@ async def _validate(ctx: Context, user: User, data: OperationInput, member: Camp
     await rules.check_assigned(user, campaign.pk, OperationErrorCode, OperationError, "memberId")
     rules.check_period(ctx, campaign, OperationErrorCode, OperationError)
     checked = _Checked(campaign=campaign)
+    check_seconds(data.talk_seconds, "talkSeconds")
+    check_seconds(data.wrap_up_seconds, "wrapUpSeconds")
     if len(data.notes) > MAX_TEXT or len(data.conversation) > MAX_TEXT:
         raise OperationError(OperationErrorCode.INVALID, f"Notes and conversation hold {MAX_TEXT} characters.")
     await _entry(ActionType, data.action_type_id, OperationErrorCode.UNKNOWN_ACTION_TYPE, "actionTypeId", "action type")
@@ -264,11 +270,12 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             no_contact=data.no_contact, no_contact_reason_id=data.no_contact_reason_id,
             callback_at=data.callback_at, attempt=attempts,
             local_date=now.astimezone(ctx.settings.zone).date(), using_db=connection,
+            **handling_values(member, data.talk_seconds, data.wrap_up_seconds, now, ctx.settings.zone),
         )
         events += await _close_pending(connection, member, now)
         changes: dict[str, object] = {
             "attempts": attempts, "stage_id": stage_id, "last_operation_id": operation.pk, "last_acted_at": now,
-            "claimed_by_id": None, "claim_expires_at": None, "next_callback_id": None,
+            "claimed_by_id": None, "claim_expires_at": None, "claimed_at": None, "next_callback_id": None,
             "reserved_agent_id": None, "reserved_until": None,
         }
         if data.callback_at is not None:
@@ -294,6 +301,8 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
         else:
             changes.update(_next_state(ctx, checked, data, attempts, now))
         await CampaignMember.filter(id=member.pk).using_db(connection).update(**changes)
+        done = [event.entity_id for event in events if event.kind == "CALLBACK_DONE"]
+        await history.operation_recorded(connection, member, user, operation.pk, changes, done)
         events.append(await record(connection, _event(
             "OPERATION_RECORDED", "member", member.pk, campaign.pk, user.pk,
             operation_id=operation.pk, result_kind=operation.result_kind,

@@ -15,6 +15,7 @@ from models.user import Role
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
 from resolvers.errors import OperationError, OperationErrorCode
+from resolvers.operation.handling import HandlingFigures, handling_by
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ class Statistics:
     by_day: list[Bucket]
     members_by_status: list[Bucket]
     attempts_distribution: list[Bucket]
+    # Handling time (resolvers/operation/handling.py): the period's, by agent, by local hour, by both.
+    handling: HandlingFigures
+    handling_by_agent: list[HandlingFigures]
+    handling_by_hour: list[HandlingFigures]
+    handling_by_agent_hour: list[HandlingFigures]
+    by_no_contact_reason: list[Bucket]
 
     @property
     def contact_rate(self) -> float:
@@ -112,4 +119,9 @@ async def campaign_statistics(
         by_day=await grouped("local_date"),
         members_by_status=by_queue_status((bucket.key, bucket.count) for bucket in await grouped("status", members)),
         attempts_distribution=await grouped("attempts", members.filter(status=QueueStatus.CONCLUDED)),
+        handling=(await handling_by(operations))[0],
+        handling_by_agent=await handling_by(operations, "agent_id"),
+        handling_by_hour=await handling_by(operations.filter(local_hour__isnull=False), "local_hour"),
+        handling_by_agent_hour=await handling_by(operations.filter(local_hour__isnull=False), "agent_id", "local_hour"),
+        by_no_contact_reason=[bucket for bucket in await grouped("no_contact_reason_id") if bucket.key is not None],
     )

@@ -25,6 +25,7 @@ from models.ticket import (
 from models.ticket_catalog import ActionDefinition, ClosureReason, TicketStatus
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
+from resolvers import history
 from resolvers.attachment import StagedFile, Upload, discard, stage_uploads, store
 from resolvers.context import Context
 from resolvers.documents import is_valid_email, normalize_phone
@@ -288,6 +289,7 @@ async def open_ticket(ctx: Context, data: TicketOpenInput) -> Ticket:
             await ticket.save(using_db=connection)
             message = await _add_message(connection, ticket, user, body, False, staged)
             store(ctx.settings, staged)
+            await history.ticket_opened(connection, ticket, user, mailed)
             if mailed:
                 await _mail_customer(
                     connection, ticket, f"We received your ticket. Its status is: {status.name}."
@@ -325,6 +327,7 @@ async def add_message(
             mailed = not internal and customer_mail(current, None, notify_customer, user)
             message = await _add_message(connection, ticket, user, text, internal, staged, updated_at=utcnow())
             store(ctx.settings, staged)
+            await history.ticket_entry(connection, ticket, user, None, mailed)
             if mailed:
                 await _mail_customer(
                     connection, ticket, f"There is a new message on your ticket:\n\n{text}"
@@ -355,6 +358,7 @@ async def change_status(
         mailed = customer_mail(current, entering, notify_customer, user)
         enter_status(ticket, entering, utcnow())
         await ticket.save(using_db=connection)
+        await history.ticket_status_changed(connection, ticket, user, current.pk, mailed)
         if mailed:
             await _mail_customer(connection, ticket, f"Your ticket is now: {entering.name}.")
         events = [
@@ -384,6 +388,7 @@ async def assign_ticket(
         previous = ticket.assignee_id
         ticket.assignee_id = target
         await ticket.save(using_db=connection)
+        await history.ticket_assigned(connection, ticket, user, previous, mailed)
         if mailed:
             await _mail_customer(
                 connection,
@@ -431,6 +436,7 @@ async def close_ticket(
         ticket.return_due_at = None
         ticket.return_alerted_at = None
         await ticket.save(using_db=connection)
+        await history.ticket_closed(connection, ticket, user, mailed)
         if mailed:
             await _mail_customer(connection, ticket, f"Your ticket was closed: {reason.name}.")
         events = [
@@ -456,6 +462,7 @@ async def reopen_ticket(
         current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
         status = await initial_status(ticket.contact_type_id)
         mailed = customer_mail(current, status, notify_customer, user)
+        await history.ticket_reopened(connection, ticket, user, status.pk, mailed)
         ticket.state = TicketState.OPEN
         ticket.closed_at = None
         ticket.closure_reason_id = None
@@ -518,6 +525,7 @@ async def create_child(ctx: Context, parent_id: int, data: ChildCreateInput) -> 
         )
         await child.save(using_db=connection)
         message = await _add_message(connection, child, user, body, False, [])
+        await history.ticket_opened(connection, child, user, mailed)
         if mailed:
             await _mail_customer(
                 connection,
@@ -571,6 +579,7 @@ async def perform_action(ctx: Context, data: ActionPerformInput) -> TicketAction
         if moved and entering is not None:
             enter_status(ticket, entering, now)
             await ticket.save(using_db=connection)
+        await history.ticket_status_changed(connection, ticket, user, current.pk, mailed, moved=moved)
         non_conformity = None
         if definition.raises_non_conformity:
             non_conformity = await NonConformity.create(

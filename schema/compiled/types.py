@@ -23,6 +23,7 @@ from typing import Any
 from models.campaign import Campaign, CampaignMember, CampaignStage
 from models.catalog import ContactChannel
 from models.company import Company
+from models.history import REP_TICKET_KINDS, MemberEvent, TicketHistoryEntry
 from models.operation import Callback, Operation
 from models.outbound import ActionType, ContactResult, Justification, NoContactReason, Script
 from models.person import Person
@@ -33,8 +34,9 @@ from resolvers import do_not_call
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
-from resolvers.pagination import PageArgs, counter_of, encode_cursor
-from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows
+from resolvers.history import MEMBER_EVENT_CURSOR, TICKET_HISTORY_CURSOR
+from resolvers.pagination import PageArgs, counter_of, encode_cursor, page_of_list
+from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows, query_rows
 from resolvers.scope import Scope
 from resolvers.ticket.summary import summary_columns
 from schema.compiled.spec import Derived, FastType, One, Pages, RootConnection, RowsById, RowsPage
@@ -121,6 +123,53 @@ async def ticket_messages(ctx: Context, args: dict[str, Any], ticket_ids: list[i
     return {ticket_id: RowsPage(*window.cut(thread), cursor) for ticket_id, thread in threads.items()}
 
 
+class _KeyedRow(tuple):  # type: ignore[type-arg]
+    """A raw row whose first column is its id, paged like a model row (`page_of_list` reads `.pk`)."""
+
+    @property
+    def pk(self) -> Any:
+        return self[0]
+
+
+def _pages_by_parent(
+    ctx: Context, args: dict[str, Any], parent_ids: list[int], rows: list[Row], kind: str
+) -> dict[int, RowsPage]:
+    """Each parent's page of `rows` (id first, the parent's id second, in id order), cut as the normal
+    path's `page_of_list` cuts the loader's list."""
+    groups: dict[int, list[_KeyedRow]] = {parent_id: [] for parent_id in parent_ids}
+    for row in rows:
+        groups[row[1]].append(_KeyedRow(row))
+    pages = {}
+    for parent_id, group in groups.items():
+        page = page_of_list(group, kind, _args(args), ctx.settings.max_page_size)
+        pages[parent_id] = RowsPage(page.rows, page.has_next_page, page.has_previous_page, page.cursor)
+    return pages
+
+
+TICKET_HISTORY_COLUMNS = ("id", "ticket_id", "kind", "created_at", "actor_id", "from_status_id", "to_status_id",
+                          "from_assignee_id", "to_assignee_id")
+MEMBER_EVENT_COLUMNS = ("id", "member_id", "kind", "created_at", "actor_id", "agent_id", "from_stage_id",
+                        "to_stage_id", "from_status", "to_status", "due_at", "callback_id", "operation_id")
+
+
+async def ticket_history(ctx: Context, args: dict[str, Any], ticket_ids: list[int]) -> dict[int, RowsPage]:
+    """Ticket.history (schema/ticket/types.py) for many tickets: one query, the loaders' rule for reps."""
+    query = TicketHistoryEntry.filter(ticket_id__in=ticket_ids)
+    if not ctx.scope.sees_operator_records:
+        query = query.filter(kind__in=sorted(kind.value for kind in REP_TICKET_KINDS))
+    rows = await query_rows(query.order_by("id").values_list(*TICKET_HISTORY_COLUMNS))
+    return _pages_by_parent(ctx, args, ticket_ids, rows, TICKET_HISTORY_CURSOR)
+
+
+async def member_events(ctx: Context, args: dict[str, Any], member_ids: list[int]) -> dict[int, RowsPage]:
+    """CampaignMember.events (schema/campaign.py) for many members: one query; the operator's only."""
+    rows: list[Row] = []
+    if ctx.scope.sees_operator_records:
+        rows = await query_rows(MemberEvent.filter(member_id__in=member_ids).order_by("id")
+                                .values_list(*MEMBER_EVENT_COLUMNS))
+    return _pages_by_parent(ctx, args, member_ids, rows, MEMBER_EVENT_CURSOR)
+
+
 Keep = Callable[[RowsById], RowsById]
 
 
@@ -188,8 +237,35 @@ FAST_TYPES = (
             "claimedBy": One("claimed_by_id", "User"),
             "lastOperation": One("last_operation_id", "Operation"),
             "nextCallback": One("next_callback_id", "Callback"),
+            "events": Pages("MemberEvent", member_events, MEMBER_EVENT_COLUMNS),
         },
         visible=operator_records_seen,
+    ),
+    FastType(
+        "MemberEvent",
+        MemberEvent,
+        scalars=("id", "kind", "createdAt", "fromStatus", "toStatus", "dueAt"),
+        relations={
+            "actor": One("actor_id", "User"),
+            "agent": One("agent_id", "User"),
+            "fromStage": One("from_stage_id", "CampaignStage"),
+            "toStage": One("to_stage_id", "CampaignStage"),
+            "callback": One("callback_id", "Callback"),
+            "operation": One("operation_id", "Operation"),
+        },
+        visible=operator_records_seen,
+    ),
+    FastType(
+        "TicketHistoryEntry",
+        TicketHistoryEntry,
+        scalars=("id", "kind", "createdAt"),
+        relations={
+            "actor": One("actor_id", "User"),
+            "fromStatus": One("from_status_id", "TicketStatus"),
+            "toStatus": One("to_status_id", "TicketStatus"),
+            "fromAssignee": One("from_assignee_id", "User"),
+            "toAssignee": One("to_assignee_id", "User"),
+        },
     ),
     FastType(
         "Person",
@@ -217,7 +293,8 @@ FAST_TYPES = (
     FastType(
         "Operation",
         Operation,
-        scalars=("id", "createdAt", "notes", "conversation", "noContact", "callbackAt", "attempt"),
+        scalars=("id", "createdAt", "notes", "conversation", "noContact", "callbackAt", "attempt", "claimedAt",
+                 "handlingSeconds", "talkSeconds", "wrapUpSeconds"),
         relations={
             "agent": One("agent_id", "User"),
             "member": One("member_id", "CampaignMember"),
@@ -275,6 +352,7 @@ FAST_TYPES = (
             "openedBy": One("opened_by_id", "User"),
             "assignee": One("assignee_id", "User"),
             "messages": Pages("TicketMessage", ticket_messages, MESSAGE_PAGE_COLUMNS),
+            "history": Pages("TicketHistoryEntry", ticket_history, TICKET_HISTORY_COLUMNS),
         },
         visible=tickets_seen,
         visible_columns=("company_id", "assignee_id"),

@@ -14,6 +14,7 @@ from models.ticket import TicketActionStatus as TicketActionStatusModel
 from models.ticket import TicketState as TicketStateModel
 from resolvers import errors as domain
 from resolvers.context import Context
+from resolvers.history import ticket_history
 from resolvers.loaders import MessageCountKey, MessagePageKey
 from resolvers.pagination import Page, PageArgs, TotalCount, cut, decode_cursor
 from resolvers.signed_links import attachment_link
@@ -23,6 +24,7 @@ from schema.base import Info
 from schema.catalog import ContactChannelType
 from schema.company import CompanyType
 from schema.errors import Error
+from schema.history import TicketHistoryEntryType
 from schema.pagination import Connection
 from schema.person import PersonType
 from schema.ticket_catalog import (
@@ -389,6 +391,18 @@ class TicketType:
             counter=count,
         )
         return Connection.from_page(page, TicketMessageType.from_row)
+
+
+    @strawberry.field(
+        description="Every change to the ticket, who and when, oldest first (`last: n`: the latest); "
+        "company reps read the entries of the ticket's life only (see TicketHistoryEntry)."
+    )
+    async def history(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[TicketHistoryEntryType]:
+        page = await ticket_history(info.context, self.row.pk, PageArgs(first, after, last, before))
+        return Connection.from_page(page, TicketHistoryEntryType.from_row)
 
 
 @dataclass(frozen=True)

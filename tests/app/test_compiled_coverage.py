@@ -92,6 +92,8 @@ NOT_COMPILED: dict[str, str] = {
         "CampaignStatistics", "AgentCount", "AttemptsCount", "DayCount", "JustificationCount",
         "ResultCount", "ResultKindCount", "StageCount", "QueueStatusCount", "FormRules", "ResultRule",
         "NoContactRule", "RenderedScript", "CallingHours", "TicketCountGroup",
+        # campaignStatistics' handling time (issue 16)
+        "HandlingTime", "AgentHandlingTime", "HourHandlingTime", "AgentHourHandlingTime", "NoContactReasonCount",
     )},
     "Campaign.callingHours": COMPUTED,
     "Ticket.awaitingReturn": COMPUTED,
@@ -125,6 +127,16 @@ NOT_COMPILED: dict[str, str] = {
     # Counts of nested lists, and refusals.
     "TicketMessageConnection.totalCount": COUNT,
     "TicketMessageConnection.totalCountIsExact": COUNT,
+    "TicketHistoryEntryConnection.totalCount": COUNT,
+    "TicketHistoryEntryConnection.totalCountIsExact": COUNT,
+    "MemberEventConnection.totalCount": COUNT,
+    "MemberEventConnection.totalCountIsExact": COUNT,
+    # An entry's catalog rows, as the ticket's own (Ticket.closureReason, Ticket.classification…).
+    "TicketHistoryEntry.closureReason": LIST,
+    "TicketHistoryEntry.classification": LIST,
+    "TicketHistoryEntry.subclassification": LIST,
+    "TicketHistoryEntry.contactType": LIST,
+    "TicketHistoryEntry.contactSubtype": LIST,
     "CampaignError.*": REFUSAL,
     # Subscription payloads.
     **{f"{name}.*": STREAM for name in (
