@@ -229,6 +229,8 @@ class RowLoaders:
         self.justification_links_by_result = _many(JustificationResult, "result_id", ("justification_id",))
         self.operations_by_member = _many(Operation, "member_id", ("-id",))
         self.operations_by_person = _many(Operation, "person_id", ("-id",))
+        self.tickets_by_person = _many(Ticket, "person_id", ("-id",))
+        self.members_by_person = _many(CampaignMember, "person_id", ("id",))
         self.campaign_ids_by_agent: DataLoader[int, set[int]] = DataLoader(load_fn=_campaign_ids_by_agent)
         self.listed_by_number: DataLoader[str, bool] = DataLoader(load_fn=_listed_by_number)
 
@@ -262,6 +264,9 @@ class Loaders(RowLoaders):
 
             self.ticket_by_id = _kept(rows.ticket_by_id, sees)
             self.tickets_by_parent = _kept_in_lists(rows.tickets_by_parent, sees)
+            self.tickets_by_person = _kept_in_lists(rows.tickets_by_person, sees)
+        if scope.is_operator and not scope.is_staff and scope.user_id is not None:
+            self.members_by_person = _in_campaigns_of(rows, scope.user_id)
         if not scope.sees_operator_records:
             self.ticket_messages_by_ticket = DataLoader(load_fn=_public_messages(rows.ticket_messages_by_ticket))
             self.message_count_by_ticket = DataLoader(load_fn=_public_messages(rows.message_count_by_ticket))
@@ -274,6 +279,7 @@ class Loaders(RowLoaders):
             self.callback_by_id = _none()
             self.operations_by_member = _no_lists()
             self.operations_by_person = _no_lists()
+            self.members_by_person = _no_lists()
         if rows.shared:
             shield_loads(self)
 
@@ -308,6 +314,17 @@ def _kept(rows: DataLoader[K, M | None], keep: Callable[[M], bool]) -> DataLoade
 def _kept_in_lists(rows: DataLoader[K, list[M]], keep: Callable[[M], bool]) -> DataLoader[K, list[M]]:
     async def load(keys: list[K]) -> list[list[M]]:
         return [[row for row in group if keep(row)] for group in await rows.load_many(keys)]
+
+    return DataLoader(load_fn=load)
+
+
+def _in_campaigns_of(rows: RowLoaders, agent_id: int) -> DataLoader[int, list[CampaignMember]]:
+    """A person's memberships as an agent sees them: in the campaigns the agent is assigned to."""
+
+    async def load(keys: list[int]) -> list[list[CampaignMember]]:
+        groups = await rows.members_by_person.load_many(keys)
+        assigned = await rows.campaign_ids_by_agent.load(agent_id)
+        return [[row for row in group if row.campaign_id in assigned] for group in groups]
 
     return DataLoader(load_fn=load)
 
