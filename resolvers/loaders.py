@@ -231,6 +231,9 @@ class RowLoaders:
         self.operations_by_person = _many(Operation, "person_id", ("-id",))
         self.tickets_by_person = _many(Ticket, "person_id", ("-id",))
         self.members_by_person = _many(CampaignMember, "person_id", ("id",))
+        self.member_counts_by_campaign: DataLoader[int, dict[str, int]] = DataLoader(
+            load_fn=_member_counts_by_campaign
+        )
         self.campaign_ids_by_agent: DataLoader[int, set[int]] = DataLoader(load_fn=_campaign_ids_by_agent)
         self.listed_by_number: DataLoader[str, bool] = DataLoader(load_fn=_listed_by_number)
 
@@ -350,6 +353,20 @@ def _no_lists() -> DataLoader[Any, Any]:
         return [[] for _ in keys]
 
     return DataLoader(load_fn=load)
+
+
+async def _member_counts_by_campaign(keys: list[int]) -> list[dict[str, int]]:
+    """Members of each campaign by queue status: one GROUP BY for every campaign asked."""
+    groups: dict[int, dict[str, int]] = {key: {} for key in keys}
+    rows = await (
+        CampaignMember.filter(campaign_id__in=set(keys))
+        .annotate(count=Count("id"))
+        .group_by("campaign_id", "status")
+        .values_list("campaign_id", "status", "count")
+    )
+    for campaign_id, status, count in rows:
+        groups[campaign_id][str(getattr(status, "value", status))] = count
+    return [groups[key] for key in keys]
 
 
 async def _campaign_ids_by_agent(keys: list[int]) -> list[set[int]]:
