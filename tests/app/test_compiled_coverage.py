@@ -67,6 +67,7 @@ NOT_COMPILED: dict[str, str] = {
         "ticketClassifications", "ticketStatuses", "contactTypes", "closureReasons", "actionDefinitions",
         "ticket", "ticketsAwaitingReturn", "clientConfig", "doNotCallNumbers", "import",
         "agentProductivity", "campaignResults", "ticketFigures", "ticketCounts", "callbacks", "callback",
+        "queueSnapshot",
     )},
     # Reached only through the root fields above.
     **{f"{name}.*": ROOT for name in (
@@ -91,7 +92,7 @@ NOT_COMPILED: dict[str, str] = {
     **{f"{name}.*": COMPUTED for name in (
         "CampaignStatistics", "AgentCount", "AttemptsCount", "DayCount", "JustificationCount",
         "ResultCount", "ResultKindCount", "StageCount", "QueueStatusCount", "FormRules", "ResultRule",
-        "NoContactRule", "RenderedScript", "CallingHours", "TicketCountGroup",
+        "NoContactRule", "RenderedScript", "CallingHours", "TicketCountGroup", "QueueBoard",
     )},
     "Campaign.callingHours": COMPUTED,
     # A list of count objects: the compiler's Derived answers values without a selection.
