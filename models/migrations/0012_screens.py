@@ -2,6 +2,13 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
+from models.search import create_message_search
+
+
+async def message_search(apps, schema_editor):
+    """The full-text index of message bodies (models/search.py), for the engine migrated."""
+    await create_message_search(schema_editor.client)
+
 class Migration(migrations.Migration):
     dependencies = [('models', '0011_ticket_thread_summary')]
 
@@ -12,4 +19,5 @@ class Migration(migrations.Migration):
             model_name='Callback',
             index=Index(fields=['due_at', 'id']),
         ),
+        ops.RunPython(message_search, reverse_code=ops.RunPython.noop),
     ]
