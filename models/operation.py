@@ -124,4 +124,6 @@ class Callback(TimestampedModel):
             Index(fields=["status", "alerted_at", "due_at"]),
             Index(fields=["status", "opened_alerted_at", "opens_at"]),
             Index(fields=["member_id", "status"]),
+            # `callbacks`, every status, by due time (keyset pages).
+            Index(fields=["due_at", "id"]),
         ]

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from tortoise.functions import Count
 
@@ -46,25 +47,45 @@ class QueueSnapshot:
 
 
 async def compute_snapshot(campaign_id: int, now: datetime) -> QueueSnapshot:
-    """Three grouped queries, whatever the size of the campaign or the number of watchers."""
+    return (await compute_snapshots([campaign_id], now))[campaign_id]
+
+
+async def compute_snapshots(campaign_ids: Collection[int], now: datetime) -> dict[int, QueueSnapshot]:
+    """Three grouped queries, whatever the size of the campaigns, their number or the watchers'."""
+    ids = set(campaign_ids)
     statuses = await (
-        CampaignMember.filter(campaign_id=campaign_id)
+        CampaignMember.filter(campaign_id__in=ids)
         .annotate(count=Count("id"))
-        .group_by("status")
-        .values("status", "count")
+        .group_by("campaign_id", "status")
+        .values("campaign_id", "status", "count")
     )
     claims = await (
-        CampaignMember.filter(campaign_id=campaign_id, claimed_by_id__isnull=False, claim_expires_at__gt=now)
+        CampaignMember.filter(campaign_id__in=ids, claimed_by_id__isnull=False, claim_expires_at__gt=now)
         .annotate(count=Count("id"))
-        .group_by("claimed_by_id")
-        .values("claimed_by_id", "count")
+        .group_by("campaign_id", "claimed_by_id")
+        .values("campaign_id", "claimed_by_id", "count")
     )
     results = await (
-        Operation.filter(campaign_id=campaign_id, created_at__gte=now - RESULT_WINDOW)
+        Operation.filter(campaign_id__in=ids, created_at__gte=now - RESULT_WINDOW)
         .annotate(count=Count("id"))
-        .group_by("agent_id", "result_kind")
-        .values("agent_id", "result_kind", "count")
+        .group_by("campaign_id", "agent_id", "result_kind")
+        .values("campaign_id", "agent_id", "result_kind", "count")
     )
+    return {
+        campaign_id: _snapshot(
+            campaign_id, now,
+            [row for row in statuses if row["campaign_id"] == campaign_id],
+            [row for row in claims if row["campaign_id"] == campaign_id],
+            [row for row in results if row["campaign_id"] == campaign_id],
+        )
+        for campaign_id in campaign_ids
+    }
+
+
+def _snapshot(
+    campaign_id: int, now: datetime, statuses: list[dict[str, Any]], claims: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+) -> QueueSnapshot:
     by_status = dict.fromkeys(QueueStatus, 0)
     for row in statuses:
         by_status[QueueStatus(row["status"])] = row["count"]
@@ -122,6 +143,36 @@ class _Watcher:
                     self.queue.get_nowait()
 
 
+class Inbox:
+    """What a stream following several campaigns has not taken yet: the newest snapshot of each (a
+    slow client skips older ones, as a single watcher's queue does) and at most one recheck, in the
+    order they came."""
+
+    def __init__(self) -> None:
+        self._pending: dict[int, QueueSnapshot | Recheck] = {}
+        self._ready = asyncio.Event()
+
+    def put(self, key: int, item: QueueSnapshot | Recheck) -> None:
+        self._pending.pop(key, None)
+        self._pending[key] = item
+        self._ready.set()
+
+    async def get(self) -> QueueSnapshot | Recheck:
+        while not self._pending:
+            self._ready.clear()
+            await self._ready.wait()
+        key = next(iter(self._pending))
+        return self._pending.pop(key)
+
+
+@dataclass(eq=False)
+class _BoardWatcher(_Watcher):
+    inbox: Inbox = field(default_factory=Inbox)
+
+    def offer(self, item: QueueSnapshot | Recheck) -> None:
+        self.inbox.put(0 if isinstance(item, Recheck) else self.campaign_id, item)
+
+
 class QueueMonitor:
     def __init__(self, tick: float = 1.0, max_age: float = 30.0) -> None:
         self.tick = tick
@@ -156,13 +207,29 @@ class QueueMonitor:
     @contextlib.asynccontextmanager
     async def watch(self, campaign_id: int, user_id: int) -> AsyncIterator[asyncio.Queue[QueueSnapshot | Recheck]]:
         watcher = _Watcher(campaign_id, user_id)
+        async with self._joined(watcher):
+            yield watcher.queue
+
+    @contextlib.asynccontextmanager
+    async def watch_many(self, campaign_ids: Collection[int], user_id: int) -> AsyncIterator[Inbox]:
+        """A wallboard of several campaigns: one watcher per campaign (each campaign still computed
+        once per tick for all its watchers), their snapshots in one inbox."""
+        inbox = Inbox()
+        async with contextlib.AsyncExitStack() as stack:
+            for campaign_id in campaign_ids:
+                await stack.enter_async_context(self._joined(_BoardWatcher(campaign_id, user_id, inbox=inbox)))
+            yield inbox
+
+    @contextlib.asynccontextmanager
+    async def _joined(self, watcher: _Watcher) -> AsyncIterator[None]:
+        campaign_id = watcher.campaign_id
         self._watchers.setdefault(campaign_id, set()).add(watcher)
         try:
             latest = self._latest.get(campaign_id)
             if latest is None or campaign_id in self._dirty:
                 latest = await self._compute(campaign_id)
             watcher.offer(latest)
-            yield watcher.queue
+            yield
         finally:
             watchers = self._watchers.get(campaign_id)
             if watchers is not None:

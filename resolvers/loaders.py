@@ -232,6 +232,11 @@ class RowLoaders:
         self.operations_by_person = _many(Operation, "person_id", ("-id",))
         self.ticket_history_by_ticket = _many(TicketHistoryEntry, "ticket_id", ("id",))
         self.member_events_by_member = _many(MemberEvent, "member_id", ("id",))
+        self.tickets_by_person = _many(Ticket, "person_id", ("-id",))
+        self.members_by_person = _many(CampaignMember, "person_id", ("id",))
+        self.member_counts_by_campaign: DataLoader[int, dict[str, int]] = DataLoader(
+            load_fn=_member_counts_by_campaign
+        )
         self.campaign_ids_by_agent: DataLoader[int, set[int]] = DataLoader(load_fn=_campaign_ids_by_agent)
         self.listed_by_number: DataLoader[str, bool] = DataLoader(load_fn=_listed_by_number)
 
@@ -265,6 +270,9 @@ class Loaders(RowLoaders):
 
             self.ticket_by_id = _kept(rows.ticket_by_id, sees)
             self.tickets_by_parent = _kept_in_lists(rows.tickets_by_parent, sees)
+            self.tickets_by_person = _kept_in_lists(rows.tickets_by_person, sees)
+        if scope.is_operator and not scope.is_staff and scope.user_id is not None:
+            self.members_by_person = _in_campaigns_of(rows, scope.user_id)
         if not scope.sees_operator_records:
             self.ticket_messages_by_ticket = DataLoader(load_fn=_public_messages(rows.ticket_messages_by_ticket))
             self.message_count_by_ticket = DataLoader(load_fn=_public_messages(rows.message_count_by_ticket))
@@ -281,6 +289,7 @@ class Loaders(RowLoaders):
             self.ticket_history_by_ticket = _kept_in_lists(
                 rows.ticket_history_by_ticket, lambda row: row.kind in REP_TICKET_KINDS
             )
+            self.members_by_person = _no_lists()
         if rows.shared:
             shield_loads(self)
 
@@ -319,6 +328,17 @@ def _kept_in_lists(rows: DataLoader[K, list[M]], keep: Callable[[M], bool]) -> D
     return DataLoader(load_fn=load)
 
 
+def _in_campaigns_of(rows: RowLoaders, agent_id: int) -> DataLoader[int, list[CampaignMember]]:
+    """A person's memberships as an agent sees them: in the campaigns the agent is assigned to."""
+
+    async def load(keys: list[int]) -> list[list[CampaignMember]]:
+        groups = await rows.members_by_person.load_many(keys)
+        assigned = await rows.campaign_ids_by_agent.load(agent_id)
+        return [[row for row in group if row.campaign_id in assigned] for group in groups]
+
+    return DataLoader(load_fn=load)
+
+
 def _public_messages(rows: DataLoader[K, M]) -> Callable[[list[K]], Awaitable[list[M]]]:
     """The thread (or its count) without internal notes, whatever the key asks."""
 
@@ -340,6 +360,20 @@ def _no_lists() -> DataLoader[Any, Any]:
         return [[] for _ in keys]
 
     return DataLoader(load_fn=load)
+
+
+async def _member_counts_by_campaign(keys: list[int]) -> list[dict[str, int]]:
+    """Members of each campaign by queue status: one GROUP BY for every campaign asked."""
+    groups: dict[int, dict[str, int]] = {key: {} for key in keys}
+    rows = await (
+        CampaignMember.filter(campaign_id__in=set(keys))
+        .annotate(count=Count("id"))
+        .group_by("campaign_id", "status")
+        .values_list("campaign_id", "status", "count")
+    )
+    for campaign_id, status, count in rows:
+        groups[campaign_id][str(getattr(status, "value", status))] = count
+    return [groups[key] for key in keys]
 
 
 async def _campaign_ids_by_agent(keys: list[int]) -> list[set[int]]:

@@ -361,17 +361,24 @@ def page_of_list(rows: Sequence[M], kind: str, args: PageArgs, maximum: int, des
     """A page of a list already loaded whole (a nested list of one parent), in id order (newest
     first when `descending`), by the same rules as `paginate`."""
     ordering = Ordering(kind, descending=descending)
+    page, has_next_page, has_previous_page = cut_loaded(rows, lambda row: row.pk, ordering, args, maximum)
+    return Page(page, ordering.kind, has_next_page, has_previous_page, counted(len(rows)), ordering)
+
+
+def cut_loaded(
+    rows: Sequence[T], row_id: Callable[[T], int], ordering: Ordering, args: PageArgs, maximum: int
+) -> tuple[list[T], bool, bool]:
+    """The page of `args` of a list already loaded whole in `ordering` (by id): models or raw rows
+    alike, `row_id` says which id a row has. (page, hasNextPage, hasPreviousPage)"""
     size = args.size(maximum)
-    rows = list(rows)
-    total = len(rows)
+    listed = list(rows)
     cursor = args.cursor
     if cursor is not None:
-        _, row_id = ordering.position(cursor)
-        after = (lambda pk: pk < row_id) if descending else (lambda pk: pk > row_id)
+        _, cursor_id = ordering.position(cursor)
+        after = (lambda pk: pk < cursor_id) if ordering.descending else (lambda pk: pk > cursor_id)
         if args.backward:
-            rows = [row for row in rows if not after(row.pk) and row.pk != row_id]
+            listed = [row for row in listed if not after(row_id(row)) and row_id(row) != cursor_id]
         else:
-            rows = [row for row in rows if after(row.pk)]
-    read = rows[::-1] if args.backward else rows
-    page, has_next_page, has_previous_page = cut(read[: size + 1], size, args)
-    return Page(page, ordering.kind, has_next_page, has_previous_page, counted(total), ordering)
+            listed = [row for row in listed if after(row_id(row))]
+    read = listed[::-1] if args.backward else listed
+    return cut(read[: size + 1], size, args)

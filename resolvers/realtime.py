@@ -25,6 +25,7 @@ from realtime.events import USER_CHANGED
 from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, current_cursor, stream
 from realtime.queue_monitor import QueueSnapshot, Recheck
 from resolvers.bounds import MAX_EVENT_CURSOR, ascii_integer
+from resolvers.campaign.board import MAX_BOARD, board_ids
 from resolvers.context import Context, fresh_loaders, use_loaders
 from resolvers.errors import DomainError
 from resolvers.loaders import RowLoaders
@@ -44,6 +45,7 @@ TICKET_KINDS = (
 class StreamErrorCode(str, Enum):
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
+    INVALID = "INVALID"
     INVALID_CURSOR = "INVALID_CURSOR"
     CURSOR_EXPIRED = "CURSOR_EXPIRED"
     ACCESS_REVOKED = "ACCESS_REVOKED"
@@ -291,17 +293,27 @@ async def _works_campaign(ctx: Context, agent_id: int, campaign_id: int | None) 
     return any(link.agent_id == agent_id for link in links)
 
 
-async def queue_updates(ctx: Context, campaign_id: int) -> AsyncIterator[QueueSnapshot]:
-    """A campaign's live figures for supervisors: the first at once, then as the queue moves."""
+async def queue_updates(
+    ctx: Context, campaign_id: int | None, campaign_ids: list[int] | None = None
+) -> AsyncIterator[QueueSnapshot]:
+    """Campaigns' live figures for supervisors: each campaign's first snapshot at once, then each as
+    its queue moves. One campaign (`campaign_id`), or a wallboard of several (`campaign_ids`)."""
+    field = "campaignId" if campaign_ids is None else "campaignIds"
     viewer = await Viewer.start(ctx)
     if not viewer.is_staff:
-        raise StreamEnded(StreamErrorCode.FORBIDDEN, "Queue monitoring is for supervisors.", "campaignId")
-    campaign = await ctx.loaders.campaign_by_id.load(campaign_id)
-    if campaign is None:
-        raise StreamEnded(StreamErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
+        raise StreamEnded(StreamErrorCode.FORBIDDEN, "Queue monitoring is for supervisors.", field)
+    if (campaign_id is None) == (campaign_ids is None):
+        raise StreamEnded(StreamErrorCode.INVALID, "Give campaignId or campaignIds, not both.", field)
+    wanted = board_ids([campaign_id] if campaign_id is not None else campaign_ids or [])
+    if not wanted or len(wanted) > MAX_BOARD:
+        raise StreamEnded(StreamErrorCode.INVALID, f"Follow 1 to {MAX_BOARD} campaigns.", field)
+    found = await ctx.loaders.campaign_by_id.load_many(wanted)
+    for wanted_id, campaign in zip(wanted, found, strict=True):
+        if campaign is None:
+            raise StreamEnded(StreamErrorCode.NOT_FOUND, f"No campaign {wanted_id}.", field)
     if ctx.queue_monitor is None:
         raise RuntimeError("the queue monitor is not running in this process")
-    async with ctx.queue_monitor.watch(campaign_id, viewer.user.pk) as snapshots:
+    async with ctx.queue_monitor.watch_many(wanted, viewer.user.pk) as snapshots:
         while True:
             item = await snapshots.get()
             await viewer.check()

@@ -42,7 +42,7 @@ from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
 from schema.person import PersonMutation, PersonQuery
 from schema.prepared import PinnedDocuments, PinnedParserCache
-from schema.realtime import Subscription
+from schema.realtime import QueueQuery, Subscription
 from schema.reports import ReportQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.security import (
@@ -81,6 +81,7 @@ class Query(
     ImportQuery,
     ReportQuery,
     ClientConfigQuery,
+    QueueQuery,
 ):
     pass
 

@@ -12,6 +12,7 @@ from models.campaign import Campaign, CampaignMember, CampaignStage
 from models.campaign import QueueStatus as QueueStatusModel
 from resolvers import errors as domain
 from resolvers.campaign import config, members, queue
+from resolvers.operation.statistics import by_queue_status
 from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.catalog import ActionTypeType
@@ -96,6 +97,14 @@ class CampaignType:
             ),
             default_action_type_id=row.default_action_type_id,
         )
+
+    @strawberry.field(
+        description="Members by queue status now: every status, zeros included, in the enum's order (one grouped "
+        "count for every campaign of a list)."
+    )
+    async def member_counts(self, info: Info) -> list[QueueStatusCount]:
+        counts = await info.context.loaders.member_counts_by_campaign.load(int(self.id))
+        return [QueueStatusCount(status=bucket.key, count=bucket.count) for bucket in by_queue_status(counts.items())]
 
     @strawberry.field(description="In order.")
     async def stages(self, info: Info) -> list[CampaignStageType]:

@@ -194,6 +194,16 @@ CallbackResult = Annotated[CallbackType | OperationError, strawberry.union("Call
 PendingCallbacksResult = Annotated[
     Connection[CallbackType] | OperationError, strawberry.union("PendingCallbacksResult")
 ]
+CallbacksResult = Annotated[Connection[CallbackType] | OperationError, strawberry.union("CallbacksResult")]
+
+
+@strawberry.input(description="Every field narrows the list; the due range includes both ends.")
+class CallbackFilter:
+    status: CallbackStatus | None = None  # type: ignore[valid-type]
+    agent_id: strawberry.ID | None = None
+    campaign_id: strawberry.ID | None = None
+    due_from: datetime | None = None
+    due_to: datetime | None = None
 
 
 @strawberry.type(description="Operations by outcome (every outcome is listed, zeros included).")
@@ -386,9 +396,10 @@ class RenderedScript:
 @strawberry.type
 class OperationQuery:
     @strawberry.field(
-        description="Pending callbacks due by dueBefore (default now), oldest first. Without agentId, the "
-        "caller's ligações pendentes: their own, those for anyone on the campaigns they work, and other agents' "
-        "callbacks there that have opened to anyone (opensAt passed). With agentId, that agent's own callbacks; "
+        description="Pending callbacks due by dueBefore (default now), oldest first. Without agentId, an "
+        "agent's ligações pendentes: their own, those for anyone on the campaigns they work, and other agents' "
+        "callbacks there that have opened to anyone (opensAt passed); for supervisors and admins, every agent's "
+        "pending callbacks. With agentId, that agent's own callbacks; "
         "only supervisors and admins may name another agent (FORBIDDEN otherwise). Agents see only open "
         "campaigns they are assigned to."
     )
@@ -404,6 +415,38 @@ class OperationQuery:
             info.context, optional_pk(agent_id), due_before, PageArgs(first, after, last, before)
         )
         return Connection.from_page(page, CallbackType.from_row)
+
+    @strawberry.field(
+        description="Callbacks of every status (done and cancelled too), by due time, oldest first. Supervisors "
+        "and admins: all; agents: those of the campaigns they are assigned to; company reps: FORBIDDEN."
+    )
+    async def callbacks(
+        self,
+        info: Info,
+        filter: CallbackFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> CallbacksResult:
+        where = filter or CallbackFilter()
+        page = await callbacks.list_callbacks(
+            info.context,
+            callbacks.CallbackFilter(
+                status=None if where.status is None else CallbackStatusModel(where.status.value),
+                agent_id=optional_pk(where.agent_id),
+                campaign_id=optional_pk(where.campaign_id),
+                due_from=where.due_from,
+                due_to=where.due_to,
+            ),
+            PageArgs(first, after, last, before),
+        )
+        return Connection.from_page(page, CallbackType.from_row)
+
+    @strawberry.field(description="One callback, whatever its status; null when it does not exist or is not yours to see.")
+    async def callback(self, info: Info, id: strawberry.ID) -> CallbackType | None:
+        row = await callbacks.get_callback(info.context, to_pk(id))
+        return CallbackType.from_row(row) if row else None
 
     @strawberry.field(
         description="Supervisors and admins: any campaign; agents: campaigns they are assigned to (FORBIDDEN "

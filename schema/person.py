@@ -9,6 +9,7 @@ from models.person import Person
 from models.person import PersonKind as PersonKindModel
 from models.person import PersonStage as PersonStageModel
 from resolvers import person as use_cases
+from resolvers import person_lists
 from resolvers.do_not_call import callable_phones, register_key
 from resolvers.pagination import PageArgs
 from schema.base import Info
@@ -18,7 +19,9 @@ from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection, OrderDirection
 
 if TYPE_CHECKING:
+    from schema.campaign import CampaignMemberType
     from schema.operation import OperationType
+    from schema.ticket.types import TicketType
 
 PersonKind = strawberry.enum(PersonKindModel, name="PersonKind")
 PersonStage = strawberry.enum(PersonStageModel, name="PersonStage")
@@ -92,6 +95,33 @@ class PersonType:
         from schema.operation import person_operations
 
         return await person_operations(info, int(self.id), campaign_id, PageArgs(first, after, last, before))
+
+    @strawberry.field(
+        description="This person's tickets, newest first, as `tickets` shows them to the caller (a company rep: "
+        "their company's; an agent: theirs and the unassigned ones)."
+    )
+    async def tickets(
+        self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[TicketType, strawberry.lazy("schema.ticket.types")]]:
+        from schema.ticket.types import TicketType
+
+        page = await person_lists.person_tickets(info.context, int(self.id), PageArgs(first, after, last, before))
+        return Connection.from_page(page, TicketType.from_row)
+
+    @strawberry.field(
+        description="The campaigns this person is in (campaign, queue status, stage, next callback), oldest "
+        "first: agents see those of the campaigns they are assigned to, supervisors and admins all, company "
+        "reps none."
+    )
+    async def memberships(
+        self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[CampaignMemberType, strawberry.lazy("schema.campaign")]]:
+        from schema.campaign import CampaignMemberType
+
+        page = await person_lists.person_memberships(info.context, int(self.id), PageArgs(first, after, last, before))
+        return Connection.from_page(page, CampaignMemberType.from_row)
 
 
 @strawberry.input

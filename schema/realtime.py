@@ -15,8 +15,9 @@ from strawberry.types import Info
 from realtime.hub import is_interruption
 from realtime.queue_monitor import QueueSnapshot
 from resolvers import realtime
+from resolvers.campaign import board
 from resolvers.context import Context
-from schema.campaign import CampaignType, QueueStatusCount
+from schema.campaign import CampaignError, CampaignType, QueueStatusCount
 from schema.errors import Error
 from schema.ids import to_pk
 from schema.imports import ImportType
@@ -120,6 +121,25 @@ class QueueSnapshotType:
         return CampaignType.from_row(await info.context.loaders.campaign_by_id.load(self.campaign_id))
 
 
+@strawberry.type(description="A wallboard's campaigns, each with its queue figures now, in the order asked.")
+class QueueBoard:
+    snapshots: list[QueueSnapshotType]
+
+
+QueueSnapshotResult = Annotated[QueueBoard | CampaignError, strawberry.union("QueueSnapshotResult")]
+
+
+@strawberry.type
+class QueueQuery:
+    @strawberry.field(
+        description="Supervisors and admins: the queue figures of up to 50 campaigns now, as queueUpdates sends "
+        "them (the first render of a wallboard). FORBIDDEN for anyone else; an unknown id is NOT_FOUND."
+    )
+    async def queue_snapshot(self, info: Info[Context, None], campaign_ids: list[strawberry.ID]) -> QueueSnapshotResult:
+        snapshots = await board.queue_snapshots(info.context, [to_pk(value) for value in campaign_ids])
+        return QueueBoard(snapshots=[QueueSnapshotType.from_snapshot(snapshot) for snapshot in snapshots])
+
+
 TicketUpdatesItem = Annotated[TicketEvent | StreamError, strawberry.union("TicketUpdatesItem")]
 TicketReturnDueItem = Annotated[TicketReturnAlert | StreamError, strawberry.union("TicketReturnDueItem")]
 CallbackDueItem = Annotated[CallbackAlert | StreamError, strawberry.union("CallbackDueItem")]
@@ -214,10 +234,17 @@ class Subscription:
         async for item in _typed(source, ImportType.from_row):
             yield item
 
-    @strawberry.subscription(description="A campaign's queue figures for supervisors: now, then as they change.")
+    @strawberry.subscription(
+        description="Queue figures for supervisors: of one campaign (`campaignId`) or of a wallboard of up to 50 "
+        "(`campaignIds`): each campaign's now, then each as it changes (`campaign` says whose)."
+    )
     async def queue_updates(
-        self, info: Info[Context, None], campaign_id: strawberry.ID
+        self, info: Info[Context, None], campaign_id: strawberry.ID | None = None,
+        campaign_ids: list[strawberry.ID] | None = None,
     ) -> AsyncGenerator[QueueUpdatesItem, None]:
-        source = realtime.queue_updates(info.context, to_pk(campaign_id))
+        source = realtime.queue_updates(
+            info.context, None if campaign_id is None else to_pk(campaign_id),
+            None if campaign_ids is None else [to_pk(value) for value in campaign_ids],
+        )
         async for item in _typed(source, QueueSnapshotType.from_snapshot):
             yield item

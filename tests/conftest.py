@@ -21,6 +21,7 @@ from tortoise.context import TortoiseContext, tortoise_test_context
 
 from contato.settings import Settings
 from models import MODEL_MODULES, tortoise_config
+from models.search import create_message_search
 from tests.factories import Factory
 
 PG_ADMIN_URL = os.environ.get("CONTATO_TEST_DATABASE_URL", "")
@@ -69,6 +70,8 @@ def pg_database() -> Iterator[str | None]:
 async def db(pg_database: str | None) -> AsyncIterator[None]:
     if pg_database is None:
         async with tortoise_test_context(MODEL_MODULES):
+            # What the migrations make beside the models' tables (PostgreSQL's test database is migrated).
+            await create_message_search(connections.get("default"))
             yield
         return
     async with TortoiseContext() as ctx:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.campaign import CallbackPolicy, Campaign, CampaignAgent, CampaignMember, QueuePriority
@@ -38,8 +40,9 @@ def _callers_campaigns(ctx: Context, user: User) -> Subquery:
     return Subquery(links.values("campaign_id"))
 
 
-async def _pending_scope(ctx: Context, user: User, agent_id: int | None) -> Q:
-    """Which pending callbacks the caller asks for (see list_pending); refusals are typed errors."""
+async def _pending_scope(ctx: Context, user: User, agent_id: int | None) -> Q | None:
+    """Which pending callbacks the caller asks for (see list_pending; None: all of them); refusals
+    are typed errors."""
     if user.role == Role.COMPANY_REP:
         raise OperationError(OperationErrorCode.FORBIDDEN, "Callbacks are for the operator.")
     if agent_id is not None and agent_id != user.pk:
@@ -54,10 +57,10 @@ async def _pending_scope(ctx: Context, user: User, agent_id: int | None) -> Q:
     campaigns = Q(campaign_id__in=_callers_campaigns(ctx, user))
     if agent_id is not None:
         return own if is_staff(user) else own & campaigns
+    if is_staff(user):
+        return None  # a supervisor's list is every agent's (issue 15)
     # Also open to the caller: callbacks for anyone, and other agents' callbacks past their opens_at.
     shared = Q(agent_id__isnull=True) | Q(opens_at__lte=rules.utc_now())
-    if is_staff(user):
-        return own | (campaigns & shared)
     return campaigns & (own | shared)
 
 
@@ -66,8 +69,9 @@ async def list_pending(
 ) -> Page[Callback]:
     """Pending callbacks due by `due_before` (default: now), oldest first.
 
-    Without `agent_id`: the caller's worklist ("ligações pendentes"): their own callbacks, those for
-    anyone on the campaigns they work, and other agents' callbacks there that have opened to anyone.
+    Without `agent_id`: an agent's worklist ("ligações pendentes"): their own callbacks, those for
+    anyone on the campaigns they work, and other agents' callbacks there that have opened to anyone;
+    for supervisors and admins, every agent's pending callbacks in every campaign.
     With `agent_id`: that agent's own callbacks; only supervisors and admins may name someone else.
     Agents see only campaigns they are assigned to that are open, as in their queue.
     """
@@ -76,11 +80,64 @@ async def list_pending(
     if due_before is not None and due_before.tzinfo is None:
         raise OperationError(OperationErrorCode.INVALID, "Give the time with its offset.", "dueBefore")
     pending = Callback.filter(
-        Q(status=CallbackStatus.PENDING),
-        Q(due_at__lte=(due_before or rules.utc_now()).astimezone(UTC)),
-        await _pending_scope(ctx, user, agent_id),
+        Q(status=CallbackStatus.PENDING), Q(due_at__lte=(due_before or rules.utc_now()).astimezone(UTC))
     )
+    scope = await _pending_scope(ctx, user, agent_id)
+    if scope is not None:
+        pending = pending.filter(scope)
     return await paginate(pending, PENDING_ORDER, page, ctx.settings.max_page_size)
+
+
+@dataclass(frozen=True)
+class CallbackFilter:
+    status: CallbackStatus | None = None
+    agent_id: int | None = None
+    campaign_id: int | None = None
+    due_from: datetime | None = None
+    due_to: datetime | None = None
+
+
+def visible_callbacks(ctx: Context) -> QuerySet[Callback]:
+    """Callbacks of any status the caller may see: staff, all; agents, those of the campaigns they are
+    assigned to (as their operations, whatever the campaign's state); reps, none."""
+    user = ctx.require_user()
+    if is_staff(user):
+        return Callback.all()
+    if user.role == Role.AGENT:
+        return Callback.filter(campaign_id__in=Subquery(CampaignAgent.filter(agent_id=user.pk).values("campaign_id")))
+    return Callback.filter(id=-1)
+
+
+def _moment(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise OperationError(OperationErrorCode.INVALID, "Give the time with its offset.", field)
+    return None if value is None else value.astimezone(UTC)
+
+
+async def list_callbacks(ctx: Context, where: CallbackFilter, page: PageArgs) -> Page[Callback]:
+    """Callbacks of every status (done and cancelled ones too) by due time, oldest first; the filter
+    narrows what `visible_callbacks` lets the caller see, both ends of the due range included."""
+    user = ctx.require_user()
+    page.size(ctx.settings.max_page_size)
+    if user.role == Role.COMPANY_REP:
+        raise OperationError(OperationErrorCode.FORBIDDEN, "Callbacks are for the operator.")
+    due_from, due_to = _moment(where.due_from, "dueFrom"), _moment(where.due_to, "dueTo")
+    queryset = visible_callbacks(ctx)
+    if where.status is not None:
+        queryset = queryset.filter(status=where.status)
+    if where.agent_id is not None:
+        queryset = queryset.filter(agent_id=where.agent_id)
+    if where.campaign_id is not None:
+        queryset = queryset.filter(campaign_id=where.campaign_id)
+    if due_from is not None:
+        queryset = queryset.filter(due_at__gte=due_from)
+    if due_to is not None:
+        queryset = queryset.filter(due_at__lte=due_to)
+    return await paginate(queryset, PENDING_ORDER, page, ctx.settings.max_page_size)
+
+
+async def get_callback(ctx: Context, callback_id: int) -> Callback | None:
+    return await visible_callbacks(ctx).get_or_none(id=callback_id)
 
 
 async def _pending_callback(ctx: Context, callback_id: int) -> tuple[User, Callback, Campaign]:

@@ -7,12 +7,14 @@ ticket is seen by its assignee (and by supervisors and admins) only.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tortoise.expressions import Q
+from tortoise.expressions import Q, RawSQL
 from tortoise.queryset import QuerySet
 
+from models.search import SEARCH_CONFIG, SQLITE_TABLE
 from models.ticket import Attachment, Ticket, TicketMessage, TicketState
 from models.user import Role, User
 from resolvers.attachment import blob_path
@@ -25,6 +27,8 @@ from resolvers.rows import PreparedQuery, Row
 from resolvers.scope import Scope
 from resolvers.ticket.inputs import StateFilter, TicketFilter, TicketOrder, TicketOrderField
 from resolvers.ticket.summary import summary_columns
+
+WORD = re.compile(r"\w+")
 
 
 def visible_tickets(ctx: Context) -> QuerySet[Ticket]:
@@ -138,8 +142,40 @@ def filtered_tickets(ctx: Context, where: TicketFilter) -> QuerySet[Ticket]:
     # PostgreSQL text cannot hold NUL, and no ticket's text has one.
     term = search_term((where.text or "").replace("\x00", ""))
     if term:
-        queryset = queryset.filter(search_text__contains=search_needle(term))
+        match = Q(search_text__contains=search_needle(term))
+        body = body_match(term, public_only=not ctx.scope.sees_operator_records)
+        if body is not None:
+            queryset = queryset.annotate(body_match=RawSQL(body))
+            match |= Q(body_match=True)
+        queryset = queryset.filter(match)
     return queryset
+
+
+def sql_text(value: str) -> str:
+    """`value` as an SQL string literal (quotes doubled; PostgreSQL's standard_conforming_strings)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def body_match(term: str, public_only: bool) -> str | None:
+    """SQL that is true for a ticket with a message whose body matches `term`, through the full-text
+    index of models/search.py (PostgreSQL: Portuguese stems without accents; SQLite: FTS5 words without
+    accents, each word required). `public_only` (reps) leaves internal notes out. None: no word to find."""
+    if Ticket._meta.db.capabilities.dialect == "postgres":
+        if not WORD.search(term):
+            return None
+        public = " AND NOT m.internal" if public_only else ""
+        return (
+            f'"ticket"."id" IN (SELECT m.ticket_id FROM ticket_message m WHERE '
+            f"to_tsvector('{SEARCH_CONFIG}', m.body) @@ plainto_tsquery('{SEARCH_CONFIG}', {sql_text(term)}){public})"
+        )
+    words = WORD.findall(term)
+    if not words:
+        return None
+    query = " ".join(f'"{word}"' for word in words)
+    public = " AND internal = 0" if public_only else ""
+    return (
+        f'"ticket"."id" IN (SELECT ticket_id FROM {SQLITE_TABLE} WHERE {SQLITE_TABLE} MATCH {sql_text(query)}{public})'
+    )
 
 
 async def get_ticket(ctx: Context, ticket_id: int) -> Ticket | None:

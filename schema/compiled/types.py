@@ -30,7 +30,7 @@ from models.person import Person
 from models.ticket import Ticket, TicketMessage
 from models.ticket_catalog import TicketStatus
 from models.user import User
-from resolvers import do_not_call
+from resolvers import do_not_call, person_lists
 from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
@@ -170,6 +170,40 @@ async def member_events(ctx: Context, args: dict[str, Any], member_ids: list[int
     return _pages_by_parent(ctx, args, member_ids, rows, MEMBER_EVENT_CURSOR)
 
 
+# The columns of a ticket and of a membership read under a person: every column their compiled fields read.
+PERSON_TICKET_COLUMNS = (
+    "id", "number", "subject", "product", "occurrence", "contact_name", "contact_phone", "contact_email", "state",
+    "return_due_at", "closed_at", "created_at", "updated_at", "message_count", "last_message_at",
+    "last_message_id", "status_id", "company_id", "person_id", "opened_by_id", "assignee_id",
+)
+PERSON_MEMBER_COLUMNS = (
+    "id", "status", "attempts", "due_at", "last_acted_at", "claim_expires_at", "campaign_id", "person_id",
+    "stage_id", "assigned_agent_id", "claimed_by_id", "last_operation_id", "next_callback_id",
+)
+
+
+async def person_tickets(ctx: Context, args: dict[str, Any], person_ids: list[int]) -> dict[int, RowsPage]:
+    """Person.tickets (schema/person.py) for a level's persons: one query (resolvers/person_lists.py)."""
+    pages = await person_lists.person_ticket_rows(ctx, person_ids, PERSON_TICKET_COLUMNS, _args(args))
+    ordering, at = person_lists.TICKETS_ORDER, PERSON_TICKET_COLUMNS.index("id")
+
+    def cursor(row: Row) -> str:
+        return ordering.cursor(None, row[at])
+
+    return {person_id: RowsPage(*page, cursor) for person_id, page in pages.items()}
+
+
+async def person_memberships(ctx: Context, args: dict[str, Any], person_ids: list[int]) -> dict[int, RowsPage]:
+    """Person.memberships (schema/person.py) for a level's persons: one query."""
+    pages = await person_lists.person_member_rows(ctx, person_ids, PERSON_MEMBER_COLUMNS, _args(args))
+    ordering, at = person_lists.MEMBERSHIPS_ORDER, PERSON_MEMBER_COLUMNS.index("id")
+
+    def cursor(row: Row) -> str:
+        return ordering.cursor(None, row[at])
+
+    return {person_id: RowsPage(*page, cursor) for person_id, page in pages.items()}
+
+
 Keep = Callable[[RowsById], RowsById]
 
 
@@ -272,7 +306,12 @@ FAST_TYPES = (
         Person,
         scalars=("id", "kind", "name", "document", "phones", "emails", "stage", "doNotCall", "createdAt",
                  "updatedAt"),
-        relations={"company": One("company_id", "Company"), "convertedTo": One("converted_to_id", "Person")},
+        relations={
+            "company": One("company_id", "Company"),
+            "convertedTo": One("converted_to_id", "Person"),
+            "tickets": Pages("Ticket", person_tickets, PERSON_TICKET_COLUMNS),
+            "memberships": Pages("CampaignMember", person_memberships, PERSON_MEMBER_COLUMNS),
+        },
         derived={"callablePhones": Derived(("phones", "do_not_call"), callable_phones)},
         visible=persons_seen,
         visible_columns=("company_id",),

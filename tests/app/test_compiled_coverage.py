@@ -66,7 +66,8 @@ NOT_COMPILED: dict[str, str] = {
         "campaign", "campaignMember", "pendingCallbacks", "campaignStatistics", "formRules", "scriptRender",
         "ticketClassifications", "ticketStatuses", "contactTypes", "closureReasons", "actionDefinitions",
         "ticket", "ticketsAwaitingReturn", "clientConfig", "doNotCallNumbers", "import",
-        "agentProductivity", "campaignResults", "ticketFigures", "ticketCounts",
+        "agentProductivity", "campaignResults", "ticketFigures", "ticketCounts", "callbacks", "callback",
+        "queueSnapshot",
     )},
     # Reached only through the root fields above.
     **{f"{name}.*": ROOT for name in (
@@ -94,8 +95,11 @@ NOT_COMPILED: dict[str, str] = {
         "NoContactRule", "RenderedScript", "CallingHours", "TicketCountGroup",
         # campaignStatistics' handling time (issue 16)
         "HandlingTime", "AgentHandlingTime", "HourHandlingTime", "AgentHourHandlingTime", "NoContactReasonCount",
+        "QueueBoard",
     )},
     "Campaign.callingHours": COMPUTED,
+    # A list of count objects: the compiler's Derived answers values without a selection.
+    "Campaign.memberCounts": COMPUTED,
     "Ticket.awaitingReturn": COMPUTED,
     # Plain lists.
     "Campaign.stages": LIST,

@@ -116,10 +116,12 @@ async def test_agent_id_lists_that_agents_own_callbacks(factory: Factory, outbou
     assert names(by_supervisor) == ["mine", "mine in a closed campaign"]
     # the agent naming themselves gets their own, in the campaigns they may work
     assert names(await factory.execute(PENDING, {"agentId": str(agent.pk)}, user=agent)) == ["mine"]
-    # a supervisor's own worklist: not assigned anywhere, nothing of the agents'
-    assert names(await factory.execute(PENDING, {}, user=supervisor)) == []
-    # assigned to the campaign, what is open to anyone there
-    assert names(await factory.execute(PENDING, {}, user=team_lead)) == ["anyone", "other's opened"]
+    # without agentId, supervisors list every agent's pending callbacks, assigned to a campaign or not (issue 15)
+    everyone = ["mine", "mine in a closed campaign", "anyone", "other's opened"]
+    assert names(await factory.execute(PENDING, {}, user=supervisor)) == everyone
+    assert names(await factory.execute(PENDING, {}, user=team_lead)) == everyone
+    # an agent still sees only their worklist
+    assert names(await factory.execute(PENDING, {}, user=other)) == ["anyone", "other's opened"]
 
 
 async def test_asking_for_callbacks_one_may_not_see_is_a_typed_error(

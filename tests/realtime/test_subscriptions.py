@@ -371,7 +371,7 @@ async def test_queue_updates_are_computed_once_per_tick_for_every_watcher(
         {"kind": "SUCCESS", "count": 1}, {"kind": "FAILURE", "count": 0}, {"kind": "SCHEDULE", "count": 0},
         {"kind": "NO_CONTACT", "count": 0},
     ]
-    assert [row["status"] for row in second[0]["membersByStatus"]] == ["NOT_ACTED", "SCHEDULED", "CONCLUDED"]
+    assert [row["status"] for row in second[0]["membersByStatus"]] == ["NOT_ACTED", "SCHEDULED", "CONCLUDED", "REMOVED"]
     assert second[0]["agents"] == [{"agent": {"id": str(agent.pk)}, "claimsInProgress": 1, "operationsLastHour": 1}]
     assert live.monitor.computations == computed + 1
 
