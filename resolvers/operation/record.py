@@ -15,7 +15,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.campaign import (
-    CallbackPolicy,
     Campaign,
     CampaignMember,
     CampaignStage,
@@ -273,21 +272,18 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
         }
         if data.callback_at is not None:
             owner = user.pk if data.callback_for == CallbackFor.ME else None
+            opens_at = rules.callback_opens_at(campaign, owner, data.callback_at)
             callback = await Callback.create(
                 member_id=member.pk, campaign_id=campaign.pk, agent_id=owner, operation_id=operation.pk,
-                due_at=data.callback_at, opens_at=rules.callback_opens_at(campaign, owner, data.callback_at),
-                using_db=connection,
+                due_at=data.callback_at, opens_at=opens_at, using_db=connection,
             )
             changes.update(
                 status=QueueStatus.SCHEDULED, priority=QueuePriority.CALLBACK.value, due_at=data.callback_at,
                 next_callback_id=callback.pk,
             )
-            if owner is not None and campaign.callback_policy == CallbackPolicy.USER_ONLY:
-                opens = campaign.callback_opens_after_minutes
-                changes.update(
-                    reserved_agent_id=owner,
-                    reserved_until=data.callback_at + timedelta(minutes=opens) if opens is not None else None,
-                )
+            if owner is not None:
+                # Under either policy a callback for me holds the member for me until it opens.
+                changes.update(reserved_agent_id=owner, reserved_until=opens_at)
             events.append(await record(connection, _event(
                 "CALLBACK_SCHEDULED", "callback", callback.pk, campaign.pk, owner, member_id=member.pk
             )))
