@@ -418,9 +418,20 @@ class CampaignMutation:
         return CampaignMemberType.from_row(row)
 
     @strawberry.mutation(
-        description="Take the next member to call and hold it for 10 minutes (a held member is returned again)."
+        description="With campaignId: take the next member to call and hold it for 10 minutes (a held member "
+        "is returned again). With memberId instead: hold that member, under the same rules (MEMBER_HELD, "
+        "MEMBER_RESERVED, MEMBER_ASSIGNED_ELSEWHERE, MEMBER_NOT_DUE, ALREADY_HOLDING, ...)."
     )
-    async def campaign_member_claim(self, info: Info, campaign_id: strawberry.ID) -> CampaignMemberResult:
+    async def campaign_member_claim(
+        self, info: Info, campaign_id: strawberry.ID | None = None, member_id: strawberry.ID | None = None
+    ) -> CampaignMemberResult:
+        if (campaign_id is None) == (member_id is None):
+            raise domain.CampaignError(
+                domain.CampaignErrorCode.INVALID, "Give campaignId or memberId, not both.", "campaignId"
+            )
+        if member_id is not None:
+            return CampaignMemberType.from_row(await queue.claim_member(info.context, to_pk(member_id)))
+        assert campaign_id is not None
         return CampaignMemberType.from_row(await queue.claim_next(info.context, to_pk(campaign_id)))
 
     @strawberry.mutation(description="Extend the caller's hold on a member by 10 minutes.")
