@@ -42,6 +42,7 @@ from schema.person import PersonMutation, PersonQuery
 from schema.prepared import PinnedDocuments, PinnedParserCache
 from schema.realtime import Subscription
 from schema.reports import ReportQuery
+from schema.saved_filter import QueueFilterMutation, QueueFilterQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.security import (
     PUBLIC_EXCEPTIONS,
@@ -72,6 +73,7 @@ class Query(
     PersonQuery,
     CatalogQuery,
     CampaignQuery,
+    QueueFilterQuery,
     OperationQuery,
     TicketCatalogQuery,
     TicketQuery,
@@ -90,6 +92,7 @@ class Mutation(
     PersonMutation,
     CatalogMutation,
     CampaignMutation,
+    QueueFilterMutation,
     OperationMutation,
     TicketCatalogMutation,
     TicketMutation,

@@ -19,6 +19,7 @@ from schema.errors import DomainErrorHandler, Error
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection
 from schema.person import PersonStage, PersonType
+from schema.queue_filter import QueueFilterInput, queue_filter
 from schema.user import UserType
 
 if TYPE_CHECKING:
@@ -328,8 +329,15 @@ class CampaignQuery:
         status: QueueStatus | None = None,  # type: ignore[valid-type]
         first: int | None = None,
         after: str | None = None, last: int | None = None, before: str | None = None,
+        filter: QueueFilterInput | None = None,
+        saved_filter_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="One of the caller's saved filters, instead of filter.")
+        ] = None,
     ) -> CampaignQueueResult:
-        page = await queue.list_queue(info.context, to_pk(campaign_id), status, PageArgs(first, after, last, before))
+        page = await queue.list_queue(
+            info.context, to_pk(campaign_id), status, PageArgs(first, after, last, before),
+            queue_filter(filter), optional_pk(saved_filter_id),
+        )
         return Connection.from_page(page, CampaignMemberType.from_row)
 
 

@@ -21,7 +21,7 @@ from models.event import Event
 from models.person import Person
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
-from resolvers.campaign import rules
+from resolvers.campaign import filters, rules
 from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
 from resolvers.do_not_call import blocked, listed_numbers, members_off_register
@@ -79,13 +79,17 @@ class QueueWindow:
     parts: list[Q] | None
     size: int
     args: PageArgs
+    # The queue filter's condition (resolvers/campaign/filters.py), None when there is none.
+    where: Q | None = None
 
     @property
     def members(self) -> QuerySet[CampaignMember]:
         """Every member the caller may list, unordered."""
         if self.status is None:
-            return workable_members(self.campaign_id, self.agent_id, self.now)
-        return CampaignMember.filter(campaign_id=self.campaign_id, status=self.status)
+            members = workable_members(self.campaign_id, self.agent_id, self.now)
+        else:
+            members = CampaignMember.filter(campaign_id=self.campaign_id, status=self.status)
+        return members if self.where is None else members.filter(self.where)
 
     def _parts(self) -> Iterator[QuerySet[CampaignMember]]:
         """The parts in the page's direction: queue order, or its reverse paging back."""
@@ -110,7 +114,7 @@ class QueueWindow:
         """The members of `rows(*columns)` as the driver's records (resolvers/rows.py), for the
         compiled path; the workable queue's first forward page from a statement built once."""
         wanted = self.size + 1
-        if self.status is None and self.parts is None and not self.args.backward:
+        if self.status is None and self.parts is None and not self.args.backward and self.where is None:
             return await _WORKABLE_PAGE.rows(CampaignMember, columns, self.campaign_id, self.agent_id, self.now, wanted)
         found: list[Row] = []
         for queryset in self._parts():
@@ -202,19 +206,26 @@ async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign:
 
 
 async def queue_window(
-    ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs
+    ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs,
+    where: filters.QueueFilter | None = None, saved_filter_id: int | None = None,
 ) -> QueueWindow:
-    """`status` null: who the caller can call now, in claim order. Otherwise every member in it."""
+    """`status` null: who the caller can call now, in claim order. Otherwise every member in it.
+    Narrowed by `where`, or by the caller's saved filter `saved_filter_id`."""
     size = page.size(ctx.settings.max_page_size)
     position = _decode(page.cursor) if page.cursor is not None else None
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
+    chosen = await filters.queue_filter(ctx, campaign.pk, where, saved_filter_id)
     parts = None if position is None else (_before if page.backward else _after)(*position)
-    return QueueWindow(campaign.pk, user.pk, rules.utc_now(), status, parts, size, page)
+    condition = filters.conditions(chosen) if chosen is not None else None
+    return QueueWindow(campaign.pk, user.pk, rules.utc_now(), status, parts, size, page, condition)
 
 
-async def list_queue(ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs) -> QueuePage:
-    window = await queue_window(ctx, campaign_id, status, page)
+async def list_queue(
+    ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs,
+    where: filters.QueueFilter | None = None, saved_filter_id: int | None = None,
+) -> QueuePage:
+    window = await queue_window(ctx, campaign_id, status, page, where, saved_filter_id)
     rows, has_next_page, has_previous_page = window.cut(await window.rows())
     return QueuePage(rows, has_next_page, has_previous_page, counter_of(window.members))
 
