@@ -172,6 +172,9 @@ class OperationErrorCode(str, Enum):
     CALLBACK_AFTER_CAMPAIGN_END = "CALLBACK_AFTER_CAMPAIGN_END"
     STAGE_NOT_IN_CAMPAIGN = "STAGE_NOT_IN_CAMPAIGN"
     CALLBACK_NOT_PENDING = "CALLBACK_NOT_PENDING"
+    # operationRecord(convertSuspect): SUSPECT_CONVERSION=ASK needs deleteSuspect; only a suspect converts.
+    DELETE_SUSPECT_REQUIRED = "DELETE_SUSPECT_REQUIRED"
+    NOT_A_SUSPECT = "NOT_A_SUSPECT"
 
 
 class OperationError(DomainError):

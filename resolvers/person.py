@@ -281,10 +281,8 @@ def _person_references() -> list[tuple[type[Model], str]]:
     return references
 
 
-async def convert_person(ctx: Context, person_id: int, delete_suspect: bool | None) -> Conversion:
-    user = ctx.require_user()
-    if user.role == Role.COMPANY_REP:
-        raise PersonError(PersonErrorCode.FORBIDDEN, "Company reps cannot convert suspects.")
+def deletes_suspect(ctx: Context, delete_suspect: bool | None) -> bool:
+    """Whether a conversion deletes the suspect, as SUSPECT_CONVERSION says (ASK: the caller's word)."""
     mode = ctx.settings.suspect_conversion.value
     if mode == "ASK":
         if delete_suspect is None:
@@ -293,9 +291,19 @@ async def convert_person(ctx: Context, person_id: int, delete_suspect: bool | No
                 "Say whether to delete the suspect (deleteSuspect): the operation is configured to ask.",
                 "deleteSuspect",
             )
-        delete = delete_suspect
-    else:
-        delete = mode == "DELETE"
+        return delete_suspect
+    return mode == "DELETE"
+
+
+async def convert_person(ctx: Context, person_id: int, delete_suspect: bool | None) -> Conversion:
+    user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        raise PersonError(PersonErrorCode.FORBIDDEN, "Company reps cannot convert suspects.")
+    return await convert_suspect(person_id, deletes_suspect(ctx, delete_suspect))
+
+
+async def convert_suspect(person_id: int, delete: bool) -> Conversion:
+    """The conversion itself, in its own transaction, or a savepoint of the caller's (operationRecord)."""
     async with in_transaction():
         suspect = await Person.get_or_none(id=person_id)
         if suspect is None:

@@ -171,6 +171,12 @@ class OperationRecordInput:
         default=None, description="Required for SCHEDULE; allowed with noContact. Future, within calling hours."
     )
     callback_for: CallbackFor = record.CallbackFor.ME  # type: ignore[valid-type]
+    convert_suspect: bool = strawberry.field(
+        default=False, description="Also convert the member's suspect to a prospect, in the same transaction."
+    )
+    delete_suspect: bool | None = strawberry.field(
+        default=None, description="With convertSuspect when SUSPECT_CONVERSION is ASK: delete the suspect or keep it."
+    )
 
 
 OperationResult = Annotated[OperationType | OperationError, strawberry.union("OperationRecordResult")]
@@ -386,6 +392,8 @@ class OperationMutation:
             no_contact_reason_id=optional_pk(input.no_contact_reason_id),
             callback_at=input.callback_at,
             callback_for=input.callback_for,
+            convert_suspect=input.convert_suspect,
+            delete_suspect=input.delete_suspect,
         )
         return OperationType.from_row(await record.record_operation(info.context, data))
 

@@ -35,10 +35,11 @@ from models.outbound import (
 from models.person import Person
 from models.user import User
 from realtime.events import EventSpec, publish, record
+from resolvers import person as person_use_cases
 from resolvers.campaign import rules
 from resolvers.context import Context
 from resolvers.do_not_call import blocked, listed_numbers
-from resolvers.errors import OperationError, OperationErrorCode
+from resolvers.errors import OperationError, OperationErrorCode, PersonError, PersonErrorCode
 
 MAX_TEXT = 20000
 
@@ -62,6 +63,10 @@ class OperationInput:
     no_contact_reason_id: int | None = None
     callback_at: datetime | None = None
     callback_for: CallbackFor = CallbackFor.ME
+    # Convert the member's suspect to a prospect in the same transaction ("transformar o suspect em
+    # prospect"), deleting the suspect or not as SUSPECT_CONVERSION says (ASK: delete_suspect).
+    convert_suspect: bool = False
+    delete_suspect: bool | None = None
 
 
 @dataclass
@@ -233,6 +238,7 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
         raise OperationError(OperationErrorCode.NOT_FOUND, "No such member.", "memberId")
     checked = await _validate(ctx, user, data, member)
     campaign = checked.campaign
+    delete_suspect = _conversion(ctx, data)
     events: list[Event] = []
     async with in_transaction() as connection:
         now = rules.utc_now()
@@ -294,5 +300,32 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             "OPERATION_RECORDED", "member", member.pk, campaign.pk, user.pk,
             operation_id=operation.pk, result_kind=operation.result_kind,
         )))
+        if delete_suspect is not None:
+            operation.person_id = await _convert(member.person_id, delete_suspect)
     await publish(ctx.broadcast, events)
     return operation
+
+
+def _conversion(ctx: Context, data: OperationInput) -> bool | None:
+    """None: no conversion asked; else whether it deletes the suspect."""
+    if not data.convert_suspect:
+        if data.delete_suspect is not None:
+            raise OperationError(OperationErrorCode.INVALID, "deleteSuspect goes with convertSuspect.", "deleteSuspect")
+        return None
+    try:
+        return person_use_cases.deletes_suspect(ctx, data.delete_suspect)
+    except PersonError as error:
+        raise OperationError(OperationErrorCode.DELETE_SUSPECT_REQUIRED, error.message, error.field) from None
+
+
+async def _convert(person_id: int, delete: bool) -> int:
+    """The member's suspect converted (a savepoint of the operation's transaction); the prospect's id."""
+    try:
+        conversion = await person_use_cases.convert_suspect(person_id, delete)
+    except PersonError as error:
+        if error.code == PersonErrorCode.NOT_A_SUSPECT:
+            raise OperationError(
+                OperationErrorCode.NOT_A_SUSPECT, "Only a suspect can be converted.", "convertSuspect"
+            ) from None
+        raise
+    return conversion.prospect.pk
