@@ -4,6 +4,7 @@ from orjson import loads
 from tortoise.fields.base import OnDelete
 from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0011_ticket_thread_summary')]
@@ -24,5 +25,53 @@ class Migration(migrations.Migration):
             ],
             options={'table': 'saved_queue_filter', 'app': 'models', 'unique_together': (('agent', 'name'),), 'pk_attr': 'id', 'table_description': 'A queue filter an agent keeps under a name ("filtros personalizados"), for one campaign or all.'},
             bases=['TimestampedModel'],
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='address_number',
+            field=fields.CharField(default='', db_default='', max_length=20),
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='birth_date',
+            field=fields.DateField(null=True),
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='cep',
+            field=fields.CharField(null=True, max_length=8),
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='city',
+            field=fields.CharField(default='', db_default='', max_length=100),
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='city_key',
+            field=fields.CharField(default='', db_default='', max_length=100),
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='notes',
+            field=fields.TextField(default='', db_default='', unique=False),
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='state',
+            field=fields.CharField(default='', db_default='', max_length=2),
+        ),
+        ops.AddField(
+            model_name='Person',
+            name='street',
+            field=fields.CharField(default='', db_default='', max_length=200),
+        ),
+        ops.AddIndex(
+            model_name='Person',
+            index=Index(fields=['city_key', 'id']),
+        ),
+        ops.AddIndex(
+            model_name='Person',
+            index=Index(fields=['cep', 'id']),
         ),
     ]

@@ -199,7 +199,7 @@ FAST_TYPES = (
         "Person",
         Person,
         scalars=("id", "kind", "name", "document", "phones", "emails", "stage", "doNotCall", "createdAt",
-                 "updatedAt"),
+                 "updatedAt", "cep", "street", "addressNumber", "city", "state", "birthDate", "notes"),
         relations={"company": One("company_id", "Company"), "convertedTo": One("converted_to_id", "Person")},
         derived={"callablePhones": Derived(("phones", "do_not_call"), callable_phones)},
         visible=persons_seen,
