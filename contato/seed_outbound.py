@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import UTC, datetime, timedelta
-
-from tortoise.transactions import in_transaction
+from datetime import timedelta
 
 from contato.settings import Settings
-from models.campaign import (
-    CallbackPolicy,
-    Campaign,
-    CampaignAgent,
-    CampaignMember,
-    CampaignStage,
-    QueuePriority,
-    QueueStatus,
-)
+from models.campaign import CallbackPolicy, Campaign, CampaignMember, CampaignStage
 from models.catalog import ContactChannel
-from models.operation import Callback, Operation
 from models.outbound import (
     ActionType,
     ContactResult,
@@ -31,6 +20,9 @@ from models.outbound import (
 )
 from models.person import Person
 from models.user import Role, User
+from resolvers.campaign import config, members, queue, rules
+from resolvers.context import Context
+from resolvers.operation import record
 
 RESULTS = (
     ("Venda realizada", ResultKind.SUCCESS, None, None),
@@ -82,64 +74,64 @@ async def outbound_catalogs() -> tuple[dict[str, ContactResult], ActionType, lis
 
 
 async def seed_outbound_demo(settings: Settings) -> None:
-    """Catalogs, one running campaign with members, operations and pending callbacks."""
+    """Catalogs, one running campaign with members, operations and pending callbacks, written through
+    the use cases the API runs (campaignCreate, campaignAgentsSet, campaignMembersAdd, then each
+    agent's campaignMemberClaim and operationRecord), so the demo never disagrees with them: callbacks
+    carry their operation's callbackAt and the campaign's opensAt, lastActedAt is its operation's time.
+
+    The campaign calls all day Monday to Saturday, so the demo works from any time zone. Operations are
+    recorded at the seed's own time; on a Sunday (no calling day) the members are left not acted.
+    """
     results, action, _ = await outbound_catalogs()
     if await Campaign.filter(name=DEMO_CAMPAIGN).exists():
         return
-    zone = settings.zone
-    now = datetime.now(UTC)
-    today = now.astimezone(zone).date()
-    agents = list(await User.filter(role=Role.AGENT, email__endswith="@contato.dev").order_by("id"))
-    persons = list(await Person.filter(converted_to_id__isnull=True, do_not_call=False).order_by("id").limit(24))
+    staff = await User.filter(role__in=(Role.ADMIN, Role.SUPERVISOR), active=True).order_by("id").first()
+    if staff is None:
+        logger.warning("no supervisor or admin to set up the demo campaign with")
+        return
+    as_staff = Context(settings=settings, user=staff)
+    today = rules.local_today(as_staff)
+    all_day = config.CallingHours("00:00", "24:00", "00:00", "24:00")
+    campaign = await config.create_campaign(as_staff, config.CampaignInput(
+        name=DEMO_CAMPAIGN, description="Clientes com apólice vencendo nos próximos 60 dias.",
+        start_date=today - timedelta(days=7), end_date=today + timedelta(days=60),
+        default_action_type_id=action.pk, callback_policy=CallbackPolicy.USER_ONLY,
+        callback_opens_after_minutes=30, max_attempts=3, calling_hours=all_day,
+        stages=[config.StageInput(name) for name in STAGES],
+    ))
+    await config.create_campaign(as_staff, config.CampaignInput(
+        name="Pesquisa de satisfação", start_date=today + timedelta(days=14), calling_hours=all_day,
+    ))
+    agents = list(await User.filter(role=Role.AGENT, email__endswith="@contato.dev", active=True).order_by("id"))
+    await config.set_agents(as_staff, campaign.pk, [agent.pk for agent in agents])
+    persons = await Person.filter(converted_to_id__isnull=True, do_not_call=False).order_by("id").limit(24)
+    await members.add_members(as_staff, campaign.pk, [person.pk for person in persons], None)
+    if not agents:
+        return
+    now = rules.utc_now()
+    if not rules.within_calling_hours(campaign, now, settings.zone):
+        logger.info("demo campaign: no calls on %s, members left not acted", now.astimezone(settings.zone).date())
+        return
     channel = await ContactChannel.get(name="Telefone")
     rng = random.Random(7)
-    async with in_transaction() as connection:
-        campaign = await Campaign.create(
-            name=DEMO_CAMPAIGN, description="Clientes com apólice vencendo nos próximos 60 dias.",
-            start_date=today - timedelta(days=7), end_date=today + timedelta(days=60),
-            default_action_type=action, callback_policy=CallbackPolicy.USER_ONLY, callback_opens_after_minutes=30,
-            max_attempts=3, saturday_start_minute=10 * 60, saturday_end_minute=16 * 60, using_db=connection,
-        )
-        stages = [
-            await CampaignStage.create(campaign=campaign, name=name, position=index, using_db=connection)
-            for index, name in enumerate(STAGES, start=1)
-        ]
-        for agent in agents:
-            await CampaignAgent.create(campaign=campaign, agent=agent, using_db=connection)
-        await Campaign.create(
-            name="Pesquisa de satisfação", start_date=today + timedelta(days=14), using_db=connection,
-        )
-        for index, person in enumerate(persons):
-            member = await CampaignMember.create(
-                campaign=campaign, person=person, stage=stages[0], using_db=connection
-            )
-            if index < 8 or not agents:
-                continue  # never acted
-            agent = agents[index % len(agents)]
-            when = now - timedelta(hours=rng.randrange(1, 72))
-            kind = ("Venda realizada", "Sem interesse", "Ocupado / não atende", "Retornar depois")[index % 4]
-            result = results[kind]
-            operation = await Operation.create(
-                member=member, campaign=campaign, person=person, agent=agent, stage=stages[0], action_type=action,
-                channel=channel, result=result, result_kind=result.kind.value, attempt=1,
-                notes="Cliente atendeu." if result.kind != ResultKind.FAILURE else "Sem sucesso.",
-                local_date=when.astimezone(zone).date(), using_db=connection,
-            )
-            changes: dict[str, object] = {"attempts": 1, "last_operation_id": operation.pk, "last_acted_at": when}
-            if result.kind == ResultKind.SCHEDULE:
-                due = now + timedelta(hours=rng.choice((-2, 1, 20)))
-                callback = await Callback.create(
-                    member=member, campaign=campaign, agent=agent, operation=operation, due_at=due, using_db=connection
-                )
-                changes.update(status=QueueStatus.SCHEDULED, priority=QueuePriority.CALLBACK.value, due_at=due,
-                               next_callback_id=callback.pk, reserved_agent_id=agent.pk,
-                               reserved_until=due + timedelta(minutes=30))
-            elif result.recycle_after_minutes:
-                changes.update(status=QueueStatus.SCHEDULED, priority=QueuePriority.RECYCLE.value,
-                               due_at=when + timedelta(minutes=result.recycle_after_minutes))
-            else:
-                changes.update(status=QueueStatus.CONCLUDED, priority=QueuePriority.DONE.value,
-                               stage_id=stages[-1].pk if result.kind == ResultKind.SUCCESS else stages[0].pk)
-            await CampaignMember.filter(id=member.pk).using_db(connection).update(**changes)
+    outcomes = ("Venda realizada", "Sem interesse", "Ocupado / não atende", "Retornar depois")
+    for index, member in enumerate(await CampaignMember.filter(campaign_id=campaign.pk).order_by("id")):
+        if index < 8:
+            continue  # never acted
+        as_agent = Context(settings=settings, user=agents[index % len(agents)])
+        result = results[outcomes[index % 4]]
+        callback_at = None
+        if result.kind == ResultKind.SCHEDULE:
+            wanted = rules.utc_now() + timedelta(hours=rng.choice((1, 20)))
+            callback_at = rules.next_calling_time(campaign, wanted, settings.zone)
+        await queue.claim_member(as_agent, member.pk)
+        await record.record_operation(as_agent, record.OperationInput(
+            member_id=member.pk, action_type_id=action.pk, channel_id=channel.pk, result_id=result.pk,
+            notes="Cliente atendeu." if result.kind != ResultKind.FAILURE else "Sem sucesso.",
+            callback_at=callback_at,
+            stage_id=None if result.kind != ResultKind.SUCCESS else await _last_stage(campaign),
+        ))
 
 
+async def _last_stage(campaign: Campaign) -> int:
+    return (await CampaignStage.filter(campaign_id=campaign.pk).order_by("-position").first()).pk  # type: ignore[union-attr]

@@ -27,6 +27,7 @@ from models.ticket_catalog import (
 from models.user import User
 from resolvers.attachment import blob_path
 from resolvers.ticket.access import search_text
+from resolvers.ticket.rules import ensure_counter, next_number
 from resolvers.ticket.summary import count_message
 
 logger = logging.getLogger("contato.seed")
@@ -56,9 +57,8 @@ ACTIONS = (
     ("Registrar FNC", None, False, True),
 )
 DEMO_TICKETS = (
-    # number, company cnpj, subject, status, state, assignee e-mail, messages: (author e-mail, body, internal, file)
+    # company cnpj, subject, status, state, assignee e-mail, messages: (author e-mail, body, internal, file)
     (
-        "DEMO-0001",
         "11222333000181",
         "Fatura de março em duplicidade",
         "Novo",
@@ -74,7 +74,6 @@ DEMO_TICKETS = (
         ),
     ),
     (
-        "DEMO-0002",
         "11222333000181",
         "Sem sinal na filial centro",
         "Aguardando cliente",
@@ -92,7 +91,6 @@ DEMO_TICKETS = (
         ),
     ),
     (
-        "DEMO-0003",
         "45723174000110",
         "Segunda via do boleto",
         "Concluído",
@@ -104,7 +102,6 @@ DEMO_TICKETS = (
         ),
     ),
     (
-        "DEMO-0004",
         "45723174000110",
         "Renegociação do contrato",
         "Em negociação",
@@ -169,12 +166,16 @@ async def seed_tickets(settings: Settings) -> int:
     companies = {company.cnpj: company for company in await Company.all()}
     now = datetime.now(UTC)
     added = 0
-    for number, cnpj, subject, status_name, state, assignee, messages in DEMO_TICKETS:
-        if await Ticket.filter(number=number).exists():
+    year = now.astimezone(settings.zone).year
+    await ensure_counter("ticket", year)
+    for cnpj, subject, status_name, state, assignee, messages in DEMO_TICKETS:
+        # Numbered from the year's sequence, as ticketOpen numbers them; found again by company and subject.
+        if await Ticket.filter(company_id=companies[cnpj].pk, subject=subject).exists():
             continue
         status = statuses[status_name]
         opener = users[messages[0][0]]
-        async with in_transaction():
+        async with in_transaction() as connection:
+            number = await next_number(connection, "ticket", "", year)
             ticket = await Ticket.create(
                 number=number,
                 company_id=companies[cnpj].pk,

@@ -89,6 +89,8 @@ class Settings:
     smtp_from: str = "contato@localhost"
     smtp_starttls: bool = False
     suspect_conversion: SuspectConversion = SuspectConversion.ASK
+    # Which person fields agents may change (personUpdate), by API name; None: all of them.
+    agent_person_edit: frozenset[str] | None = None
     timezone: str = "America/Sao_Paulo"
     max_query_depth: int = 10
     max_aliases: int = 15
@@ -203,6 +205,7 @@ class Settings:
             suspect_conversion=SuspectConversion(
                 reader.choice("SUSPECT_CONVERSION", tuple(m.value for m in SuspectConversion), "ASK")
             ),
+            agent_person_edit=_agent_person_edit(reader.text("AGENT_PERSON_EDIT", "ALL")),
             timezone=reader.text("CONTATO_TIMEZONE", "America/Sao_Paulo"),
             max_query_depth=reader.integer("MAX_QUERY_DEPTH", 10, minimum=2),
             max_aliases=reader.integer("MAX_ALIASES", 15, minimum=1),
@@ -285,6 +288,29 @@ def _redact(url: str) -> str:
         return url
     scheme, rest = url.split("://", 1)
     return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+
+
+PERSON_FIELDS = (
+    "kind", "name", "document", "phones", "emails", "stage", "companyId", "doNotCall", "address", "birthDate",
+    "notes",
+)
+
+
+def _agent_person_edit(raw: str) -> frozenset[str] | None:
+    """AGENT_PERSON_EDIT: ALL (agents change any field), NONE (persons are read-only to agents, the
+    ERP document's operation screen) or a comma list of PERSON_FIELDS."""
+    if raw.upper() == "ALL":
+        return None
+    if raw.upper() == "NONE" or not raw:
+        return frozenset()
+    names = frozenset(item.strip() for item in raw.split(",") if item.strip())
+    unknown = sorted(names - set(PERSON_FIELDS))
+    if unknown:
+        raise SettingsError(
+            f"AGENT_PERSON_EDIT names unknown fields {', '.join(unknown)}: use ALL, NONE or some of "
+            f"{', '.join(PERSON_FIELDS)}"
+        )
+    return names
 
 
 class _Reader:

@@ -135,3 +135,23 @@ class CampaignMember(TimestampedModel):
             Index(fields=["campaign_id", "priority", "due_at", "id"]),
             Index(fields=["campaign_id", "status", "priority", "due_at", "id"]),
         ]
+
+
+class SavedQueueFilter(TimestampedModel):
+    """A queue filter an agent keeps under a name ("filtros personalizados"), for one campaign or all."""
+
+    agent = fields.ForeignKeyField("models.User", related_name="saved_queue_filters", on_delete=fields.CASCADE)
+    campaign = fields.ForeignKeyField(
+        "models.Campaign", related_name="saved_queue_filters", null=True, on_delete=fields.CASCADE
+    )
+    name = fields.CharField(max_length=100)
+    # The QueueFilter's fields (resolvers/campaign/filters.py), times as ISO 8601 text.
+    criteria: dict = fields.JSONField(default=dict)  # type: ignore[assignment]
+
+    agent_id: int
+    campaign_id: int | None
+
+    class Meta:
+        table = "saved_queue_filter"
+        ordering = ["id"]
+        unique_together = (("agent", "name"),)

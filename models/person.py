@@ -38,6 +38,16 @@ class Person(TimestampedModel):
     converted_to = fields.ForeignKeyField(
         "models.Person", related_name="converted_from", null=True, on_delete=fields.SET_NULL
     )
+    # "Dados cadastrais": the address (CEP digits, two-letter state), birth date (a legal person's
+    # foundation date) and notes. city_key is the city folded (lower case, no accents), for the filter.
+    cep = fields.CharField(max_length=8, null=True)
+    street = fields.CharField(max_length=200, default="", db_default="")
+    address_number = fields.CharField(max_length=20, default="", db_default="")
+    city = fields.CharField(max_length=100, default="", db_default="")
+    city_key = fields.CharField(max_length=100, default="", db_default="")
+    state = fields.CharField(max_length=2, default="", db_default="")
+    birth_date = fields.DateField(null=True)
+    notes = fields.TextField(default="", db_default="")
 
     company_id: int | None
     converted_to_id: int | None
@@ -50,4 +60,6 @@ class Person(TimestampedModel):
             Index(fields=["name", "id"]),
             Index(fields=["company_id", "name", "id"]),
             Index(fields=["created_at", "id"]),
+            Index(fields=["city_key", "id"]),
+            Index(fields=["cep", "id"]),
         ]

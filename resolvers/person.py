@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from enum import Enum
 
 from tortoise.exceptions import IntegrityError
@@ -41,6 +42,29 @@ class PersonInput:
     company_id: int | None = None
     clear_company: bool = False
     do_not_call: bool | None = None
+    # The record ("dados cadastrais"): None keeps a field; "" clears a text.
+    cep: str | None = None
+    street: str | None = None
+    address_number: str | None = None
+    city: str | None = None
+    state: str | None = None
+    birth_date: date | None = None
+    clear_birth_date: bool = False
+    notes: str | None = None
+
+    def given(self) -> set[str]:
+        """The API names of the fields this input changes (AGENT_PERSON_EDIT's names)."""
+        names = {name for name in ("kind", "name", "document", "phones", "emails", "stage", "notes")
+                 if getattr(self, name) is not None}
+        if self.company_id is not None or self.clear_company:
+            names.add("companyId")
+        if self.do_not_call is not None:
+            names.add("doNotCall")
+        if any(getattr(self, name) is not None for name in ("cep", "street", "address_number", "city", "state")):
+            names.add("address")
+        if self.birth_date is not None or self.clear_birth_date:
+            names.add("birthDate")
+        return names
 
 
 class PersonOrderField(str, Enum):
@@ -68,6 +92,8 @@ class PersonFilter:
     stage: PersonStage | None = None
     company_id: int | None = None
     include_converted: bool = False
+    city: str | None = None
+    cep: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,13 @@ async def list_persons(
         queryset = queryset.filter(company_id=where.company_id)
     if not where.include_converted:
         queryset = queryset.filter(converted_to_id__isnull=True)
+    city = search_term(where.city)
+    if city:
+        queryset = queryset.filter(city_key=fold(city))
+    cep = search_term(where.cep)
+    if cep:
+        # A whole CEP, or its first digits (a region: "01310" is Avenida Paulista's sector).
+        queryset = queryset.filter(cep__startswith=digits(cep) or "-")
     return await paginate(queryset, person_ordering(order), page, ctx.settings.max_page_size)
 
 
@@ -217,6 +250,60 @@ def new_person_values(data: PersonInput) -> dict[str, object]:
     return values
 
 
+UFS = frozenset(
+    ["AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO"]
+)
+_RECORD_TEXT = {"street": 200, "address_number": 20, "city": 100, "notes": 4000}
+_API_NAME = {"street": "street", "address_number": "addressNumber", "city": "city", "notes": "notes"}
+
+
+def record_values(data: PersonInput) -> dict[str, object]:
+    """The record's columns ("dados cadastrais") that `data` changes, checked."""
+    values: dict[str, object] = {}
+    if data.cep is not None:
+        cep = digits(data.cep)
+        if data.cep.strip() and (len(cep) != 8 or len(data.cep.strip()) > 9):
+            raise PersonError(PersonErrorCode.INVALID_CEP, "A CEP has 8 digits (00000-000).", "cep")
+        values["cep"] = cep or None
+    for column, limit in _RECORD_TEXT.items():
+        value = getattr(data, column)
+        if value is not None:
+            value = value.strip()
+            if len(value) > limit:
+                raise PersonError(
+                    PersonErrorCode.INVALID, f"{_API_NAME[column]} takes {limit} characters.", _API_NAME[column]
+                )
+            values[column] = value
+    if "city" in values:
+        values["city_key"] = fold(str(values["city"]))
+    if data.state is not None:
+        state = data.state.strip().upper()
+        if state and state not in UFS:
+            raise PersonError(PersonErrorCode.INVALID_STATE, f"{data.state!r} is not a Brazilian state (UF).", "state")
+        values["state"] = state
+    if data.clear_birth_date:
+        values["birth_date"] = None
+    elif data.birth_date is not None:
+        if data.birth_date > date.today() or data.birth_date.year < 1800:
+            raise PersonError(PersonErrorCode.INVALID_DATE, "The date is in the future or before 1800.", "birthDate")
+        values["birth_date"] = data.birth_date
+    return values
+
+
+def check_agent_edit(ctx: Context, data: PersonInput) -> None:
+    """AGENT_PERSON_EDIT: which fields agents may change on a person (all, none, or some)."""
+    allowed = ctx.settings.agent_person_edit
+    if ctx.require_user().role != Role.AGENT or allowed is None:
+        return
+    refused = sorted(data.given() - allowed)
+    if refused:
+        raise PersonError(
+            PersonErrorCode.FIELD_NOT_EDITABLE,
+            "Agents may not change this field of a person (AGENT_PERSON_EDIT).",
+            refused[0],
+        )
+
+
 def check_stage_change(current: PersonStage, new: PersonStage) -> None:
     if new != current and PersonStage.SUSPECT in (new, current):
         raise PersonError(
@@ -229,6 +316,7 @@ def check_stage_change(current: PersonStage, new: PersonStage) -> None:
 async def create_person(ctx: Context, data: PersonInput) -> Person:
     ctx.require_user()
     values = new_person_values(data)
+    values.update(record_values(data))
     document = str(values["document"])
     values.update(await _resolve_company(ctx, data, None))
     await _ensure_document_free(ctx, document, None)
@@ -244,6 +332,7 @@ async def update_person(ctx: Context, person_id: int, data: PersonInput) -> Pers
     person = await get_person(ctx, person_id)
     if person is None:
         raise PersonError(PersonErrorCode.NOT_FOUND, "No such person.", "id")
+    check_agent_edit(ctx, data)
     if person.converted_to_id is not None:
         raise PersonError(PersonErrorCode.INVALID, "This suspect was converted; edit the prospect.", "id")
     values: dict[str, object] = {}
@@ -260,6 +349,7 @@ async def update_person(ctx: Context, person_id: int, data: PersonInput) -> Pers
     if data.do_not_call is not None:
         values["do_not_call"] = data.do_not_call
     values.update(clean_contacts(data))
+    values.update(record_values(data))
     values.update(await _resolve_company(ctx, data, person))
     person.update_from_dict(values)
     person.search_text = search_text(person.name, person.document, person.phones)
@@ -281,10 +371,8 @@ def _person_references() -> list[tuple[type[Model], str]]:
     return references
 
 
-async def convert_person(ctx: Context, person_id: int, delete_suspect: bool | None) -> Conversion:
-    user = ctx.require_user()
-    if user.role == Role.COMPANY_REP:
-        raise PersonError(PersonErrorCode.FORBIDDEN, "Company reps cannot convert suspects.")
+def deletes_suspect(ctx: Context, delete_suspect: bool | None) -> bool:
+    """Whether a conversion deletes the suspect, as SUSPECT_CONVERSION says (ASK: the caller's word)."""
     mode = ctx.settings.suspect_conversion.value
     if mode == "ASK":
         if delete_suspect is None:
@@ -293,9 +381,19 @@ async def convert_person(ctx: Context, person_id: int, delete_suspect: bool | No
                 "Say whether to delete the suspect (deleteSuspect): the operation is configured to ask.",
                 "deleteSuspect",
             )
-        delete = delete_suspect
-    else:
-        delete = mode == "DELETE"
+        return delete_suspect
+    return mode == "DELETE"
+
+
+async def convert_person(ctx: Context, person_id: int, delete_suspect: bool | None) -> Conversion:
+    user = ctx.require_user()
+    if user.role == Role.COMPANY_REP:
+        raise PersonError(PersonErrorCode.FORBIDDEN, "Company reps cannot convert suspects.")
+    return await convert_suspect(person_id, deletes_suspect(ctx, delete_suspect))
+
+
+async def convert_suspect(person_id: int, delete: bool) -> Conversion:
+    """The conversion itself, in its own transaction, or a savepoint of the caller's (operationRecord)."""
     async with in_transaction():
         suspect = await Person.get_or_none(id=person_id)
         if suspect is None:

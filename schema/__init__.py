@@ -44,6 +44,7 @@ from schema.person import PersonMutation, PersonQuery
 from schema.prepared import PinnedDocuments, PinnedParserCache
 from schema.realtime import QueueQuery, Subscription
 from schema.reports import ReportQuery
+from schema.saved_filter import QueueFilterMutation, QueueFilterQuery
 from schema.scalars import SCALAR_OVERRIDES
 from schema.security import (
     PUBLIC_EXCEPTIONS,
@@ -74,6 +75,7 @@ class Query(
     PersonQuery,
     CatalogQuery,
     CampaignQuery,
+    QueueFilterQuery,
     OperationQuery,
     TicketCatalogQuery,
     TicketQuery,
@@ -93,6 +95,7 @@ class Mutation(
     PersonMutation,
     CatalogMutation,
     CampaignMutation,
+    QueueFilterMutation,
     OperationMutation,
     TicketCatalogMutation,
     TicketMutation,

@@ -20,6 +20,7 @@ from schema.errors import DomainErrorHandler, Error
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection
 from schema.person import PersonStage, PersonType
+from schema.queue_filter import QueueFilterInput, queue_filter
 from schema.user import UserType
 
 if TYPE_CHECKING:
@@ -352,8 +353,15 @@ class CampaignQuery:
         status: QueueStatus | None = None,  # type: ignore[valid-type]
         first: int | None = None,
         after: str | None = None, last: int | None = None, before: str | None = None,
+        filter: QueueFilterInput | None = None,
+        saved_filter_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="One of the caller's saved filters, instead of filter.")
+        ] = None,
     ) -> CampaignQueueResult:
-        page = await queue.list_queue(info.context, to_pk(campaign_id), status, PageArgs(first, after, last, before))
+        page = await queue.list_queue(
+            info.context, to_pk(campaign_id), status, PageArgs(first, after, last, before),
+            queue_filter(filter), optional_pk(saved_filter_id),
+        )
         return Connection.from_page(page, CampaignMemberType.from_row)
 
 
@@ -442,9 +450,20 @@ class CampaignMutation:
         return CampaignMemberType.from_row(row)
 
     @strawberry.mutation(
-        description="Take the next member to call and hold it for 10 minutes (a held member is returned again)."
+        description="With campaignId: take the next member to call and hold it for 10 minutes (a held member "
+        "is returned again). With memberId instead: hold that member, under the same rules (MEMBER_HELD, "
+        "MEMBER_RESERVED, MEMBER_ASSIGNED_ELSEWHERE, MEMBER_NOT_DUE, ALREADY_HOLDING, ...)."
     )
-    async def campaign_member_claim(self, info: Info, campaign_id: strawberry.ID) -> CampaignMemberResult:
+    async def campaign_member_claim(
+        self, info: Info, campaign_id: strawberry.ID | None = None, member_id: strawberry.ID | None = None
+    ) -> CampaignMemberResult:
+        if (campaign_id is None) == (member_id is None):
+            raise domain.CampaignError(
+                domain.CampaignErrorCode.INVALID, "Give campaignId or memberId, not both.", "campaignId"
+            )
+        if member_id is not None:
+            return CampaignMemberType.from_row(await queue.claim_member(info.context, to_pk(member_id)))
+        assert campaign_id is not None
         return CampaignMemberType.from_row(await queue.claim_next(info.context, to_pk(campaign_id)))
 
     @strawberry.mutation(description="Extend the caller's hold on a member by 10 minutes.")

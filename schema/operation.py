@@ -187,6 +187,12 @@ class OperationRecordInput:
     wrap_up_seconds: int | None = strawberry.field(
         default=None, description="Seconds of after-call work, as the client measured them (0 to 86400)."
     )
+    convert_suspect: bool = strawberry.field(
+        default=False, description="Also convert the member's suspect to a prospect, in the same transaction."
+    )
+    delete_suspect: bool | None = strawberry.field(
+        default=None, description="With convertSuspect when SUSPECT_CONVERSION is ASK: delete the suspect or keep it."
+    )
 
 
 OperationResult = Annotated[OperationType | OperationError, strawberry.union("OperationRecordResult")]
@@ -517,6 +523,8 @@ class OperationMutation:
             callback_for=input.callback_for,
             talk_seconds=input.talk_seconds,
             wrap_up_seconds=input.wrap_up_seconds,
+            convert_suspect=input.convert_suspect,
+            delete_suspect=input.delete_suspect,
         )
         return OperationType.from_row(await record.record_operation(info.context, data))
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -39,6 +39,13 @@ class PersonType:
     do_not_call: bool
     created_at: datetime
     updated_at: datetime
+    cep: str | None = strawberry.field(description="Postal code (CEP), 8 digits.")
+    street: str
+    address_number: str
+    city: str
+    state: str = strawberry.field(description="Two-letter state (UF); empty when unknown.")
+    birth_date: date | None = strawberry.field(description="Birth date; a legal person's foundation date.")
+    notes: str
     company_id: strawberry.Private[int | None]
     converted_to_id: strawberry.Private[int | None]
 
@@ -55,6 +62,13 @@ class PersonType:
             do_not_call=row.do_not_call,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            cep=row.cep,
+            street=row.street,
+            address_number=row.address_number,
+            city=row.city,
+            state=row.state,
+            birth_date=row.birth_date,
+            notes=row.notes,
             company_id=row.company_id,
             converted_to_id=row.converted_to_id,
         )
@@ -132,6 +146,8 @@ class PersonFilter:
     include_converted: bool = strawberry.field(
         default=False, description="Also list suspects kept after their conversion."
     )
+    city: str | None = strawberry.field(default=None, description="The whole city name, case and accents aside.")
+    cep: str | None = strawberry.field(default=None, description="A CEP, or its first digits (a region).")
 
 
 PersonOrderField = strawberry.enum(use_cases.PersonOrderField, name="PersonOrderField")
@@ -153,6 +169,13 @@ class PersonCreateInput:
     stage: PersonStage = PersonStageModel.SUSPECT  # type: ignore[valid-type]
     company_id: strawberry.ID | None = None
     do_not_call: bool = False
+    cep: str | None = None
+    street: str | None = None
+    address_number: str | None = None
+    city: str | None = None
+    state: str | None = None
+    notes: str | None = None
+    birth_date: date | None = None
 
 
 @strawberry.input
@@ -167,6 +190,15 @@ class PersonUpdateInput:
         default=strawberry.UNSET, description="null removes the company; leave out to keep it."
     )
     do_not_call: bool | None = None
+    cep: str | None = None
+    street: str | None = None
+    address_number: str | None = None
+    city: str | None = None
+    state: str | None = None
+    notes: str | None = None
+    birth_date: date | None = strawberry.field(
+        default=strawberry.UNSET, description="null removes the date; leave out to keep it."
+    )
 
 
 @strawberry.type
@@ -204,6 +236,8 @@ class PersonQuery:
                 stage=where.stage,
                 company_id=optional_pk(where.company_id),
                 include_converted=where.include_converted,
+                city=where.city,
+                cep=where.cep,
             ),
             PageArgs(first, after, last, before),
             None if order_by is None else use_cases.PersonOrder(
@@ -216,6 +250,10 @@ class PersonQuery:
     async def person(self, info: Info, id: strawberry.ID) -> PersonType | None:
         row = await use_cases.get_person(info.context, to_pk(id))
         return PersonType.from_row(row) if row else None
+
+
+def _record(input: PersonCreateInput | PersonUpdateInput) -> dict[str, str | None]:
+    return {name: getattr(input, name) for name in ("cep", "street", "address_number", "city", "state", "notes")}
 
 
 @strawberry.type
@@ -231,6 +269,8 @@ class PersonMutation:
             stage=input.stage,
             company_id=optional_pk(input.company_id),
             do_not_call=input.do_not_call,
+            **_record(input),
+            birth_date=input.birth_date,
         )
         return PersonType.from_row(await use_cases.create_person(info.context, data))
 
@@ -246,6 +286,9 @@ class PersonMutation:
             company_id=optional_pk(input.company_id or None),
             clear_company=input.company_id is None,
             do_not_call=input.do_not_call,
+            **_record(input),
+            birth_date=input.birth_date or None,
+            clear_birth_date=input.birth_date is None,
         )
         return PersonType.from_row(await use_cases.update_person(info.context, to_pk(id), data))
 

@@ -216,7 +216,7 @@ async def create_campaign(ctx: Context, data: CampaignInput) -> Campaign:
 
 
 async def update_campaign(ctx: Context, campaign_id: int, data: CampaignInput) -> Campaign:
-    require_staff(ctx)
+    user = require_staff(ctx)
     campaign = await Campaign.get_or_none(id=campaign_id)
     if campaign is None:
         raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such campaign.", "id")
@@ -235,9 +235,14 @@ async def update_campaign(ctx: Context, campaign_id: int, data: CampaignInput) -
             raise CampaignError(
                 CampaignErrorCode.STAGE_IN_USE, "Move the members off a stage before removing it.", "stages"
             )
+    before = {name: getattr(campaign, name) for name in values}
     campaign.update_from_dict(values)
+    changed = sorted(name for name, value in values.items() if before[name] != value)
+    events = []
     async with in_transaction() as connection:
         await campaign.save(using_db=connection)
+        if {"callback_policy", "callback_opens_after_minutes"} & set(changed):
+            await _reopen_callbacks(connection, campaign)
         if data.stages is not None:
             if removed:
                 await CampaignStage.filter(id__in=removed).using_db(connection).delete()
@@ -252,7 +257,51 @@ async def update_campaign(ctx: Context, campaign_id: int, data: CampaignInput) -
                     await CampaignStage.filter(id=stage.id).using_db(connection).update(
                         name=name, position=index + 1
                     )
+        if changed or data.stages is not None:
+            events.append(await record(connection, EventSpec(
+                kind="CAMPAIGN_UPDATED", entity="campaign", entity_id=campaign.pk, campaign_id=campaign.pk,
+                agent_id=user.pk, data={"fields": changed, "stages": data.stages is not None},
+            )))
+    await publish(ctx.broadcast, events)
     return campaign
+
+
+async def _reopen_callbacks(connection: BaseDBAsyncClient, campaign: Campaign) -> None:
+    """Pending callbacks of one agent follow the campaign's new policy or delay: when they open to
+    anyone (opens_at) and how long their member stays reserved. One that now opens later is told
+    again when it opens; one already told that stays open is not told twice."""
+    now = rules.utc_now()
+    pending = await Callback.filter(
+        campaign_id=campaign.pk, status=CallbackStatus.PENDING, agent_id__isnull=False
+    ).using_db(connection)
+    moved = []
+    for callback in pending:
+        opens_at = rules.callback_opens_at(campaign, callback.agent_id, callback.due_at)
+        if opens_at == callback.opens_at:
+            continue
+        callback.opens_at = opens_at
+        if opens_at is None or opens_at > now:
+            callback.opened_alerted_at = None
+        moved.append(callback)
+    if not moved:
+        return
+    await Callback.bulk_update(moved, fields=["opens_at", "opened_alerted_at"], batch_size=500, using_db=connection)
+    members = {
+        member.next_callback_id: member
+        for member in await CampaignMember.filter(
+            next_callback_id__in=[callback.pk for callback in moved]
+        ).using_db(connection)
+    }
+    reserved = []
+    for callback in moved:
+        member = members.get(callback.pk)
+        if member is not None:
+            member.reserved_agent_id, member.reserved_until = callback.agent_id, callback.opens_at
+            reserved.append(member)
+    if reserved:
+        await CampaignMember.bulk_update(
+            reserved, fields=["reserved_agent_id", "reserved_until"], batch_size=500, using_db=connection
+        )
 
 
 async def set_agents(ctx: Context, campaign_id: int, agent_ids: list[int]) -> Campaign:

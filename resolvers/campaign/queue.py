@@ -19,13 +19,14 @@ from tortoise.transactions import in_transaction
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.event import Event
 from models.history import MemberEventKind
+from models.person import Person
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
 from resolvers import history
-from resolvers.campaign import rules
+from resolvers.campaign import filters, rules
 from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
-from resolvers.do_not_call import members_off_register
+from resolvers.do_not_call import blocked, listed_numbers, members_off_register
 from resolvers.errors import CampaignError, CampaignErrorCode
 from resolvers.pagination import (
     Counter,
@@ -80,13 +81,17 @@ class QueueWindow:
     parts: list[Q] | None
     size: int
     args: PageArgs
+    # The queue filter's condition (resolvers/campaign/filters.py), None when there is none.
+    where: Q | None = None
 
     @property
     def members(self) -> QuerySet[CampaignMember]:
         """Every member the caller may list, unordered."""
         if self.status is None:
-            return workable_members(self.campaign_id, self.agent_id, self.now)
-        return CampaignMember.filter(campaign_id=self.campaign_id, status=self.status)
+            members = workable_members(self.campaign_id, self.agent_id, self.now)
+        else:
+            members = CampaignMember.filter(campaign_id=self.campaign_id, status=self.status)
+        return members if self.where is None else members.filter(self.where)
 
     def _parts(self) -> Iterator[QuerySet[CampaignMember]]:
         """The parts in the page's direction: queue order, or its reverse paging back."""
@@ -111,7 +116,7 @@ class QueueWindow:
         """The members of `rows(*columns)` as the driver's records (resolvers/rows.py), for the
         compiled path; the workable queue's first forward page from a statement built once."""
         wanted = self.size + 1
-        if self.status is None and self.parts is None and not self.args.backward:
+        if self.status is None and self.parts is None and not self.args.backward and self.where is None:
             return await _WORKABLE_PAGE.rows(CampaignMember, columns, self.campaign_id, self.agent_id, self.now, wanted)
         found: list[Row] = []
         for queryset in self._parts():
@@ -203,19 +208,26 @@ async def _queue_campaign(ctx: Context, campaign_id: int) -> Campaign:
 
 
 async def queue_window(
-    ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs
+    ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs,
+    where: filters.QueueFilter | None = None, saved_filter_id: int | None = None,
 ) -> QueueWindow:
-    """`status` null: who the caller can call now, in claim order. Otherwise every member in it."""
+    """`status` null: who the caller can call now, in claim order. Otherwise every member in it.
+    Narrowed by `where`, or by the caller's saved filter `saved_filter_id`."""
     size = page.size(ctx.settings.max_page_size)
     position = _decode(page.cursor) if page.cursor is not None else None
     user = ctx.require_user()
     campaign = await _queue_campaign(ctx, campaign_id)
+    chosen = await filters.queue_filter(ctx, campaign.pk, where, saved_filter_id)
     parts = None if position is None else (_before if page.backward else _after)(*position)
-    return QueueWindow(campaign.pk, user.pk, rules.utc_now(), status, parts, size, page)
+    condition = filters.conditions(chosen) if chosen is not None else None
+    return QueueWindow(campaign.pk, user.pk, rules.utc_now(), status, parts, size, page, condition)
 
 
-async def list_queue(ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs) -> QueuePage:
-    window = await queue_window(ctx, campaign_id, status, page)
+async def list_queue(
+    ctx: Context, campaign_id: int, status: QueueStatus | None, page: PageArgs,
+    where: filters.QueueFilter | None = None, saved_filter_id: int | None = None,
+) -> QueuePage:
+    window = await queue_window(ctx, campaign_id, status, page, where, saved_filter_id)
     rows, has_next_page, has_previous_page = window.cut(await window.rows())
     return QueuePage(rows, has_next_page, has_previous_page, counter_of(window.members))
 
@@ -280,6 +292,89 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
         events.append(await record(connection, _member_event("MEMBER_CLAIMED", claimed, user.pk)))
     await publish(ctx.broadcast, events)
     return claimed
+
+
+async def claim_member(ctx: Context, member_id: int) -> CampaignMember:
+    """Hold one chosen member (the callback the agent is looking at, a person found by search) with the
+    queue claim's lease and rules: it must be one the queue would hand the caller now. Each reason it
+    is not is its own code. Holding another member of the campaign is refused: release it first."""
+    user = ctx.require_user()
+    member = await CampaignMember.get_or_none(id=member_id)
+    if member is None:
+        raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such member.", "memberId")
+    campaign = await Campaign.get(id=member.campaign_id)
+    await rules.check_assigned(user, campaign.pk, CampaignErrorCode, CampaignError, "memberId")
+    rules.check_period(ctx, campaign, CampaignErrorCode, CampaignError)
+    now = rules.utc_now()
+    if not rules.within_calling_hours(campaign, now, ctx.settings.zone):
+        raise CampaignError(
+            CampaignErrorCode.OUTSIDE_CALLING_HOURS, "Calls are not allowed at this hour.", "memberId"
+        )
+    events: list[Event] = []
+    lease = {"claimed_by_id": user.pk, "claim_expires_at": now + CLAIM_LEASE}
+    async with in_transaction() as connection:
+        member = await CampaignMember.filter(id=member.pk).select_for_update(of=("campaign_member",)).using_db(
+            connection
+        ).get()
+        _check_claimable(user, member, now)
+        if member.claimed_by_id == user.pk and member.claim_expires_at and member.claim_expires_at > now:
+            await CampaignMember.filter(id=member.pk).using_db(connection).update(**lease)
+            member.update_from_dict(lease)
+            return member
+        if await CampaignMember.filter(
+            campaign_id=campaign.pk, claimed_by_id=user.pk, claim_expires_at__gt=now, status__in=OPEN_STATUSES
+        ).exclude(id=member.pk).using_db(connection).exists():
+            raise CampaignError(
+                CampaignErrorCode.ALREADY_HOLDING, "You hold another member of this campaign; release it first.",
+                "memberId",
+            )
+        opted_out, phones = await Person.filter(id=member.person_id).using_db(connection).get().values_list(
+            "do_not_call", "phones"
+        )
+        if opted_out:
+            raise CampaignError(
+                CampaignErrorCode.PERSON_DO_NOT_CALL, "This person is on the do-not-call list.", "memberId"
+            )
+        if blocked(phones, await listed_numbers(phones, now, connection)):
+            raise CampaignError(
+                CampaignErrorCode.PHONE_ON_DO_NOT_CALL_REGISTER,
+                "A phone of this person is on the do-not-call register.", "memberId",
+            )
+        won = await CampaignMember.filter(
+            Q(id=member.pk),
+            Q(status__in=OPEN_STATUSES),
+            Q(claimed_by_id__isnull=True) | Q(claimed_by_id=user.pk) | Q(claim_expires_at__lte=now),
+        ).using_db(connection).update(**lease)
+        if not won:
+            raise CampaignError(CampaignErrorCode.MEMBER_HELD, "Another agent holds this member.", "memberId")
+        member.update_from_dict(lease)
+        events.append(await record(connection, _member_event("MEMBER_CLAIMED", member, user.pk)))
+    await publish(ctx.broadcast, events)
+    return member
+
+
+def _check_claimable(user: User, member: CampaignMember, now: datetime) -> None:
+    """workable_members' conditions on one member, each refused with its own code."""
+    if member.status == QueueStatus.REMOVED:
+        raise CampaignError(CampaignErrorCode.MEMBER_REMOVED, "This member was removed from the campaign.", "memberId")
+    if member.status == QueueStatus.CONCLUDED:
+        raise CampaignError(CampaignErrorCode.MEMBER_CONCLUDED, "This member is concluded.", "memberId")
+    if member.assigned_agent_id is not None and member.assigned_agent_id != user.pk:
+        raise CampaignError(
+            CampaignErrorCode.MEMBER_ASSIGNED_ELSEWHERE, "This member is assigned to another agent.", "memberId"
+        )
+    if member.reserved_agent_id not in (None, user.pk) and (
+        member.reserved_until is None or member.reserved_until > now
+    ):
+        raise CampaignError(
+            CampaignErrorCode.MEMBER_RESERVED, "This member is kept for another agent's callback.", "memberId"
+        )
+    if member.claimed_by_id not in (None, user.pk) and member.claim_expires_at and member.claim_expires_at > now:
+        raise CampaignError(CampaignErrorCode.MEMBER_HELD, "Another agent holds this member.", "memberId")
+    if member.due_at is not None and member.due_at > now:
+        raise CampaignError(
+            CampaignErrorCode.MEMBER_NOT_DUE, f"This member is due at {member.due_at.isoformat()}.", "memberId"
+        )
 
 
 async def _held_member(ctx: Context, member_id: int) -> tuple[User, CampaignMember]:

@@ -65,11 +65,17 @@ def next_calling_time(campaign: Campaign, moment: datetime, zone: ZoneInfo) -> d
 
 
 def callback_opens_at(campaign: Campaign, owner_id: int | None, due_at: datetime) -> datetime | None:
-    """When an agent's own callback opens to anyone on the campaign (None: it never does)."""
-    opens = campaign.callback_opens_after_minutes
-    if owner_id is None or campaign.callback_policy != CallbackPolicy.USER_ONLY or opens is None:
+    """When an agent's own callback opens to anyone on the campaign (None: it never does; a callback
+    for anyone is open from the start). Until then its member is reserved for its agent.
+
+    USER_ONLY: `callback_opens_after_minutes` after it falls due, or never when that is unset.
+    ANYONE: when it falls due, or that many minutes later when set."""
+    if owner_id is None:
         return None
-    return due_at + timedelta(minutes=opens)
+    opens = campaign.callback_opens_after_minutes
+    if campaign.callback_policy == CallbackPolicy.USER_ONLY and opens is None:
+        return None
+    return due_at + timedelta(minutes=opens or 0)
 
 
 def check_period(ctx: Context, campaign: Campaign, codes: type[Enum], error: type[DomainError]) -> None:

@@ -9,7 +9,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.campaign import CallbackPolicy, Campaign, CampaignAgent, CampaignMember, QueuePriority
+from models.campaign import Campaign, CampaignAgent, CampaignMember, QueuePriority, QueueStatus
 from models.event import Event
 from models.history import MemberEventKind
 from models.operation import Callback, CallbackStatus, Operation
@@ -146,8 +146,12 @@ async def _pending_callback(ctx: Context, callback_id: int) -> tuple[User, Callb
     if callback is None:
         raise OperationError(OperationErrorCode.NOT_FOUND, "No such callback.", "id")
     campaign = await Campaign.get(id=callback.campaign_id)
+    # Colleagues on the campaign may act on a callback for anyone, and on one that opened to them.
+    open_to_team = callback.agent_id is None or (
+        callback.opens_at is not None and callback.opens_at <= rules.utc_now()
+    )
     allowed = is_staff(user) or callback.agent_id == user.pk or (
-        callback.agent_id is None
+        open_to_team
         and user.role == Role.AGENT
         and await CampaignAgent.filter(campaign_id=campaign.pk, agent_id=user.pk).exists()
     )
@@ -168,24 +172,28 @@ def _callback_event(kind: str, callback: Callback) -> EventSpec:
 
 
 async def reschedule_callback(ctx: Context, callback_id: int, due_at: datetime) -> Callback:
+    """A colleague who reschedules another agent's callback that opened to them takes it over."""
     user, callback, campaign = await _pending_callback(ctx, callback_id)
     check_callback_time(campaign, due_at, ctx, "dueAt")
     due_at = due_at.astimezone(UTC)
+    owner = callback.agent_id
+    if owner is not None and owner != user.pk and not is_staff(user):
+        owner = user.pk
     member_changes: dict[str, object] = {"due_at": due_at}
-    opens_at = rules.callback_opens_at(campaign, callback.agent_id, due_at)
-    if callback.agent_id is not None and campaign.callback_policy == CallbackPolicy.USER_ONLY:
-        member_changes["reserved_until"] = opens_at
+    opens_at = rules.callback_opens_at(campaign, owner, due_at)
+    if owner is not None:
+        member_changes.update(reserved_agent_id=owner, reserved_until=opens_at)
     events: list[Event] = []
     async with in_transaction() as connection:
         moved = await Callback.filter(id=callback.pk, status=CallbackStatus.PENDING).using_db(connection).update(
-            due_at=due_at, alerted_at=None, opens_at=opens_at, opened_alerted_at=None
+            agent_id=owner, due_at=due_at, alerted_at=None, opens_at=opens_at, opened_alerted_at=None
         )
         if not moved:
             raise OperationError(OperationErrorCode.CALLBACK_NOT_PENDING, "This callback is no longer pending.", "id")
         await CampaignMember.filter(id=callback.member_id, next_callback_id=callback.pk).using_db(
             connection
         ).update(**member_changes)
-        callback.due_at, callback.alerted_at, callback.opens_at = due_at, None, opens_at
+        callback.agent_id, callback.due_at, callback.alerted_at, callback.opens_at = owner, due_at, None, opens_at
         await history.callback_changed(connection, callback.member_id, callback.campaign_id, user,
                                        MemberEventKind.CALLBACK_RESCHEDULED, [callback.pk], due_at, callback.agent_id)
         events.append(await record(connection, _callback_event("CALLBACK_RESCHEDULED", callback)))
@@ -194,7 +202,8 @@ async def reschedule_callback(ctx: Context, callback_id: int, due_at: datetime) 
 
 
 async def cancel_callback(ctx: Context, callback_id: int) -> Callback:
-    """The member goes back to the queue as a recycled contact, callable now."""
+    """The member goes back to the queue, callable now: NOT_ACTED when no operation reached it yet,
+    else SCHEDULED as a retry due now. Its status never stays SCHEDULED for a callback that is gone."""
     user, callback, _ = await _pending_callback(ctx, callback_id)
     now = rules.utc_now()
     events: list[Event] = []
@@ -204,12 +213,17 @@ async def cancel_callback(ctx: Context, callback_id: int) -> Callback:
         ).update(status=CallbackStatus.CANCELLED, closed_at=now)
         if not cancelled:
             raise OperationError(OperationErrorCode.CALLBACK_NOT_PENDING, "This callback is no longer pending.", "id")
-        await CampaignMember.filter(id=callback.member_id, next_callback_id=callback.pk).using_db(
-            connection
-        ).update(
-            next_callback_id=None, priority=QueuePriority.RECYCLE.value, due_at=now,
-            reserved_agent_id=None, reserved_until=None,
+        # The member's callback is this one, or (rows written before next_callback_id) none at all.
+        waiting = CampaignMember.filter(
+            Q(id=callback.member_id),
+            Q(status=QueueStatus.SCHEDULED),
+            Q(next_callback_id=callback.pk) | Q(next_callback_id__isnull=True, priority=QueuePriority.CALLBACK.value),
+        ).using_db(connection)
+        cleared = {"next_callback_id": None, "reserved_agent_id": None, "reserved_until": None}
+        await waiting.filter(attempts=0).update(
+            **cleared, status=QueueStatus.NOT_ACTED, priority=QueuePriority.NEW.value, due_at=None
         )
+        await waiting.filter(attempts__gt=0).update(**cleared, priority=QueuePriority.RECYCLE.value, due_at=now)
         callback.status, callback.closed_at = CallbackStatus.CANCELLED, now
         await history.callback_changed(connection, callback.member_id, callback.campaign_id, user,
                                        MemberEventKind.CALLBACK_CANCELLED, [callback.pk], agent_id=callback.agent_id)

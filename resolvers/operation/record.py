@@ -15,7 +15,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from models.campaign import (
-    CallbackPolicy,
     Campaign,
     CampaignMember,
     CampaignStage,
@@ -37,10 +36,11 @@ from models.person import Person
 from models.user import User
 from realtime.events import EventSpec, publish, record
 from resolvers import history
+from resolvers import person as person_use_cases
 from resolvers.campaign import rules
 from resolvers.context import Context
 from resolvers.do_not_call import blocked, listed_numbers
-from resolvers.errors import OperationError, OperationErrorCode
+from resolvers.errors import OperationError, OperationErrorCode, PersonError, PersonErrorCode
 from resolvers.operation.handling import check_seconds, handling_values
 
 MAX_TEXT = 20000
@@ -67,6 +67,10 @@ class OperationInput:
     callback_for: CallbackFor = CallbackFor.ME
     talk_seconds: int | None = None
     wrap_up_seconds: int | None = None
+    # Convert the member's suspect to a prospect in the same transaction ("transformar o suspect em
+    # prospect"), deleting the suspect or not as SUSPECT_CONVERSION says (ASK: delete_suspect).
+    convert_suspect: bool = False
+    delete_suspect: bool | None = None
 
 
 @dataclass
@@ -240,6 +244,7 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
         raise OperationError(OperationErrorCode.NOT_FOUND, "No such member.", "memberId")
     checked = await _validate(ctx, user, data, member)
     campaign = checked.campaign
+    delete_suspect = _conversion(ctx, data)
     events: list[Event] = []
     async with in_transaction() as connection:
         now = rules.utc_now()
@@ -280,21 +285,18 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
         }
         if data.callback_at is not None:
             owner = user.pk if data.callback_for == CallbackFor.ME else None
+            opens_at = rules.callback_opens_at(campaign, owner, data.callback_at)
             callback = await Callback.create(
                 member_id=member.pk, campaign_id=campaign.pk, agent_id=owner, operation_id=operation.pk,
-                due_at=data.callback_at, opens_at=rules.callback_opens_at(campaign, owner, data.callback_at),
-                using_db=connection,
+                due_at=data.callback_at, opens_at=opens_at, using_db=connection,
             )
             changes.update(
                 status=QueueStatus.SCHEDULED, priority=QueuePriority.CALLBACK.value, due_at=data.callback_at,
                 next_callback_id=callback.pk,
             )
-            if owner is not None and campaign.callback_policy == CallbackPolicy.USER_ONLY:
-                opens = campaign.callback_opens_after_minutes
-                changes.update(
-                    reserved_agent_id=owner,
-                    reserved_until=data.callback_at + timedelta(minutes=opens) if opens is not None else None,
-                )
+            if owner is not None:
+                # Under either policy a callback for me holds the member for me until it opens.
+                changes.update(reserved_agent_id=owner, reserved_until=opens_at)
             events.append(await record(connection, _event(
                 "CALLBACK_SCHEDULED", "callback", callback.pk, campaign.pk, owner, member_id=member.pk
             )))
@@ -307,5 +309,32 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             "OPERATION_RECORDED", "member", member.pk, campaign.pk, user.pk,
             operation_id=operation.pk, result_kind=operation.result_kind,
         )))
+        if delete_suspect is not None:
+            operation.person_id = await _convert(member.person_id, delete_suspect)
     await publish(ctx.broadcast, events)
     return operation
+
+
+def _conversion(ctx: Context, data: OperationInput) -> bool | None:
+    """None: no conversion asked; else whether it deletes the suspect."""
+    if not data.convert_suspect:
+        if data.delete_suspect is not None:
+            raise OperationError(OperationErrorCode.INVALID, "deleteSuspect goes with convertSuspect.", "deleteSuspect")
+        return None
+    try:
+        return person_use_cases.deletes_suspect(ctx, data.delete_suspect)
+    except PersonError as error:
+        raise OperationError(OperationErrorCode.DELETE_SUSPECT_REQUIRED, error.message, error.field) from None
+
+
+async def _convert(person_id: int, delete: bool) -> int:
+    """The member's suspect converted (a savepoint of the operation's transaction); the prospect's id."""
+    try:
+        conversion = await person_use_cases.convert_suspect(person_id, delete)
+    except PersonError as error:
+        if error.code == PersonErrorCode.NOT_A_SUSPECT:
+            raise OperationError(
+                OperationErrorCode.NOT_A_SUSPECT, "Only a suspect can be converted.", "convertSuspect"
+            ) from None
+        raise
+    return conversion.prospect.pk

@@ -40,7 +40,8 @@ from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows
 from resolvers.scope import Scope
 from resolvers.ticket.summary import summary_columns
 from schema.compiled.spec import Derived, FastType, One, Pages, RootConnection, RowsById, RowsPage
-from schema.ids import to_pk
+from schema.ids import optional_pk, to_pk
+from schema.queue_filter import queue_filter
 from schema.ticket.operations import ticket_filter, ticket_order
 from schema.ticket.types import MESSAGE_CURSOR, thread_window
 
@@ -52,7 +53,10 @@ def _args(args: dict[str, Any]) -> PageArgs:
 async def campaign_queue(ctx: Context, args: dict[str, Any], columns: tuple[str, ...]) -> RowsPage:
     """Query.campaignQueue (schema/campaign.py), as the driver's rows. A refusal (a typed error of
     the union) is raised as the resolver raises it, and sends the request to the normal path."""
-    window = await queue.queue_window(ctx, to_pk(args["campaign_id"]), args.get("status"), _args(args))
+    window = await queue.queue_window(
+        ctx, to_pk(args["campaign_id"]), args.get("status"), _args(args),
+        queue_filter(args.get("filter")), optional_pk(args.get("saved_filter_id")),
+    )
     rows, has_next_page, has_previous_page = window.cut(await window.raw_rows(*columns))
     priority, due_at, member_id = (columns.index(name) for name in ("priority", "due_at", "id"))
     due = _due_at_decoder()
@@ -305,7 +309,7 @@ FAST_TYPES = (
         "Person",
         Person,
         scalars=("id", "kind", "name", "document", "phones", "emails", "stage", "doNotCall", "createdAt",
-                 "updatedAt"),
+                 "updatedAt", "cep", "street", "addressNumber", "city", "state", "birthDate", "notes"),
         relations={
             "company": One("company_id", "Company"),
             "convertedTo": One("converted_to_id", "Person"),

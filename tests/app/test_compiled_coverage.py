@@ -147,6 +147,12 @@ NOT_COMPILED: dict[str, str] = {
         "Subscription", "TicketEvent", "StreamError", "CallbackAlert", "TicketReturnAlert", "QueueSnapshot",
         "AgentQueueActivity",
     )},
+    # Issue 17, saved queue filters: the caller's own list (at most 50 rows), read when the filter
+    # menu opens, not on each queue refresh; the filtered queue itself is compiled.
+    "Query.savedQueueFilters": ROOT,
+    "SavedQueueFilterList.*": ROOT,
+    "SavedQueueFilter.*": ROOT,
+    "QueueFilterCriteria.*": ROOT,
 }
 
 

@@ -106,12 +106,16 @@ def _filter_document(template: str, passed: str, campaign_id: int) -> str:
         document = document.replace("campaignMembersAdd(", f'campaignMembersAdd(campaignId: "{campaign_id}", ')
     if "ticketCounts" in document:
         document = document.replace("ticketCounts(", "ticketCounts(groupBy: [STATE], ")
+    if "campaignQueue" in document:
+        document = document.replace("campaignQueue(", f'campaignQueue(campaignId: "{campaign_id}", ')
     return document
 
 
 def test_every_text_filter_is_found() -> None:
     names = {template.split("{ ", 1)[1].split("(", 1)[0] for template, _ in TEXT_FILTERS}
-    assert names == {"persons", "tickets", "ticketCounts", "users", "companies", "campaignMembersAdd"}
+    assert names == {
+        "persons", "tickets", "ticketCounts", "users", "companies", "campaignMembersAdd", "campaignQueue"
+    }
 
 
 async def test_search_text_is_capped_in_every_filter(factory: Factory) -> None:

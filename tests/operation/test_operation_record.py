@@ -121,7 +121,10 @@ async def test_schedule_creates_a_pending_callback_and_a_later_operation_closes_
         (CallbackPolicy.USER_ONLY, 0, "ME", 0),
         (CallbackPolicy.USER_ONLY, 30, "ANYONE", None),
         (CallbackPolicy.USER_ONLY, None, "ME", None),
-        (CallbackPolicy.ANYONE, 30, "ME", None),
+        # Under ANYONE a callback for me is mine until it falls due (plus the delay), then open.
+        (CallbackPolicy.ANYONE, 30, "ME", 30),
+        (CallbackPolicy.ANYONE, None, "ME", 0),
+        (CallbackPolicy.ANYONE, None, "ANYONE", None),
     ],
 )
 async def test_an_agents_own_callback_opens_to_anyone_after_the_campaigns_delay(
@@ -150,7 +153,7 @@ async def test_an_agents_own_callback_opens_to_anyone_after_the_campaigns_delay(
     shown = data["operationRecord"]["member"]["nextCallback"]["opensAt"]
     assert shown == (expected.astimezone(UTC).isoformat() if expected else None)
     stored = await _member_state(member.pk)
-    if policy == CallbackPolicy.USER_ONLY and callback_for == "ME":
+    if callback_for == "ME":
         assert (stored.reserved_agent_id, stored.reserved_until) == (agent.pk, expected)
     else:
         assert stored.reserved_agent_id is None
