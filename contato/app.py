@@ -342,9 +342,10 @@ def _forget_gone_workers(path: str) -> None:
 
 def alert_scheduler(settings: Settings, broadcast: Any) -> AlertScheduler:
     from realtime.due import DUE_SOURCES
+    from realtime.floor import floor_sources
 
     return AlertScheduler(
-        DUE_SOURCES,
+        [*DUE_SOURCES, *floor_sources(settings.presence_grace_seconds)],
         broadcast,
         retention=timedelta(hours=settings.event_retention_hours),
         idempotency_keys=timedelta(hours=settings.idempotency_key_hours),

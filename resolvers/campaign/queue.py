@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.event import Event
+from models.floor import StateChangeCause
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
@@ -25,6 +26,7 @@ from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
 from resolvers.do_not_call import members_off_register
 from resolvers.errors import CampaignError, CampaignErrorCode
+from resolvers.floor import begin_call, end_call
 from resolvers.pagination import (
     Counter,
     PageArgs,
@@ -247,6 +249,8 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
             await CampaignMember.filter(id=held.pk).using_db(connection).update(**lease)
             held.update_from_dict(lease)
             return held
+        # Only a READY agent takes a call (resolvers/floor.py); the claim makes them ON_CALL.
+        on_call = await begin_call(ctx, connection, user, campaign.pk, now)
         claimed: CampaignMember | None = None
         for _ in range(CLAIM_ROUNDS):
             # Each claimer locks one row; SKIP LOCKED (PostgreSQL) sends the next one to the next row. The
@@ -275,6 +279,8 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
         if claimed is None:
             raise CampaignError(CampaignErrorCode.QUEUE_EMPTY, "Nobody to call right now.", "campaignId")
         events.append(await record(connection, _member_event("MEMBER_CLAIMED", claimed, user.pk)))
+        if on_call is not None:
+            events.append(await record(connection, on_call))
     await publish(ctx.broadcast, events)
     return claimed
 
@@ -318,6 +324,10 @@ async def release_claim(ctx: Context, member_id: int) -> CampaignMember:
         if not count:
             raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
         events.append(await record(connection, _member_event("MEMBER_RELEASED", member, user.pk)))
+        if holder is not None:
+            ended = await end_call(connection, holder, None, rules.utc_now(), StateChangeCause.RELEASE, user.pk)
+            if ended is not None:
+                events.append(await record(connection, ended))
     await publish(ctx.broadcast, events)
     member.update_from_dict(released)
     return member

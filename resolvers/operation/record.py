@@ -24,6 +24,7 @@ from models.campaign import (
 )
 from models.catalog import ContactChannel
 from models.event import Event
+from models.floor import StateChangeCause
 from models.operation import Callback, CallbackStatus, Operation
 from models.outbound import (
     ActionType,
@@ -40,6 +41,7 @@ from resolvers.campaign import rules
 from resolvers.context import Context
 from resolvers.do_not_call import blocked, listed_numbers
 from resolvers.errors import OperationError, OperationErrorCode
+from resolvers.floor import end_call
 
 MAX_TEXT = 20000
 
@@ -298,5 +300,9 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             "OPERATION_RECORDED", "member", member.pk, campaign.pk, user.pk,
             operation_id=operation.pk, result_kind=operation.result_kind,
         )))
+        # The call ends: WRAP_UP for the campaign's wrap-up time, or READY (resolvers/floor.py).
+        ended = await end_call(connection, user.pk, campaign, now, StateChangeCause.RECORD, user.pk)
+        if ended is not None:
+            events.append(await record(connection, ended))
     await publish(ctx.broadcast, events)
     return operation

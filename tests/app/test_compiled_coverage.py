@@ -93,6 +93,12 @@ NOT_COMPILED: dict[str, str] = {
         "ResultCount", "ResultKindCount", "StageCount", "QueueStatusCount", "FormRules", "ResultRule",
         "NoContactRule", "RenderedScript", "CallingHours", "TicketCountGroup",
     )},
+    # The floor (issue 16): the catalog list and a campaign's agent states, reached only through their
+    # root fields; secondsInState is computed at answer time, and a wallboard asks for it alone.
+    "Query.agentStates": ROOT,
+    "Query.pauseReasons": ROOT,
+    **{f"{name}.*": ROOT for name in ("PauseReasonConnection", "PauseReasonEdge", "PauseReason", "AgentStateError")},
+    **{f"{name}.*": COMPUTED for name in ("AgentFloor", "AgentStatus")},
     "Campaign.callingHours": COMPUTED,
     "Ticket.awaitingReturn": COMPUTED,
     # Plain lists.
