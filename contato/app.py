@@ -43,6 +43,7 @@ from contato.cors import CrossOrigin
 from contato.graphql_view import GRAPHIQL_DIRECTORY, ContatoGraphQL, MutationsInFlight, negotiate
 from contato.logging_config import REQUEST_ID
 from contato.persisted import PersistedDocuments
+from contato.presence import Presence
 from contato.settings import Settings
 from models import tortoise_config
 from models.availability import RETRY_AFTER_SECONDS, database_unreachable
@@ -362,6 +363,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     mail_sender = MailSender(settings) if settings.mail_in_server else None
     persisted = PersistedDocuments.from_settings(settings)
     graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor, persisted)
+    presence = graphql.presence = Presence(settings.presence_heartbeat_seconds, settings.presence_ttl_seconds)
     hub.add_listener(graphql.socket_registry.on_event)  # a changed user's open sockets, at once
     open_websockets = OpenWebSockets(graphql.mutations, mutation_wait=settings.shutdown_grace_seconds)
 
@@ -506,6 +508,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await broadcast.connect()
             await hub.start()
             await queue_monitor.start()
+            await presence.start()
             if scheduler is not None:
                 await scheduler.start()
             if mail_sender is not None:
@@ -522,6 +525,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await mail_sender.stop()
                 if scheduler is not None:
                     await scheduler.stop()
+                await presence.stop()
                 await queue_monitor.stop()
                 await hub.stop()
                 await broadcast.disconnect()
