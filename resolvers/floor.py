@@ -35,7 +35,9 @@ OPEN_STATUSES = (QueueStatus.NOT_ACTED, QueueStatus.SCHEDULED)
 
 def offline(user_id: int) -> AgentState:
     """The state of an agent who has never had one: OFFLINE, since nobody knows when."""
-    return AgentState(user_id=user_id, state=AgentStateKind.OFFLINE, since=None)
+    row = AgentState(user_id=user_id, state=AgentStateKind.OFFLINE)
+    row.since = None  # never stored: the column is NOT NULL for every agent seen
+    return row
 
 
 async def _pause_reason(reason_id: int | None, state: AgentStateKind) -> PauseReason | None:

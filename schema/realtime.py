@@ -18,6 +18,7 @@ from resolvers import realtime
 from resolvers.context import Context
 from schema.campaign import CampaignType, QueueStatusCount
 from schema.errors import Error
+from schema.floor import AgentStatusType
 from schema.ids import to_pk
 from schema.imports import ImportType
 from schema.operation import CallbackType, ResultKindCount
@@ -120,6 +121,26 @@ class QueueSnapshotType:
         return CampaignType.from_row(await info.context.loaders.campaign_by_id.load(self.campaign_id))
 
 
+@strawberry.enum(description="What happened on the floor.")
+class AgentStateEventKind(Enum):
+    CHANGED = "AGENT_STATE_CHANGED"
+    PAUSE_EXCEEDED = "AGENT_PAUSE_EXCEEDED"
+
+
+@strawberry.type(description="An agent's state changed, or (supervisors) a pause went over its reason's maximum.")
+class AgentStateEvent:
+    cursor: str
+    kind: AgentStateEventKind
+    status: AgentStatusType
+
+
+def _floor_event(item: realtime.FloorUpdate) -> AgentStateEvent:
+    return AgentStateEvent(
+        cursor=str(item.cursor), kind=AgentStateEventKind(item.kind), status=AgentStatusType.from_row(item.state)
+    )
+
+
+AgentStateUpdatesItem = Annotated[AgentStateEvent | StreamError, strawberry.union("AgentStateUpdatesItem")]
 TicketUpdatesItem = Annotated[TicketEvent | StreamError, strawberry.union("TicketUpdatesItem")]
 TicketReturnDueItem = Annotated[TicketReturnAlert | StreamError, strawberry.union("TicketReturnDueItem")]
 CallbackDueItem = Annotated[CallbackAlert | StreamError, strawberry.union("CallbackDueItem")]
@@ -212,6 +233,17 @@ class Subscription:
     ) -> AsyncGenerator[ImportProgressItem, None]:
         source = realtime.import_progress(info.context, to_pk(import_id))
         async for item in _typed(source, ImportType.from_row):
+            yield item
+
+    @strawberry.subscription(
+        description="The campaign's agents as their states change (supervisors; an agent gets their own), and "
+        "pauses over their reason's maximum (supervisors, once). Resubscribe with `after` to miss nothing."
+    )
+    async def agent_state_updates(
+        self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
+    ) -> AsyncGenerator[AgentStateUpdatesItem, None]:
+        source = realtime.agent_state_updates(info.context, to_pk(campaign_id), after)
+        async for item in _typed(source, _floor_event):
             yield item
 
     @strawberry.subscription(description="A campaign's queue figures for supervisors: now, then as they change.")
