@@ -52,6 +52,7 @@ from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
+from realtime.viewing import TicketViewing
 from resolvers import exports, imports
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.bounds import row_id
@@ -363,6 +364,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     mail_sender = MailSender(settings) if settings.mail_in_server else None
     persisted = PersistedDocuments.from_settings(settings)
     graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor, persisted)
+    viewing = graphql.viewing = TicketViewing(broadcast)
     presence = graphql.presence = Presence(settings.presence_heartbeat_seconds, settings.presence_ttl_seconds)
     hub.add_listener(graphql.socket_registry.on_event)  # a changed user's open sockets, at once
     open_websockets = OpenWebSockets(graphql.mutations, mutation_wait=settings.shutdown_grace_seconds)
@@ -509,6 +511,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await hub.start()
             await queue_monitor.start()
             await presence.start()
+            await viewing.start()
             if scheduler is not None:
                 await scheduler.start()
             if mail_sender is not None:
@@ -526,6 +529,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 if scheduler is not None:
                     await scheduler.stop()
                 await presence.stop()
+                await viewing.stop()
                 await queue_monitor.stop()
                 await hub.stop()
                 await broadcast.disconnect()

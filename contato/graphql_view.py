@@ -618,6 +618,7 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.streams = SharedStreams(schema) if settings.ws_shared_streams else None
         self.socket_registry = SocketRegistry()
         self.presence: Presence | None = None  # set by create_app
+        self.viewing: Any = None  # realtime/viewing.py's TicketViewing, set by create_app
         self.mutations = MutationsInFlight()
         self.persisted = persisted or PersistedDocuments(settings)
 
@@ -814,7 +815,7 @@ class ContatoGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(
             settings=self.settings, request=request, response=response, broadcast=self.broadcast, hub=self.hub,
-            queue_monitor=self.queue_monitor,
+            queue_monitor=self.queue_monitor, viewing=self.viewing,
         )
         request_id = request.scope.get("state", {}).get("request_id")
         if request_id:

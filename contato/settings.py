@@ -141,6 +141,8 @@ class Settings:
     presence_heartbeat_seconds: int = 5
     presence_ttl_seconds: int = 15
     presence_grace_seconds: int = 30
+    # ticketViewing: whether company reps see which operators are on their ticket (they always see reps).
+    ticket_viewing_reps_see_operators: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -250,6 +252,7 @@ class Settings:
             presence_heartbeat_seconds=reader.integer("PRESENCE_HEARTBEAT_SECONDS", 5, minimum=1, maximum=300),
             presence_ttl_seconds=reader.integer("PRESENCE_TTL_SECONDS", 15, minimum=2, maximum=3600),
             presence_grace_seconds=reader.integer("PRESENCE_GRACE_SECONDS", 30, minimum=0, maximum=24 * 3600),
+            ticket_viewing_reps_see_operators=reader.boolean("TICKET_VIEWING_REPS_SEE_OPERATORS", False),
         )
         settings.validate()
         return settings

@@ -28,7 +28,7 @@ from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, current_c
 from realtime.queue_monitor import QueueSnapshot, Recheck
 from resolvers.bounds import MAX_EVENT_CURSOR, ascii_integer
 from resolvers.context import Context, fresh_loaders, use_loaders
-from resolvers.errors import AgentStateError, DomainError
+from resolvers.errors import AgentStateError, DomainError, TicketError, TicketErrorCode
 from resolvers.floor import floor, offline
 from resolvers.loaders import RowLoaders
 from resolvers.ticket.access import can_see, sees_internal_notes
@@ -398,3 +398,48 @@ async def _agent_state(event: LiveEvent) -> AgentState | None:
     if "agent_state" not in event.shared:
         event.shared["agent_state"] = asyncio.ensure_future(AgentState.get_or_none(user_id=event.entity_id))
     return await asyncio.shield(event.shared["agent_state"])
+
+
+@dataclass(frozen=True)
+class TicketViewers:
+    ticket: Ticket
+    viewers: list[Any]
+
+
+async def ticket_viewing(ctx: Context, ticket_id: int) -> AsyncIterator[TicketViewers]:
+    """Be seen on a ticket while subscribed, and see who else is there and who is typing: at once,
+    then at every change. Reps see operators only when TICKET_VIEWING_REPS_SEE_OPERATORS allows."""
+    viewer = await Viewer.start(ctx)
+    if ctx.viewing is None:
+        raise RuntimeError("ticket viewing is not running in this process")
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None or not can_see(viewer.user, ticket):
+        raise StreamEnded(StreamErrorCode.NOT_FOUND, "No such ticket.", "ticketId")
+    user = viewer.user
+    async with ctx.viewing.join(ticket.pk, user.pk, user.role.value) as changed:
+        while True:
+            changed.clear()
+            await viewer.check()
+            ticket = await Ticket.get_or_none(id=ticket_id)
+            if ticket is None or not can_see(viewer.user, ticket):
+                raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "You no longer have access to this ticket.", "ticketId")
+            fresh_loaders()
+            yield TicketViewers(ticket, _visible_viewers(ctx, viewer.user, ctx.viewing.viewers(ticket.pk)))
+            await changed.wait()
+
+
+def _visible_viewers(ctx: Context, user: User, viewers: list[Any]) -> list[Any]:
+    if user.role != Role.COMPANY_REP or ctx.settings.ticket_viewing_reps_see_operators:
+        return viewers
+    return [seen for seen in viewers if seen.role == Role.COMPANY_REP.value]
+
+
+async def ticket_typing(ctx: Context, ticket_id: int, typing: bool) -> Ticket:
+    """Say that the caller is (or stopped) typing on a ticket they may see; renew while typing."""
+    user = ctx.require_user()
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None or not can_see(user, ticket):
+        raise TicketError(TicketErrorCode.NOT_FOUND, "No such ticket.", "ticketId")
+    if ctx.viewing is not None:
+        await ctx.viewing.typing(ticket.pk, user.pk, user.role.value, typing)
+    return ticket

@@ -9,7 +9,7 @@ import strawberry
 
 from models.floor import AgentState as AgentStateRow
 from models.floor import AgentStateKind, PauseReason
-from resolvers import catalog
+from resolvers import catalog, realtime
 from resolvers import errors as domain
 from resolvers import floor as use_cases
 from resolvers.pagination import PageArgs
@@ -19,6 +19,8 @@ from schema.catalog import CatalogError
 from schema.errors import DomainErrorHandler, Error
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection
+from schema.ticket import TicketType
+from schema.ticket.operations import TicketResult
 from schema.user import UserType
 
 AgentState = strawberry.enum(AgentStateKind, name="AgentState", description="What an agent is doing now.")
@@ -134,6 +136,13 @@ class FloorMutation:
     ) -> AgentStateSetResult:
         row = await use_cases.set_state(info.context, AgentStateKind(state), optional_pk(pause_reason_id))
         return AgentStatusType.from_row(row)
+
+    @strawberry.mutation(
+        description="Tell the others on the ticket (`ticketViewing`) that you are typing: send it again every few "
+        "seconds while you type (it lapses after 5 s), and `typing: false` when you stop."
+    )
+    async def ticket_typing(self, info: Info, ticket_id: strawberry.ID, typing: bool) -> TicketResult:
+        return TicketType.from_row(await realtime.ticket_typing(info.context, to_pk(ticket_id), typing))
 
     @strawberry.mutation(description="Admins and supervisors.")
     async def pause_reason_create(self, info: Info, input: PauseReasonInput) -> PauseReasonResult:

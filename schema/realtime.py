@@ -140,6 +140,31 @@ def _floor_event(item: realtime.FloorUpdate) -> AgentStateEvent:
     )
 
 
+@strawberry.type(description="Someone on the ticket now.")
+class TicketViewer:
+    typing: bool = strawberry.field(description="Typing a message (renewed by `ticketTyping`).")
+    user_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def user(self, info: Info[Context, None]) -> UserType | None:
+        row = await info.context.loaders.user_by_id.load(self.user_id)
+        return UserType.from_row(row) if row else None
+
+
+@strawberry.type(description="Who is viewing the ticket, and who is typing, as of this item.")
+class TicketViewers:
+    ticket: TicketType
+    viewers: list[TicketViewer]
+
+
+def _viewers(item: realtime.TicketViewers) -> TicketViewers:
+    return TicketViewers(
+        ticket=TicketType.from_row(item.ticket),
+        viewers=[TicketViewer(typing=seen.typing, user_id=seen.user_id) for seen in item.viewers],
+    )
+
+
+TicketViewingItem = Annotated[TicketViewers | StreamError, strawberry.union("TicketViewingItem")]
 AgentStateUpdatesItem = Annotated[AgentStateEvent | StreamError, strawberry.union("AgentStateUpdatesItem")]
 TicketUpdatesItem = Annotated[TicketEvent | StreamError, strawberry.union("TicketUpdatesItem")]
 TicketReturnDueItem = Annotated[TicketReturnAlert | StreamError, strawberry.union("TicketReturnDueItem")]
@@ -244,6 +269,17 @@ class Subscription:
     ) -> AsyncGenerator[AgentStateUpdatesItem, None]:
         source = realtime.agent_state_updates(info.context, to_pk(campaign_id), after)
         async for item in _typed(source, _floor_event):
+            yield item
+
+    @strawberry.subscription(
+        description="Be seen on a ticket while subscribed, and see who else is on it and who is typing: at once, "
+        "then at every change, across server processes (company reps see only reps unless the operator allows it)."
+    )
+    async def ticket_viewing(
+        self, info: Info[Context, None], ticket_id: strawberry.ID
+    ) -> AsyncGenerator[TicketViewingItem, None]:
+        source = realtime.ticket_viewing(info.context, to_pk(ticket_id))
+        async for item in _typed(source, _viewers):
             yield item
 
     @strawberry.subscription(description="A campaign's queue figures for supervisors: now, then as they change.")

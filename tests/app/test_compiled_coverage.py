@@ -135,7 +135,7 @@ NOT_COMPILED: dict[str, str] = {
     # Subscription payloads.
     **{f"{name}.*": STREAM for name in (
         "Subscription", "TicketEvent", "StreamError", "CallbackAlert", "TicketReturnAlert", "QueueSnapshot",
-        "AgentQueueActivity", "AgentStateEvent",
+        "AgentQueueActivity", "AgentStateEvent", "TicketViewers", "TicketViewer",
     )},
 }
 
