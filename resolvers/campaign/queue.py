@@ -323,11 +323,13 @@ async def release_claim(ctx: Context, member_id: int) -> CampaignMember:
         )
         if not count:
             raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
-        events.append(await record(connection, _member_event("MEMBER_RELEASED", member, user.pk)))
+        # The holder's state row before the event counter (the counter is always the last lock).
+        ended = None
         if holder is not None:
             ended = await end_call(connection, holder, None, rules.utc_now(), StateChangeCause.RELEASE, user.pk)
-            if ended is not None:
-                events.append(await record(connection, ended))
+        events.append(await record(connection, _member_event("MEMBER_RELEASED", member, user.pk)))
+        if ended is not None:
+            events.append(await record(connection, ended))
     await publish(ctx.broadcast, events)
     member.update_from_dict(released)
     return member

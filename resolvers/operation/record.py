@@ -256,6 +256,10 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
                 "A phone of this person is on the do-not-call register.",
                 "memberId",
             )
+        # The call ends: WRAP_UP for the campaign's wrap-up time, or READY (resolvers/floor.py). The
+        # agent's state row is locked before any event is recorded: the event counter is always the
+        # last lock taken (the floor's sweeper locks state rows, then the counter).
+        ended = await end_call(connection, user.pk, campaign, now, StateChangeCause.RECORD, user.pk)
         attempts = member.attempts + 1
         stage_id = data.stage_id if data.stage_id is not None else member.stage_id
         operation = await Operation.create(
@@ -300,8 +304,6 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             "OPERATION_RECORDED", "member", member.pk, campaign.pk, user.pk,
             operation_id=operation.pk, result_kind=operation.result_kind,
         )))
-        # The call ends: WRAP_UP for the campaign's wrap-up time, or READY (resolvers/floor.py).
-        ended = await end_call(connection, user.pk, campaign, now, StateChangeCause.RECORD, user.pk)
         if ended is not None:
             events.append(await record(connection, ended))
     await publish(ctx.broadcast, events)
