@@ -310,6 +310,10 @@ class Setup:
                     {"input": {"name": f"Soak Agent {index}", "email": email, "password": AGENT_PASSWORD,
                                "role": "AGENT"}}, self.admin, "User")
                 token, user_id = await self.api.login(email, AGENT_PASSWORD)
+                # The claim takes READY agents only (the floor's state machine); recording leaves them READY.
+                await self.api.must("agentStateSet", """mutation { agentStateSet(state: READY) {
+                  __typename ... on AgentStatus { state } ... on AgentStateError { code message } } }""",
+                    {}, token, "AgentStatus")
             return Agent(index, user_id, email, token)
 
         self.agents = list(await asyncio.gather(*(one(i) for i in range(self.args.agents))))

@@ -43,6 +43,7 @@ from contato.cors import CrossOrigin
 from contato.graphql_view import GRAPHIQL_DIRECTORY, ContatoGraphQL, MutationsInFlight, negotiate
 from contato.logging_config import REQUEST_ID
 from contato.persisted import PersistedDocuments
+from contato.presence import Presence
 from contato.settings import Settings
 from models import tortoise_config
 from models.availability import RETRY_AFTER_SECONDS, database_unreachable
@@ -51,6 +52,7 @@ from realtime.alerts import AlertScheduler
 from realtime.broadcast import create_broadcast
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
+from realtime.viewing import TicketViewing
 from resolvers import exports, imports, xlsx
 from resolvers.auth import TokenRejected, authenticate_token, bearer_token
 from resolvers.bounds import row_id
@@ -342,9 +344,10 @@ def _forget_gone_workers(path: str) -> None:
 
 def alert_scheduler(settings: Settings, broadcast: Any) -> AlertScheduler:
     from realtime.due import DUE_SOURCES
+    from realtime.floor import floor_sources
 
     return AlertScheduler(
-        DUE_SOURCES,
+        [*DUE_SOURCES, *floor_sources(settings.presence_grace_seconds)],
         broadcast,
         retention=timedelta(hours=settings.event_retention_hours),
         idempotency_keys=timedelta(hours=settings.idempotency_key_hours),
@@ -361,6 +364,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     mail_sender = MailSender(settings) if settings.mail_in_server else None
     persisted = PersistedDocuments.from_settings(settings)
     graphql = ContatoGraphQL(build_schema(settings), settings, broadcast, hub, queue_monitor, persisted)
+    viewing = graphql.viewing = TicketViewing(broadcast)
+    presence = graphql.presence = Presence(settings.presence_heartbeat_seconds, settings.presence_ttl_seconds)
     hub.add_listener(graphql.socket_registry.on_event)  # a changed user's open sockets, at once
     open_websockets = OpenWebSockets(graphql.mutations, mutation_wait=settings.shutdown_grace_seconds)
 
@@ -507,6 +512,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await broadcast.connect()
             await hub.start()
             await queue_monitor.start()
+            await presence.start()
+            await viewing.start()
             if scheduler is not None:
                 await scheduler.start()
             if mail_sender is not None:
@@ -523,6 +530,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await mail_sender.stop()
                 if scheduler is not None:
                     await scheduler.stop()
+                await presence.stop()
+                await viewing.stop()
                 await queue_monitor.stop()
                 await hub.stop()
                 await broadcast.disconnect()

@@ -56,6 +56,7 @@ from contato.idempotent import (
     run_over_websocket,
 )
 from contato.persisted import PersistedDocumentError, PersistedDocuments
+from contato.presence import Presence
 from contato.settings import Settings
 from contato.shared_streams import SharedStreams, StreamKey, render_error, share_key
 from contato.socket_access import ConnectionAccess, SocketRegistry, next_message
@@ -366,6 +367,7 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     that carries an idempotency key (`extensions.idempotencyKey`) once."""
 
     access: ConnectionAccess | None = None
+    presence_id: int | None = None  # the agent's socket row (contato/presence.py)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -374,11 +376,18 @@ class ContatoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
         if self.connection_acknowledged and self.access is None and self.context.user is not None:
-            self.access = ConnectionAccess(self, cast("ContatoGraphQL", self.view).socket_registry)
+            view = cast("ContatoGraphQL", self.view)
+            self.access = ConnectionAccess(self, view.socket_registry)
+            if view.presence is not None:
+                self.presence_id = await view.presence.opened(self.context.user)
 
     async def shutdown(self) -> None:
         if self.access is not None:
             self.access.stop()
+        presence = cast("ContatoGraphQL", self.view).presence
+        if presence is not None and self.presence_id is not None:
+            await presence.closed(self.presence_id)
+            self.presence_id = None
         await super().shutdown()
 
     async def end_subscriptions(self, ended: StreamEnded, wait: float) -> None:
@@ -608,6 +617,8 @@ class ContatoGraphQL(GraphQL[Context, None]):
         self.queue_monitor = queue_monitor
         self.streams = SharedStreams(schema) if settings.ws_shared_streams else None
         self.socket_registry = SocketRegistry()
+        self.presence: Presence | None = None  # set by create_app
+        self.viewing: Any = None  # realtime/viewing.py's TicketViewing, set by create_app
         self.mutations = MutationsInFlight()
         self.persisted = persisted or PersistedDocuments(settings)
 
@@ -804,7 +815,7 @@ class ContatoGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         context = Context(
             settings=self.settings, request=request, response=response, broadcast=self.broadcast, hub=self.hub,
-            queue_monitor=self.queue_monitor,
+            queue_monitor=self.queue_monitor, viewing=self.viewing,
         )
         request_id = request.scope.get("state", {}).get("request_id")
         if request_id:

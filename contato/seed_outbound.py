@@ -9,6 +9,7 @@ from datetime import timedelta
 from contato.settings import Settings
 from models.campaign import CallbackPolicy, Campaign, CampaignMember, CampaignStage
 from models.catalog import ContactChannel
+from models.floor import AgentStateKind
 from models.outbound import (
     ActionType,
     ContactResult,
@@ -20,6 +21,7 @@ from models.outbound import (
 )
 from models.person import Person
 from models.user import Role, User
+from resolvers import floor
 from resolvers.campaign import config, members, queue, rules
 from resolvers.context import Context
 from resolvers.operation import record
@@ -124,6 +126,7 @@ async def seed_outbound_demo(settings: Settings) -> None:
         if result.kind == ResultKind.SCHEDULE:
             wanted = rules.utc_now() + timedelta(hours=rng.choice((1, 20)))
             callback_at = rules.next_calling_time(campaign, wanted, settings.zone)
+        await floor.set_state(as_agent, AgentStateKind.READY, None)  # only a READY agent takes a call
         await queue.claim_member(as_agent, member.pk)
         await record.record_operation(as_agent, record.OperationInput(
             member_id=member.pk, action_type_id=action.pk, channel_id=channel.pk, result_id=result.pk,
@@ -131,6 +134,8 @@ async def seed_outbound_demo(settings: Settings) -> None:
             callback_at=callback_at,
             stage_id=None if result.kind != ResultKind.SUCCESS else await _last_stage(campaign),
         ))
+    for agent in agents:  # the demo's agents log in OFFLINE, as after a shift, and set READY themselves
+        await floor.set_state(Context(settings=settings, user=agent), AgentStateKind.OFFLINE, None)
 
 
 async def _last_stage(campaign: Campaign) -> int:

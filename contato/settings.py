@@ -136,6 +136,15 @@ class Settings:
     attachment_link_ttl_seconds: int = 300
     apq_cache_size: int = 1000
     trusted_documents: Path | None = None
+    # The supervisor's floor (README): the claim refuses an agent who is not READY; an agent whose
+    # last socket is gone (closed, or its process dead: no heartbeat for the TTL) goes OFFLINE after
+    # the grace period.
+    claim_requires_ready: bool = True
+    presence_heartbeat_seconds: int = 5
+    presence_ttl_seconds: int = 15
+    presence_grace_seconds: int = 30
+    # ticketViewing: whether company reps see which operators are on their ticket (they always see reps).
+    ticket_viewing_reps_see_operators: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -242,6 +251,11 @@ class Settings:
             ),
             apq_cache_size=reader.integer("APQ_CACHE_SIZE", 1000, minimum=0, maximum=100_000),
             trusted_documents=Path(reader.text("TRUSTED_DOCUMENTS", "")) if reader.text("TRUSTED_DOCUMENTS", "") else None,
+            claim_requires_ready=reader.boolean("CLAIM_REQUIRES_READY", True),
+            presence_heartbeat_seconds=reader.integer("PRESENCE_HEARTBEAT_SECONDS", 5, minimum=1, maximum=300),
+            presence_ttl_seconds=reader.integer("PRESENCE_TTL_SECONDS", 15, minimum=2, maximum=3600),
+            presence_grace_seconds=reader.integer("PRESENCE_GRACE_SECONDS", 30, minimum=0, maximum=24 * 3600),
+            ticket_viewing_reps_see_operators=reader.boolean("TICKET_VIEWING_REPS_SEE_OPERATORS", False),
         )
         settings.validate()
         return settings
@@ -271,6 +285,11 @@ class Settings:
                 raise SettingsError(
                     f"TRUSTED_PROXIES entry {proxy!r} is not an IP address or network (e.g. 10.0.0.5, 10.0.0.0/8)"
                 ) from None
+        if self.presence_ttl_seconds <= self.presence_heartbeat_seconds:
+            raise SettingsError(
+                f"PRESENCE_TTL_SECONDS={self.presence_ttl_seconds} must be more than PRESENCE_HEARTBEAT_SECONDS="
+                f"{self.presence_heartbeat_seconds}, or live sockets would look dead between heartbeats"
+            )
         broadcast_scheme = self.broadcast_url.split("://", 1)[0]
         if broadcast_scheme not in ("memory", "redis", "rediss"):
             raise SettingsError(

@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "models.ticket",
     "models.outbound",
     "models.campaign",
+    "models.floor",
     "models.operation",
     "models.idempotency",
     "models.do_not_call",

@@ -47,6 +47,8 @@ class Campaign(TimestampedModel):
     max_attempts = fields.IntField(default=3)
     # A no-contact attempt without a callback retries the member after this many minutes.
     retry_after_minutes = fields.IntField(default=60)
+    # After recording a result the agent is in WRAP_UP this long, then READY (0: READY at once).
+    wrap_up_seconds = fields.IntField(default=0)
     # Calling hours as minutes after local midnight, in the operation's time zone.
     weekday_start_minute = fields.IntField(default=9 * 60)
     weekday_end_minute = fields.IntField(default=21 * 60)

@@ -13,6 +13,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from models.catalog import ContactChannel
+from models.floor import PauseReason
 from models.outbound import (
     ActionType,
     ContactResult,
@@ -30,7 +31,7 @@ from resolvers.pagination import Page, PageArgs, paginate
 M = TypeVar("M", bound=Model)
 
 MAX_IDS = 100
-NAMED = (ContactChannel, ContactResult, Justification, ActionType, NoContactReason)
+NAMED = (ContactChannel, ContactResult, Justification, ActionType, NoContactReason, PauseReason)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class CatalogInput:
     script_id: int | None = None
     clear_script: bool = False
     requires_callback: bool | None = None
+    max_minutes: int | None = None
+    clear_max_minutes: bool = False
     active: bool | None = None
 
 
@@ -109,6 +112,10 @@ async def _clean(model: type[Model], data: CatalogInput, current: Model | None) 
             values["recycle_max_attempts"] = _positive(data.recycle_max_attempts, "recycleMaxAttempts")
     if data.requires_callback is not None:
         values["requires_callback"] = data.requires_callback
+    if data.clear_max_minutes:
+        values["max_minutes"] = None
+    elif data.max_minutes is not None:
+        values["max_minutes"] = _positive(data.max_minutes, "maxMinutes")
     if data.clear_script:
         values["script_id"] = None
     elif data.script_id is not None:
@@ -146,6 +153,7 @@ REQUIRED: dict[type[Model], tuple[str, ...]] = {
     ActionType: ("name",),
     NoContactReason: ("name",),
     Script: ("title", "body"),
+    PauseReason: ("name",),
 }
 
 

@@ -49,6 +49,8 @@ class Context:
     connection_params: dict[str, Any] | None = None
     token_expires_at: datetime | None = None
     queue_monitor: Any = None
+    # Who is viewing which ticket (realtime/viewing.py), in the server; None elsewhere.
+    viewing: Any = None
     # The context of a stream run once for many subscribers (contato/shared_streams.py): each
     # subscriber's token and user are checked on its own, not through this context's user.
     shared_stream: bool = False

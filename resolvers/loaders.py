@@ -22,6 +22,7 @@ from tortoise.models import Model
 from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignStage
 from models.catalog import ContactChannel
 from models.company import Company
+from models.floor import PauseReason
 from models.history import REP_TICKET_KINDS, MemberEvent, TicketHistoryEntry
 from models.operation import Callback, Operation
 from models.outbound import (
@@ -224,6 +225,7 @@ class RowLoaders:
         self.campaign_member_by_id = _loader(CampaignMember)
         self.operation_by_id = _loader(Operation)
         self.callback_by_id = _loader(Callback)
+        self.pause_reason_by_id = _loader(PauseReason)
         self.stages_by_campaign = _many(CampaignStage, "campaign_id", ("position", "id"))
         self.agent_links_by_campaign = _many(CampaignAgent, "campaign_id", ("agent_id",))
         self.result_links_by_justification = _many(JustificationResult, "justification_id", ("result_id",))

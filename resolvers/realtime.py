@@ -17,17 +17,20 @@ from typing import Any
 
 from tortoise.expressions import Q
 
+from models.floor import AgentState
 from models.operation import Callback
 from models.ticket import Ticket, TicketMessage
 from models.user import Role, User
 from realtime.due import CALLBACK_DUE, CALLBACK_OPENED, TICKET_RETURN_DUE
 from realtime.events import USER_CHANGED
+from realtime.floor import AGENT_PAUSE_EXCEEDED, FLOOR_KINDS
 from realtime.hub import CursorExpired, LiveEvent, SubscriberOverflow, current_cursor, stream
 from realtime.queue_monitor import QueueSnapshot, Recheck
 from resolvers.bounds import MAX_EVENT_CURSOR, ascii_integer
 from resolvers.campaign.board import MAX_BOARD, board_ids
 from resolvers.context import Context, fresh_loaders, use_loaders
-from resolvers.errors import DomainError
+from resolvers.errors import AgentStateError, DomainError, TicketError, TicketErrorCode
+from resolvers.floor import floor, offline
 from resolvers.loaders import RowLoaders
 from resolvers.ticket.access import can_see, sees_internal_notes
 
@@ -354,3 +357,101 @@ async def import_progress(ctx: Context, import_id: int) -> AsyncIterator[Any]:
         yield job
         if job.status in TERMINAL:
             return
+
+
+@dataclass(frozen=True)
+class FloorUpdate:
+    cursor: int
+    kind: str
+    state: AgentState
+
+
+async def agent_state_updates(ctx: Context, campaign_id: int, after: str | None) -> AsyncIterator[FloorUpdate]:
+    """The campaign's agents as their states change (an agent: their own), and for supervisors the
+    pauses that went over their reason's maximum. Each event re-checks the viewer (role, assignment)
+    and re-reads the state as it is now."""
+    position = parse_cursor(after)
+    viewer = await Viewer.start(ctx)
+    try:
+        await floor(ctx, campaign_id)  # the same refusals as agentStates
+    except AgentStateError as refused:
+        raise StreamEnded(_stream_code(refused), refused.message, "campaignId") from None
+    replay = Q(entity="agent", kind__in=FLOOR_KINDS)
+    if not viewer.is_staff:
+        replay &= Q(entity_id=viewer.user.pk)
+
+    def accepts(event: LiveEvent) -> bool:
+        if event.entity != "agent" or event.kind not in FLOOR_KINDS:
+            return False
+        return viewer.is_staff or event.entity_id == viewer.user.pk
+
+    async for event in _events(ctx, viewer, position, replay, accepts):
+        if not viewer.is_staff:
+            if viewer.user.role != Role.AGENT:
+                raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "The floor is for the operator.", "campaignId")
+            if event.entity_id != viewer.user.pk or event.kind == AGENT_PAUSE_EXCEEDED:
+                continue
+        links = await ctx.loaders.agent_links_by_campaign.load(campaign_id)
+        assigned = {link.agent_id for link in links}
+        if not viewer.is_staff and viewer.user.pk not in assigned:
+            raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "You are no longer on this campaign.", "campaignId")
+        if event.entity_id not in assigned:
+            continue
+        state = await _agent_state(event)
+        yield FloorUpdate(cursor=event.cursor, kind=event.kind, state=state or offline(event.entity_id))
+
+
+def _stream_code(refused: AgentStateError) -> StreamErrorCode:
+    return StreamErrorCode.NOT_FOUND if refused.code.value == "NOT_FOUND" else StreamErrorCode.FORBIDDEN
+
+
+async def _agent_state(event: LiveEvent) -> AgentState | None:
+    """The agent's state as of this event, read once per event per process."""
+    if "agent_state" not in event.shared:
+        event.shared["agent_state"] = asyncio.ensure_future(AgentState.get_or_none(user_id=event.entity_id))
+    return await asyncio.shield(event.shared["agent_state"])
+
+
+@dataclass(frozen=True)
+class TicketViewers:
+    ticket: Ticket
+    viewers: list[Any]
+
+
+async def ticket_viewing(ctx: Context, ticket_id: int) -> AsyncIterator[TicketViewers]:
+    """Be seen on a ticket while subscribed, and see who else is there and who is typing: at once,
+    then at every change. Reps see operators only when TICKET_VIEWING_REPS_SEE_OPERATORS allows."""
+    viewer = await Viewer.start(ctx)
+    if ctx.viewing is None:
+        raise RuntimeError("ticket viewing is not running in this process")
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None or not can_see(viewer.user, ticket):
+        raise StreamEnded(StreamErrorCode.NOT_FOUND, "No such ticket.", "ticketId")
+    user = viewer.user
+    async with ctx.viewing.join(ticket.pk, user.pk, user.role.value) as changed:
+        while True:
+            changed.clear()
+            await viewer.check()
+            ticket = await Ticket.get_or_none(id=ticket_id)
+            if ticket is None or not can_see(viewer.user, ticket):
+                raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "You no longer have access to this ticket.", "ticketId")
+            fresh_loaders()
+            yield TicketViewers(ticket, _visible_viewers(ctx, viewer.user, ctx.viewing.viewers(ticket.pk)))
+            await changed.wait()
+
+
+def _visible_viewers(ctx: Context, user: User, viewers: list[Any]) -> list[Any]:
+    if user.role != Role.COMPANY_REP or ctx.settings.ticket_viewing_reps_see_operators:
+        return viewers
+    return [seen for seen in viewers if seen.role == Role.COMPANY_REP.value]
+
+
+async def ticket_typing(ctx: Context, ticket_id: int, typing: bool) -> Ticket:
+    """Say that the caller is (or stopped) typing on a ticket they may see; renew while typing."""
+    user = ctx.require_user()
+    ticket = await Ticket.get_or_none(id=ticket_id)
+    if ticket is None or not can_see(user, ticket):
+        raise TicketError(TicketErrorCode.NOT_FOUND, "No such ticket.", "ticketId")
+    if ctx.viewing is not None:
+        await ctx.viewing.typing(ticket.pk, user.pk, user.role.value, typing)
+    return ticket

@@ -22,6 +22,7 @@ from schema import campaign as campaign_schema
 from schema import catalog as catalog_schema
 from schema import do_not_call as do_not_call_schema
 from schema import exports as exports_schema
+from schema import floor as floor_schema
 from schema import imports as imports_schema
 from schema import operation as operation_schema
 from schema import reports as reports_schema
@@ -37,6 +38,7 @@ from schema.cost import QueryCostLimiter
 from schema.do_not_call import DoNotCallMutation, DoNotCallQuery
 from schema.errors import EXCEPTION_HANDLERS
 from schema.exports import ExportMutation
+from schema.floor import FloorMutation, FloorQuery
 from schema.imports import ImportMutation, ImportQuery
 from schema.metrics import OperationMetrics
 from schema.operation import OperationMutation, OperationQuery
@@ -84,6 +86,7 @@ class Query(
     ReportQuery,
     ClientConfigQuery,
     QueueQuery,
+    FloorQuery,
 ):
     pass
 
@@ -103,6 +106,7 @@ class Mutation(
     ImportMutation,
     ExportMutation,
     BulkMutation,
+    FloorMutation,
 ):
     pass
 
@@ -178,6 +182,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *imports_schema.HANDLERS,
             *exports_schema.HANDLERS,
             *reports_schema.HANDLERS,
+            *floor_schema.HANDLERS,
         ],
     )
     schema.pinned = pinned

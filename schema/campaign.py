@@ -80,6 +80,9 @@ class CampaignType:
     )
     max_attempts: int
     retry_after_minutes: int = strawberry.field(description="Retry delay after a no-contact attempt.")
+    wrap_up_seconds: int = strawberry.field(
+        description="After recording a result the agent is in WRAP_UP this long, then READY (0: READY at once)."
+    )
     calling_hours: CallingHours
     default_action_type_id: strawberry.Private[int | None]
 
@@ -90,6 +93,7 @@ class CampaignType:
             start_date=row.start_date, end_date=row.end_date, active=row.active,
             callback_policy=row.callback_policy, callback_opens_after_minutes=row.callback_opens_after_minutes,
             max_attempts=row.max_attempts, retry_after_minutes=row.retry_after_minutes,
+            wrap_up_seconds=row.wrap_up_seconds,
             calling_hours=CallingHours(
                 weekday_start=_clock(row.weekday_start_minute) or "",
                 weekday_end=_clock(row.weekday_end_minute) or "",
@@ -272,6 +276,7 @@ class CampaignCreateInput:
     callback_opens_after_minutes: int | None = None
     max_attempts: int = 3
     retry_after_minutes: int = 60
+    wrap_up_seconds: int = 0
     calling_hours: CallingHoursInput | None = None
     stages: list[CampaignStageInput] = strawberry.field(default_factory=list, description="In order.")
 
@@ -288,6 +293,7 @@ class CampaignUpdateInput:
     callback_opens_after_minutes: int | None = strawberry.field(default=strawberry.UNSET)
     max_attempts: int | None = None
     retry_after_minutes: int | None = None
+    wrap_up_seconds: int | None = None
     calling_hours: CallingHoursInput | None = None
     stages: list[CampaignStageInput] | None = strawberry.field(
         default=None, description="The whole ordered list: ids kept, new names created, missing ones removed."
@@ -374,6 +380,7 @@ class CampaignMutation:
             active=input.active, default_action_type_id=optional_pk(input.default_action_type_id),
             callback_policy=input.callback_policy, callback_opens_after_minutes=input.callback_opens_after_minutes,
             max_attempts=input.max_attempts, retry_after_minutes=input.retry_after_minutes,
+            wrap_up_seconds=input.wrap_up_seconds,
             calling_hours=_hours(input.calling_hours) or config.CallingHours(), stages=_stages(input.stages),
         )
         return CampaignType.from_row(await config.create_campaign(info.context, data))
@@ -391,6 +398,7 @@ class CampaignMutation:
             callback_opens_after_minutes=None if opens_after is strawberry.UNSET else opens_after,
             clear_callback_opens_after=opens_after is None,
             max_attempts=input.max_attempts, retry_after_minutes=input.retry_after_minutes,
+            wrap_up_seconds=input.wrap_up_seconds,
             calling_hours=_hours(input.calling_hours), stages=_stages(input.stages),
         )
         return CampaignType.from_row(await config.update_campaign(info.context, to_pk(id), data))

@@ -19,6 +19,7 @@ from resolvers.campaign import board
 from resolvers.context import Context
 from schema.campaign import CampaignError, CampaignType, QueueStatusCount
 from schema.errors import Error
+from schema.floor import AgentStatusType
 from schema.ids import to_pk
 from schema.imports import ImportType
 from schema.operation import CallbackType, ResultKindCount
@@ -140,6 +141,51 @@ class QueueQuery:
         return QueueBoard(snapshots=[QueueSnapshotType.from_snapshot(snapshot) for snapshot in snapshots])
 
 
+@strawberry.enum(description="What happened on the floor.")
+class AgentStateEventKind(Enum):
+    CHANGED = "AGENT_STATE_CHANGED"
+    PAUSE_EXCEEDED = "AGENT_PAUSE_EXCEEDED"
+
+
+@strawberry.type(description="An agent's state changed, or (supervisors) a pause went over its reason's maximum.")
+class AgentStateEvent:
+    cursor: str
+    kind: AgentStateEventKind
+    status: AgentStatusType
+
+
+def _floor_event(item: realtime.FloorUpdate) -> AgentStateEvent:
+    return AgentStateEvent(
+        cursor=str(item.cursor), kind=AgentStateEventKind(item.kind), status=AgentStatusType.from_row(item.state)
+    )
+
+
+@strawberry.type(description="Someone on the ticket now.")
+class TicketViewer:
+    typing: bool = strawberry.field(description="Typing a message (renewed by `ticketTyping`).")
+    user_id: strawberry.Private[int]
+
+    @strawberry.field
+    async def user(self, info: Info[Context, None]) -> UserType | None:
+        row = await info.context.loaders.user_by_id.load(self.user_id)
+        return UserType.from_row(row) if row else None
+
+
+@strawberry.type(description="Who is viewing the ticket, and who is typing, as of this item.")
+class TicketViewers:
+    ticket: TicketType
+    viewers: list[TicketViewer]
+
+
+def _viewers(item: realtime.TicketViewers) -> TicketViewers:
+    return TicketViewers(
+        ticket=TicketType.from_row(item.ticket),
+        viewers=[TicketViewer(typing=seen.typing, user_id=seen.user_id) for seen in item.viewers],
+    )
+
+
+TicketViewingItem = Annotated[TicketViewers | StreamError, strawberry.union("TicketViewingItem")]
+AgentStateUpdatesItem = Annotated[AgentStateEvent | StreamError, strawberry.union("AgentStateUpdatesItem")]
 TicketUpdatesItem = Annotated[TicketEvent | StreamError, strawberry.union("TicketUpdatesItem")]
 TicketReturnDueItem = Annotated[TicketReturnAlert | StreamError, strawberry.union("TicketReturnDueItem")]
 CallbackDueItem = Annotated[CallbackAlert | StreamError, strawberry.union("CallbackDueItem")]
@@ -232,6 +278,28 @@ class Subscription:
     ) -> AsyncGenerator[ImportProgressItem, None]:
         source = realtime.import_progress(info.context, to_pk(import_id))
         async for item in _typed(source, ImportType.from_row):
+            yield item
+
+    @strawberry.subscription(
+        description="The campaign's agents as their states change (supervisors; an agent gets their own), and "
+        "pauses over their reason's maximum (supervisors, once). Resubscribe with `after` to miss nothing."
+    )
+    async def agent_state_updates(
+        self, info: Info[Context, None], campaign_id: strawberry.ID, after: str | None = None
+    ) -> AsyncGenerator[AgentStateUpdatesItem, None]:
+        source = realtime.agent_state_updates(info.context, to_pk(campaign_id), after)
+        async for item in _typed(source, _floor_event):
+            yield item
+
+    @strawberry.subscription(
+        description="Be seen on a ticket while subscribed, and see who else is on it and who is typing: at once, "
+        "then at every change, across server processes (company reps see only reps unless the operator allows it)."
+    )
+    async def ticket_viewing(
+        self, info: Info[Context, None], ticket_id: strawberry.ID
+    ) -> AsyncGenerator[TicketViewingItem, None]:
+        source = realtime.ticket_viewing(info.context, to_pk(ticket_id))
+        async for item in _typed(source, _viewers):
             yield item
 
     @strawberry.subscription(

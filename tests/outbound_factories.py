@@ -14,6 +14,7 @@ import pytest
 
 from models.campaign import CallbackPolicy, Campaign, CampaignAgent, CampaignMember, CampaignStage
 from models.catalog import ContactChannel
+from models.floor import AgentState, AgentStateKind
 from models.outbound import (
     ActionType,
     ContactResult,
@@ -119,10 +120,21 @@ class Outbound:
         stage = await CampaignStage.filter(campaign_id=campaign.pk).order_by("position").first()
         return await CampaignMember.create(campaign=campaign, person=person, stage=stage, **fields)
 
+    async def ready(self, *agents: User) -> None:
+        """Agents READY on the floor, as `agentStateSet(state: READY)` leaves them: the claim needs it."""
+        for agent in agents:
+            await make_ready(agent, self.clock())
+
     async def claimed(self, campaign: Campaign, agent: User, **fields: Any) -> CampaignMember:
         return await self.member(
             campaign, claimed_by=agent, claim_expires_at=self.clock.now + CLAIM_LEASE, **fields
         )
+
+
+async def make_ready(agent: User, since: datetime | None = None) -> None:
+    await AgentState.update_or_create(
+        defaults={"state": AgentStateKind.READY, "since": since or rules.utc_now()}, user_id=agent.pk
+    )
 
 
 # Fixtures, imported by the conftest.py of tests/campaign, tests/operation and tests/catalog.

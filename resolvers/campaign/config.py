@@ -55,6 +55,7 @@ class CampaignInput:
     clear_callback_opens_after: bool = False
     max_attempts: int | None = None
     retry_after_minutes: int | None = None
+    wrap_up_seconds: int | None = None
     calling_hours: CallingHours | None = None
     stages: list[StageInput] | None = None
 
@@ -176,6 +177,8 @@ async def _clean(data: CampaignInput, current: Campaign | None) -> dict[str, obj
         values["max_attempts"] = _at_least(data.max_attempts, 1, "maxAttempts")
     if data.retry_after_minutes is not None:
         values["retry_after_minutes"] = _at_least(data.retry_after_minutes, 1, "retryAfterMinutes")
+    if data.wrap_up_seconds is not None:
+        values["wrap_up_seconds"] = _at_least(data.wrap_up_seconds, 0, "wrapUpSeconds")
     if data.calling_hours is not None:
         values.update(_hours(data.calling_hours))
     elif current is None:

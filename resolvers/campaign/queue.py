@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.event import Event
+from models.floor import StateChangeCause
 from models.history import MemberEventKind
 from models.person import Person
 from models.user import Role, User
@@ -28,6 +29,7 @@ from resolvers.campaign.rules import CLAIM_LEASE, is_staff
 from resolvers.context import Context
 from resolvers.do_not_call import blocked, listed_numbers, members_off_register
 from resolvers.errors import CampaignError, CampaignErrorCode
+from resolvers.floor import begin_call, end_call
 from resolvers.pagination import (
     Counter,
     PageArgs,
@@ -261,6 +263,8 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
             await CampaignMember.filter(id=held.pk).using_db(connection).update(**lease)
             held.update_from_dict(lease)
             return held
+        # Only a READY agent takes a call (resolvers/floor.py); the claim makes them ON_CALL.
+        on_call = await begin_call(ctx, connection, user, campaign.pk, now)
         claimed: CampaignMember | None = None
         for _ in range(CLAIM_ROUNDS):
             # Each claimer locks one row; SKIP LOCKED (PostgreSQL) sends the next one to the next row. The
@@ -290,6 +294,8 @@ async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
             raise CampaignError(CampaignErrorCode.QUEUE_EMPTY, "Nobody to call right now.", "campaignId")
         await history.member_event(connection, claimed, user, MemberEventKind.CLAIMED, agent_id=user.pk)
         events.append(await record(connection, _member_event("MEMBER_CLAIMED", claimed, user.pk)))
+        if on_call is not None:
+            events.append(await record(connection, on_call))
     await publish(ctx.broadcast, events)
     return claimed
 
@@ -313,6 +319,8 @@ async def claim_member(ctx: Context, member_id: int) -> CampaignMember:
     events: list[Event] = []
     lease = {"claimed_by_id": user.pk, "claim_expires_at": now + CLAIM_LEASE}
     async with in_transaction() as connection:
+        # The agent's state row first, as claim_next locks it (resolvers/floor.py): READY, or refused.
+        on_call = await begin_call(ctx, connection, user, campaign.pk, now, "memberId")
         member = await CampaignMember.filter(id=member.pk).select_for_update(of=("campaign_member",)).using_db(
             connection
         ).get()
@@ -344,11 +352,14 @@ async def claim_member(ctx: Context, member_id: int) -> CampaignMember:
             Q(id=member.pk),
             Q(status__in=OPEN_STATUSES),
             Q(claimed_by_id__isnull=True) | Q(claimed_by_id=user.pk) | Q(claim_expires_at__lte=now),
-        ).using_db(connection).update(**lease)
+        ).using_db(connection).update(**lease, claimed_at=now)
         if not won:
             raise CampaignError(CampaignErrorCode.MEMBER_HELD, "Another agent holds this member.", "memberId")
-        member.update_from_dict(lease)
+        member.update_from_dict({**lease, "claimed_at": now})
+        await history.member_event(connection, member, user, MemberEventKind.CLAIMED, agent_id=user.pk)
         events.append(await record(connection, _member_event("MEMBER_CLAIMED", member, user.pk)))
+        if on_call is not None:
+            events.append(await record(connection, on_call))
     await publish(ctx.broadcast, events)
     return member
 
@@ -415,8 +426,14 @@ async def release_claim(ctx: Context, member_id: int) -> CampaignMember:
         )
         if not count:
             raise CampaignError(CampaignErrorCode.MEMBER_NOT_CLAIMED, "You do not hold this member.", "memberId")
+        # The holder's state row before the event counter (the counter is always the last lock).
+        ended = None
+        if holder is not None:
+            ended = await end_call(connection, holder, None, rules.utc_now(), StateChangeCause.RELEASE, user.pk)
         await history.member_event(connection, member, user, MemberEventKind.RELEASED, agent_id=holder)
         events.append(await record(connection, _member_event("MEMBER_RELEASED", member, user.pk)))
+        if ended is not None:
+            events.append(await record(connection, ended))
     await publish(ctx.broadcast, events)
     member.update_from_dict(released)
     return member

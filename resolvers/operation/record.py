@@ -23,6 +23,7 @@ from models.campaign import (
 )
 from models.catalog import ContactChannel
 from models.event import Event
+from models.floor import StateChangeCause
 from models.operation import Callback, CallbackStatus, Operation
 from models.outbound import (
     ActionType,
@@ -41,6 +42,7 @@ from resolvers.campaign import rules
 from resolvers.context import Context
 from resolvers.do_not_call import blocked, listed_numbers
 from resolvers.errors import OperationError, OperationErrorCode, PersonError, PersonErrorCode
+from resolvers.floor import end_call
 from resolvers.operation.handling import check_seconds, handling_values
 
 MAX_TEXT = 20000
@@ -265,6 +267,10 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
                 "A phone of this person is on the do-not-call register.",
                 "memberId",
             )
+        # The call ends: WRAP_UP for the campaign's wrap-up time, or READY (resolvers/floor.py). The
+        # agent's state row is locked before any event is recorded: the event counter is always the
+        # last lock taken (the floor's sweeper locks state rows, then the counter).
+        ended = await end_call(connection, user.pk, campaign, now, StateChangeCause.RECORD, user.pk)
         attempts = member.attempts + 1
         stage_id = data.stage_id if data.stage_id is not None else member.stage_id
         operation = await Operation.create(
@@ -311,6 +317,8 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
         )))
         if delete_suspect is not None:
             operation.person_id = await _convert(member.person_id, delete_suspect)
+        if ended is not None:
+            events.append(await record(connection, ended))
     await publish(ctx.broadcast, events)
     return operation
 

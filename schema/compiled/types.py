@@ -324,7 +324,7 @@ FAST_TYPES = (
         "Campaign",
         Campaign,
         scalars=("id", "name", "description", "startDate", "endDate", "active", "callbackPolicy",
-                 "callbackOpensAfterMinutes", "maxAttempts", "retryAfterMinutes"),
+                 "callbackOpensAfterMinutes", "maxAttempts", "retryAfterMinutes", "wrapUpSeconds"),
         relations={"defaultActionType": One("default_action_type_id", "ActionType")},
         visible=operator_records_seen,
     ),

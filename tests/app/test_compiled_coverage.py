@@ -97,6 +97,12 @@ NOT_COMPILED: dict[str, str] = {
         "HandlingTime", "AgentHandlingTime", "HourHandlingTime", "AgentHourHandlingTime", "NoContactReasonCount",
         "QueueBoard",
     )},
+    # The floor (issue 16): the catalog list and a campaign's agent states, reached only through their
+    # root fields; secondsInState is computed at answer time, and a wallboard asks for it alone.
+    "Query.agentStates": ROOT,
+    "Query.pauseReasons": ROOT,
+    **{f"{name}.*": ROOT for name in ("PauseReasonConnection", "PauseReasonEdge", "PauseReason", "AgentStateError")},
+    **{f"{name}.*": COMPUTED for name in ("AgentFloor", "AgentStatus")},
     "Campaign.callingHours": COMPUTED,
     # A list of count objects: the compiler's Derived answers values without a selection.
     "Campaign.memberCounts": COMPUTED,
@@ -145,7 +151,7 @@ NOT_COMPILED: dict[str, str] = {
     # Subscription payloads.
     **{f"{name}.*": STREAM for name in (
         "Subscription", "TicketEvent", "StreamError", "CallbackAlert", "TicketReturnAlert", "QueueSnapshot",
-        "AgentQueueActivity",
+        "AgentQueueActivity", "AgentStateEvent", "TicketViewers", "TicketViewer",
     )},
     # Issue 17, saved queue filters: the caller's own list (at most 50 rows), read when the filter
     # menu opens, not on each queue refresh; the filtered queue itself is compiled.

@@ -10,6 +10,7 @@ import pytest
 from graphql import GraphQLNonNull, GraphQLObjectType, GraphQLUnionType, Undefined, get_named_type
 
 from models.campaign import CampaignMember, QueuePriority, QueueStatus
+from models.floor import PauseReason
 from models.operation import Callback, Operation
 from models.outbound import Script
 from models.ticket import Ticket
@@ -76,6 +77,7 @@ async def world(factory: Factory, outbound: Outbound, clock: Clock) -> dict[str,
         await tickets.contact_type(f"Type {index}")
         await ClosureReason.create(name=f"Reason {index}")
         await ActionDefinition.create(name=f"Action {index}")
+        await PauseReason.create(name=f"Pause {index}")
         ticket = await tickets.ticket(supervisor, new)
         await Ticket.filter(id=ticket.pk).update(return_due_at=datetime.now(UTC) - timedelta(days=1))  # awaiting
         for number in range(ROWS):

@@ -38,6 +38,7 @@ async def test_claim_holds_the_next_member_for_ten_minutes(factory: Factory, out
     # given
     agent = await factory.user(Role.AGENT)
     campaign = await outbound.campaign(agents=(agent,))
+    await outbound.ready(agent)
     first = await outbound.member(campaign, await factory.person(name="first"))
     await outbound.member(campaign, await factory.person(name="second"))
     # when
@@ -57,6 +58,7 @@ async def test_claim_holds_the_next_member_for_ten_minutes(factory: Factory, out
 async def test_an_expired_lease_lets_another_agent_claim(factory: Factory, outbound: Outbound, clock: Clock) -> None:
     first, second = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
     campaign = await outbound.campaign(agents=(first, second))
+    await outbound.ready(first, second)
     member = await outbound.member(campaign)
     await factory.execute(CLAIM, {"campaignId": str(campaign.pk)}, user=first)
     blocked = await factory.execute(CLAIM, {"campaignId": str(campaign.pk)}, user=second)
@@ -71,6 +73,7 @@ async def test_an_expired_lease_lets_another_agent_claim(factory: Factory, outbo
 async def test_renew_extends_and_release_frees_the_member(factory: Factory, outbound: Outbound, clock: Clock) -> None:
     agent, other = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
     campaign = await outbound.campaign(agents=(agent, other))
+    await outbound.ready(agent, other)
     member = await outbound.member(campaign)
     await factory.execute(CLAIM, {"campaignId": str(campaign.pk)}, user=agent)
     clock.advance(minutes=8)
@@ -81,7 +84,9 @@ async def test_renew_extends_and_release_frees_the_member(factory: Factory, outb
     assert refused["campaignMemberRelease"]["code"] == "MEMBER_NOT_CLAIMED"
     released = await factory.execute(RELEASE, {"memberId": str(member.pk)}, user=agent)
     assert released["campaignMemberRelease"] == {"__typename": "CampaignMember", "claimedBy": None}
-    assert [e.kind for e in await Event.all().order_by("cursor")] == ["MEMBER_CLAIMED", "MEMBER_RELEASED"]
+    assert [e.kind for e in await Event.filter(entity="member").order_by("cursor")] == [
+        "MEMBER_CLAIMED", "MEMBER_RELEASED"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -108,6 +113,7 @@ async def test_claim_refusals(factory: Factory, outbound: Outbound, clock: Clock
         "saturday_without_window": {"saturday_start_minute": None, "saturday_end_minute": None},
     }.get(case, {})
     campaign = await outbound.campaign(agents=() if case == "not_assigned" else (agent,), **fields)
+    await outbound.ready(agent)
     if case != "nobody_left":
         await outbound.member(campaign)
     clock.now = {
@@ -130,6 +136,7 @@ async def test_concurrent_claims_never_hand_out_a_member_twice(factory: Factory,
     # separate pooled connections, so the first event's counter row is created concurrently)
     agents = [await factory.user(Role.AGENT) for _ in range(16)]
     campaign = await outbound.campaign(agents=tuple(agents))
+    await outbound.ready(*agents)
     for _ in range(12):
         await outbound.member(campaign)
     # when

@@ -28,6 +28,7 @@ async def test_an_agent_claims_the_member_they_are_looking_at(
     # given: the member is last in queue order
     agent, other = await factory.user(Role.AGENT), await factory.user(Role.AGENT)
     campaign = await outbound.campaign(agents=(agent, other))
+    await outbound.ready(agent, other)
     await outbound.member(campaign)
     chosen = await outbound.member(campaign, status=QueueStatus.SCHEDULED, priority=QueuePriority.RECYCLE.value,
                                    due_at=clock() - timedelta(minutes=1), attempts=1)
@@ -64,6 +65,7 @@ async def test_an_agent_claims_the_member_they_are_looking_at(
         ("holding_another", "ALREADY_HOLDING"),
         ("opted_out", "PERSON_DO_NOT_CALL"),
         ("on_register", "PHONE_ON_DO_NOT_CALL_REGISTER"),
+        ("not_ready", "AGENT_NOT_READY"),
     ],
 )
 async def test_claim_member_refusals(factory: Factory, outbound: Outbound, clock: Clock, case: str, code: str) -> None:
@@ -72,6 +74,8 @@ async def test_claim_member_refusals(factory: Factory, outbound: Outbound, clock
     campaign = await outbound.campaign(
         agents=() if case == "not_assigned" else (agent, other), active=case != "inactive"
     )
+    if case != "not_ready":
+        await outbound.ready(agent, other)
     fields = {
         "concluded": {"status": QueueStatus.CONCLUDED},
         "removed": {"status": QueueStatus.REMOVED},

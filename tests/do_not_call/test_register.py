@@ -151,6 +151,7 @@ async def test_the_queue_and_the_claim_skip_a_person_by_any_of_their_phones(
     # given: the second phone, stored with the country code, is listed without it
     agent = await factory.user(Role.AGENT)
     campaign = await outbound.campaign(agents=(agent,))
+    await outbound.ready(agent)
     blocked = await factory.person(name="blocked", phones=["1133334444", "+5511987654321"])
     expired = await factory.person(name="expired", phones=["21999998888"])
     free = await factory.person(name="free", phones=["31988887777"])

@@ -14,7 +14,7 @@ from tests.campaign.test_claim import CLAIM
 from tests.conftest import StatementCounter
 from tests.factories import Factory
 from tests.operation.test_operation_record import OPERATION_RECORD
-from tests.outbound_factories import Clock, Outbound
+from tests.outbound_factories import Clock, Outbound, make_ready
 from tests.reports.test_reports import PRODUCTIVITY
 
 STATISTICS = """
@@ -50,6 +50,7 @@ async def _work(
 ) -> dict[str, Any]:
     """The agent claims at hour:minute local and records `values` `seconds` later."""
     clock.now = clock.local(hour=hour, minute=minute)
+    await make_ready(agent, clock())  # the claim takes READY agents
     claimed = await factory.execute(CLAIM, {"campaignId": str(campaign_id)}, user=agent)
     member_id = claimed["campaignMemberClaim"]["id"]
     clock.advance(seconds=seconds)
@@ -144,6 +145,7 @@ async def test_seconds_out_of_range_are_refused_and_nothing_is_written(
     campaign = await outbound.campaign(agents=(agent,))
     sale = await outbound.result(ResultKind.SUCCESS)
     await outbound.member(campaign)
+    await outbound.ready(agent)
     for field, value in (("talkSeconds", -1), ("wrapUpSeconds", 86401)):
         claimed = await factory.execute(CLAIM, {"campaignId": str(campaign.pk)}, user=agent)
         data = await factory.execute(

@@ -4,7 +4,7 @@ from models.outbound import ResultKind
 from models.user import Role
 from tests.conftest import StatementCounter
 from tests.factories import Factory
-from tests.outbound_factories import Clock, Outbound
+from tests.outbound_factories import Clock, Outbound, make_ready
 
 RECORD = """
 mutation Record($input: OperationRecordInput!) {
@@ -71,6 +71,7 @@ query Render($actionTypeId: ID!, $memberId: ID!) {
 
 
 async def _work(factory: Factory, agent, campaign, **input_fields):  # type: ignore[no-untyped-def]
+    await make_ready(agent)  # the claim takes READY agents; recording leaves them READY (no wrap-up time)
     claimed = await factory.execute(CLAIM, {"c": str(campaign.pk)}, user=agent)
     member_id = claimed["campaignMemberClaim"]["id"]
     data = await factory.execute(RECORD, {"input": {"memberId": member_id, **input_fields}}, user=agent)

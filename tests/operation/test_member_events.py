@@ -58,6 +58,7 @@ async def test_claims_operations_callbacks_and_supervisor_changes_are_kept(
     later = await outbound.result(ResultKind.SCHEDULE)
     member = await outbound.member(campaign)
     proposal = await outbound.stage(campaign, 2)
+    await outbound.ready(agent)
     claim = await factory.execute(CLAIM, {"campaignId": str(campaign.pk)}, user=agent)
     assert claim["campaignMemberClaim"]["id"] == str(member.pk)
     due = clock.local(days=1)
