@@ -293,6 +293,27 @@ class AgentHourHandlingTime:
     handling: HandlingTime
 
 
+@strawberry.type(
+    description="Share of logged-in time (every floor state but OFFLINE) spent ON_CALL or in WRAP_UP, from the "
+    "agents' state history; null without logged-in time."
+)
+class Occupancy:
+    logged_in_seconds: int
+    busy_seconds: int = strawberry.field(description="ON_CALL and WRAP_UP.")
+    occupancy: float | None
+
+    @classmethod
+    def of(cls, figures: statistics.Occupancy) -> Occupancy:
+        return cls(logged_in_seconds=round(figures.logged_in_seconds), busy_seconds=round(figures.busy_seconds),
+                   occupancy=figures.share)
+
+
+@strawberry.type
+class AgentOccupancy:
+    agent: UserType
+    occupancy: Occupancy
+
+
 @strawberry.type
 class NoContactReasonCount:
     reason: NoContactReasonType
@@ -314,7 +335,7 @@ class CampaignStatistics:
     members_by_status: list[QueueStatusCount] = strawberry.field(description="Now, whatever the period.")
     average_attempts_per_concluded_member: float
     attempts_per_concluded_member: list[AttemptsCount]
-    handling: HandlingTime = strawberry.field(description="The period's operations. Occupancy is not computed.")
+    handling: HandlingTime = strawberry.field(description="The period's operations.")
     handling_by_agent: list[AgentHandlingTime]
     handling_by_hour: list[HourHandlingTime] = strawberry.field(description="Hours with operations only.")
     handling_by_agent_hour: list[AgentHourHandlingTime] = strawberry.field(
@@ -323,6 +344,11 @@ class CampaignStatistics:
     by_no_contact_reason: list[NoContactReasonCount] = strawberry.field(
         description="No-contact attempts by reason (reasons with attempts only)."
     )
+    occupancy: Occupancy = strawberry.field(
+        description="The campaign's agents together over the period's days (until now), whatever campaign a call "
+        "was for: an agent's floor time is theirs."
+    )
+    occupancy_by_agent: list[AgentOccupancy] = strawberry.field(description="Agents with logged-in time only.")
 
 
 CampaignStatisticsResult = Annotated[CampaignStatistics | OperationError, strawberry.union("CampaignStatisticsResult")]
@@ -337,7 +363,8 @@ async def _statistics(info: Info, stats: statistics.Statistics) -> CampaignStati
     reasons = await loaders.no_contact_reason_by_id.load_many([b.key for b in stats.by_no_contact_reason])
     users = {
         row.pk: row for row in await loaders.user_by_id.load_many(
-            sorted({f.key for f in stats.handling_by_agent} | {f.key[0] for f in stats.handling_by_agent_hour})
+            sorted({f.key for f in stats.handling_by_agent} | {f.key[0] for f in stats.handling_by_agent_hour}
+                   | {f.key for f in stats.occupancy_by_agent})
         ) if row
     }
     return CampaignStatistics(
@@ -368,6 +395,9 @@ async def _statistics(info: Info, stats: statistics.Statistics) -> CampaignStati
         ],
         by_no_contact_reason=[NoContactReasonCount(reason=NoContactReasonType.from_row(r), count=b.count)
                               for r, b in zip(reasons, stats.by_no_contact_reason) if r],
+        occupancy=Occupancy.of(stats.occupancy),
+        occupancy_by_agent=[AgentOccupancy(agent=UserType.from_row(users[f.key]), occupancy=Occupancy.of(f))
+                            for f in stats.occupancy_by_agent if f.key in users],
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.functions import Count
@@ -12,10 +12,12 @@ from tortoise.functions import Count
 from models.campaign import Campaign, CampaignAgent, CampaignMember, QueueStatus
 from models.operation import Operation, OperationOutcome
 from models.user import Role
+from resolvers.campaign import rules
 from resolvers.campaign.rules import is_staff
 from resolvers.context import Context
 from resolvers.errors import OperationError, OperationErrorCode
 from resolvers.operation.handling import HandlingFigures, handling_by
+from resolvers.operation.occupancy import Occupancy, occupancy
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class Statistics:
     handling_by_hour: list[HandlingFigures]
     handling_by_agent_hour: list[HandlingFigures]
     by_no_contact_reason: list[Bucket]
+    # Occupancy (resolvers/operation/occupancy.py): the campaign's agents together, and each agent.
+    occupancy: Occupancy
+    occupancy_by_agent: list[Occupancy]
 
     @property
     def contact_rate(self) -> float:
@@ -105,6 +110,13 @@ async def campaign_statistics(
 
     by_kind = await grouped("result_kind")
     members = CampaignMember.filter(campaign_id=campaign.pk)
+    zone, now = ctx.settings.zone, rules.utc_now()
+    # In UTC: SQLite compares the stored times as text.
+    start = None if date_from is None else datetime.combine(date_from, time(), zone).astimezone(UTC)
+    end = now if date_to is None else min(now, datetime.combine(date_to + timedelta(days=1), time(), zone))
+    end = end.astimezone(UTC)
+    agent_ids = list(await CampaignAgent.filter(campaign_id=campaign.pk).values_list("agent_id", flat=True))
+    together, per_agent = await occupancy(agent_ids, start, end)
     return Statistics(
         campaign=campaign,
         date_from=date_from,
@@ -124,4 +136,6 @@ async def campaign_statistics(
         handling_by_hour=await handling_by(operations.filter(local_hour__isnull=False), "local_hour"),
         handling_by_agent_hour=await handling_by(operations.filter(local_hour__isnull=False), "agent_id", "local_hour"),
         by_no_contact_reason=[bucket for bucket in await grouped("no_contact_reason_id") if bucket.key is not None],
+        occupancy=together,
+        occupancy_by_agent=per_agent,
     )

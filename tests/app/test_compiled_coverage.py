@@ -95,6 +95,7 @@ NOT_COMPILED: dict[str, str] = {
         "NoContactRule", "RenderedScript", "CallingHours", "TicketCountGroup",
         # campaignStatistics' handling time (issue 16)
         "HandlingTime", "AgentHandlingTime", "HourHandlingTime", "AgentHourHandlingTime", "NoContactReasonCount",
+        "Occupancy", "AgentOccupancy",
         "QueueBoard",
     )},
     # The floor (issue 16): the catalog list and a campaign's agent states, reached only through their
