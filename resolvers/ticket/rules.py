@@ -57,7 +57,16 @@ async def classify(
                 "No such active classification.",
                 "classificationId",
             )
-        if subclassification_id is not None:
+        if subclassification_id is None:
+            # The Central form requires a sub-classification ("é necessário"); a classification
+            # without active sub-classifications leaves nothing to choose, so it needs none.
+            if await TicketClassification.filter(parent_id=classification.pk, active=True).exists():
+                raise TicketError(
+                    TicketErrorCode.SUBCLASSIFICATION_REQUIRED,
+                    "Choose a sub-classification of the classification.",
+                    "subclassificationId",
+                )
+        else:
             sub = await TicketClassification.get_or_none(id=subclassification_id, active=True)
             if sub is None or sub.parent_id != classification.pk:
                 raise TicketError(

@@ -259,6 +259,11 @@ async def _open_values(ctx: Context, user: User, data: TicketOpenInput) -> dict[
             data.contact_subtype_id,
         )
     )
+    if data.channel_id is None and ctx.settings.ticket_scheme.value == "CONTACT_TYPE":
+        # The CRM form asks for the contact channel ("forma de contato"); the Central form does not.
+        raise TicketError(
+            TicketErrorCode.CHANNEL_REQUIRED, "Choose the contact channel.", "channelId"
+        )
     return values
 
 
