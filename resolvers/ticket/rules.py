@@ -159,10 +159,15 @@ async def initial_status(contact_type_id: int | None) -> TicketStatus:
     return status
 
 
-def enter_status(ticket: Ticket, status: TicketStatus, now: datetime) -> None:
+def enter_status(ticket: Ticket, status: TicketStatus, now: datetime, settings: Settings) -> None:
+    """The status, and its return date: N days after the ticket's opening ("após a abertura",
+    TICKET_RETURN_FROM=OPENING) or after entering the status (STATUS_ENTRY). A new ticket opens now."""
     ticket.status_id = status.pk
+    start = now
+    if settings.ticket_return_from.value == "OPENING" and ticket.created_at is not None:
+        start = ticket.created_at
     ticket.return_due_at = (
-        now + timedelta(days=status.return_after_days) if status.return_after_days else None
+        start + timedelta(days=status.return_after_days) if status.return_after_days else None
     )
     ticket.return_alerted_at = None
 

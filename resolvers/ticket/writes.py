@@ -281,7 +281,7 @@ async def open_ticket(ctx: Context, data: TicketOpenInput) -> Ticket:
         await ensure_counter("ticket", year)
         async with in_transaction() as connection:
             ticket = Ticket(**values, opened_by_id=user.pk, state=TicketState.OPEN)
-            enter_status(ticket, status, now)
+            enter_status(ticket, status, now, ctx.settings)
             ticket.number = await next_number(connection, "ticket", "", year)
             ticket.search_text = search_text(
                 ticket.number,
@@ -358,7 +358,7 @@ async def change_status(
         if entering.pk == current.pk:
             return ticket
         mailed = customer_mail(current, entering, notify_customer, user)
-        enter_status(ticket, entering, utcnow())
+        enter_status(ticket, entering, utcnow(), ctx.settings)
         await ticket.save(using_db=connection)
         if mailed:
             await _mail_customer(connection, ticket, f"Your ticket is now: {entering.name}.")
@@ -464,7 +464,7 @@ async def reopen_ticket(
         ticket.state = TicketState.OPEN
         ticket.closed_at = None
         ticket.closure_reason_id = None
-        enter_status(ticket, status, utcnow())
+        enter_status(ticket, status, utcnow(), ctx.settings)
         await ticket.save(using_db=connection)
         if mailed:
             await _mail_customer(
@@ -516,7 +516,7 @@ async def create_child(ctx: Context, parent_id: int, data: ChildCreateInput) -> 
             assignee_id=assignee_id,
             state=TicketState.OPEN,
         )
-        enter_status(child, status, now)
+        enter_status(child, status, now, ctx.settings)
         child.number = await next_number(connection, "ticket", "", year)
         child.search_text = search_text(
             child.number, child.subject, child.contact_name, child.contact_email, child.product
@@ -574,7 +574,7 @@ async def perform_action(ctx: Context, data: ActionPerformInput) -> TicketAction
         mailed = customer_mail(current, entering, data.notify_customer, user)
         moved = entering is not None and entering.pk != current.pk
         if moved and entering is not None:
-            enter_status(ticket, entering, now)
+            enter_status(ticket, entering, now, ctx.settings)
             await ticket.save(using_db=connection)
         non_conformity = None
         if definition.raises_non_conformity:
