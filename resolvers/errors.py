@@ -231,6 +231,7 @@ class TicketCatalogErrorCode(str, Enum):
     INVALID_VALIDITY = "INVALID_VALIDITY"
     UNKNOWN_CONTACT_TYPE = "UNKNOWN_CONTACT_TYPE"
     UNKNOWN_STATUS = "UNKNOWN_STATUS"
+    UNKNOWN_CATEGORY = "UNKNOWN_CATEGORY"
 
 
 class TicketCatalogError(DomainError):

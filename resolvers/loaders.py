@@ -36,6 +36,7 @@ from models.ticket import Attachment, NonConformity, Ticket, TicketAction, Ticke
 from models.ticket_catalog import (
     ActionDefinition,
     ClosureReason,
+    ContactCategory,
     ContactSubtype,
     ContactType,
     ContactTypeStatus,
@@ -194,6 +195,7 @@ class RowLoaders:
         self.ticket_status_by_id = _loader(TicketStatus)
         self.ticket_classification_by_id = _loader(TicketClassification)
         self.contact_type_by_id = _loader(ContactType)
+        self.contact_category_by_id = _loader(ContactCategory)
         self.contact_subtype_by_id = _loader(ContactSubtype)
         self.contact_channel_by_id = _loader(ContactChannel)
         self.closure_reason_by_id = _loader(ClosureReason)

@@ -18,6 +18,7 @@ from schema.pagination import Connection
 from schema.ticket_catalog.types import (
     ActionDefinitionType,
     ClosureReasonType,
+    ContactCategoryType,
     ContactSubtypeType,
     ContactTypeType,
     TicketCatalogError,
@@ -75,7 +76,10 @@ class TicketStatusUpdateInput:
 @strawberry.input
 class ContactTypeCreateInput:
     name: str
-    category: str | None = None
+    category_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An active entry of contactCategories."
+    )
+    notes: str = strawberry.field(default="", description='"Observação".')
     valid_from: date | None = None
     valid_to: date | None = None
     allowed_status_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
@@ -84,7 +88,10 @@ class ContactTypeCreateInput:
 @strawberry.input
 class ContactTypeUpdateInput:
     name: str | None = None
-    category: str | None = strawberry.UNSET
+    category_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="null: no category; leave out to keep it."
+    )
+    notes: str | None = None
     valid_from: date | None = strawberry.field(
         default=strawberry.UNSET, description="null: no start."
     )
@@ -127,6 +134,9 @@ TicketClassificationResult = Annotated[
 ]
 TicketStatusResult = Annotated[
     TicketStatusType | TicketCatalogError, strawberry.union("TicketStatusResult")
+]
+ContactCategoryResult = Annotated[
+    ContactCategoryType | TicketCatalogError, strawberry.union("ContactCategoryResult")
 ]
 ContactTypeResult = Annotated[
     ContactTypeType | TicketCatalogError, strawberry.union("ContactTypeResult")
@@ -191,6 +201,17 @@ class TicketCatalogQuery:
     ) -> Connection[ContactTypeType]:
         page = await use_cases.list_contact_types(info.context, include_inactive, PageArgs(first, after, last, before), include_expired)
         return Connection.from_page(page, ContactTypeType.from_row)
+
+    @strawberry.field(description="Categories for contact types (admins keep the list).")
+    async def contact_categories(
+        self,
+        info: Info,
+        include_inactive: bool = False,
+        first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[ContactCategoryType]:
+        page = await use_cases.list_contact_categories(info.context, include_inactive, PageArgs(first, after, last, before))
+        return Connection.from_page(page, ContactCategoryType.from_row)
 
     @strawberry.field
     async def closure_reasons(
@@ -293,7 +314,8 @@ class TicketCatalogMutation:
     ) -> ContactTypeResult:
         data = use_cases.ContactTypeInput(
             name=input.name,
-            category=input.category,
+            category_id=optional_pk(input.category_id),
+            notes=input.notes,
             valid_from=input.valid_from,
             valid_to=input.valid_to,
             allowed_status_ids=_pks(input.allowed_status_ids),
@@ -306,13 +328,14 @@ class TicketCatalogMutation:
     ) -> ContactTypeResult:
         data = use_cases.ContactTypeInput(
             name=input.name,
-            category=_given(input.category),
+            category_id=optional_pk(_given(input.category_id)),
+            notes=input.notes,
             valid_from=_given(input.valid_from),
             valid_to=_given(input.valid_to),
             allowed_status_ids=_pks(input.allowed_status_ids),
             active=input.active,
             clear=_unset_to_clear(
-                category=input.category, valid_from=input.valid_from, valid_to=input.valid_to
+                category_id=input.category_id, valid_from=input.valid_from, valid_to=input.valid_to
             ),
         )
         return ContactTypeType.from_row(
@@ -351,6 +374,30 @@ class TicketCatalogMutation:
     ) -> ContactSubtypeResult:
         return ContactSubtypeType.from_row(
             await use_cases.deactivate(info.context, "contact_subtype", to_pk(id))
+        )
+
+    @strawberry.mutation(description="Admins.")
+    async def contact_category_create(self, info: Info, input: NamedInput) -> ContactCategoryResult:
+        data = use_cases.NamedInput(name=input.name)
+        return ContactCategoryType.from_row(
+            await use_cases.save_contact_category(info.context, None, data)
+        )
+
+    @strawberry.mutation(description="Admins.")
+    async def contact_category_update(
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
+    ) -> ContactCategoryResult:
+        data = use_cases.NamedInput(name=input.name, active=input.active)
+        return ContactCategoryType.from_row(
+            await use_cases.save_contact_category(info.context, to_pk(id), data)
+        )
+
+    @strawberry.mutation(description="Admins. Contact types keep it; it is no longer offered.")
+    async def contact_category_deactivate(
+        self, info: Info, id: strawberry.ID
+    ) -> ContactCategoryResult:
+        return ContactCategoryType.from_row(
+            await use_cases.deactivate(info.context, "contact_category", to_pk(id))
         )
 
     @strawberry.mutation(description="Supervisors and admins.")
