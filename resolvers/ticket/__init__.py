@@ -13,6 +13,7 @@ from resolvers.ticket.access import (
     visible_tickets,
 )
 from resolvers.ticket.counts import TicketCountDimension, TicketCountGroup, ticket_counts
+from resolvers.ticket.edits import TicketUpdateInput, update_ticket
 from resolvers.ticket.inputs import (
     ActionPerformInput,
     ChildCreateInput,
@@ -43,6 +44,7 @@ __all__ = [
     "TicketOpenInput",
     "TicketOrder",
     "TicketOrderField",
+    "TicketUpdateInput",
     "add_message",
     "assign_ticket",
     "can_see",
@@ -61,5 +63,6 @@ __all__ = [
     "ticket_counts",
     "ticket_ordering",
     "ticket_window",
+    "update_ticket",
     "visible_tickets",
 ]

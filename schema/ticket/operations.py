@@ -175,6 +175,40 @@ class TicketActionPerformInput:
     notify_customer: bool | None = None
 
 
+@strawberry.input(description="Leave a field out to keep it; null clears the optional ones.")
+class TicketUpdateInput:
+    subject: str | None = None
+    product: str | None = strawberry.UNSET
+    occurrence: str | None = strawberry.UNSET
+    classification_id: strawberry.ID | None = None
+    subclassification_id: strawberry.ID | None = strawberry.UNSET
+    contact_type_id: strawberry.ID | None = None
+    contact_subtype_id: strawberry.ID | None = strawberry.UNSET
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+
+def ticket_update_input(
+    input: TicketUpdateInput, notify_customer: bool | None
+) -> use_cases.TicketUpdateInput:
+    values: dict[str, object] = {}
+    clear: set[str] = set()
+    for name in ("subject", "product", "occurrence", "contact_name", "contact_phone", "contact_email",
+                 "classification_id", "subclassification_id", "contact_type_id", "contact_subtype_id"):
+        value = getattr(input, name)
+        if value is strawberry.UNSET:
+            continue
+        if value is None:
+            if name in ("product", "occurrence", "subclassification_id", "contact_subtype_id"):
+                clear.add(name)
+            continue
+        values[name] = to_pk(value) if name.endswith("_id") else value
+    return use_cases.TicketUpdateInput(
+        values=values, clear=frozenset(clear), notify_customer=notify_customer
+    )
+
+
 TicketResult = Annotated[TicketType | TicketError, strawberry.union("TicketResult")]
 TicketMessageResult = Annotated[
     TicketMessageType | TicketError, strawberry.union("TicketMessageResult")
@@ -323,6 +357,23 @@ class TicketMutation:
     ) -> TicketResult:
         row = await use_cases.assign_ticket(
             info.context, to_pk(ticket_id), optional_pk(assignee_id), notify_customer
+        )
+        return TicketType.from_row(row)
+
+    @strawberry.mutation(
+        description="Operators edit an open ticket: subject, product, occurrence, classification or "
+        "contact type, contact name / phone / e-mail (checked as at opening); recorded as TICKET_UPDATED. "
+        + NOTIFY_DESCRIPTION
+    )
+    async def ticket_update(
+        self,
+        info: Info,
+        ticket_id: strawberry.ID,
+        input: TicketUpdateInput,
+        notify_customer: bool | None = None,
+    ) -> TicketResult:
+        row = await use_cases.update_ticket(
+            info.context, to_pk(ticket_id), ticket_update_input(input, notify_customer)
         )
         return TicketType.from_row(row)
 
