@@ -132,3 +132,36 @@ class ActionDefinition(TimestampedModel):
     class Meta:
         table = "action_definition"
         ordering = ["id"]
+
+
+class TicketSubject(TimestampedModel):
+    """What the call is about ("Assunto", e.g. Reclamação): a catalog for the ticket form."""
+
+    name = fields.CharField(max_length=100, unique=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "ticket_subject"
+        ordering = ["id"]
+
+
+class Product(TimestampedModel):
+    """A product a ticket is about ("Produto")."""
+
+    name = fields.CharField(max_length=100, unique=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "product"
+        ordering = ["id"]
+
+
+class Occurrence(TimestampedModel):
+    """What happened ("Ocorrência")."""
+
+    name = fields.CharField(max_length=100, unique=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "occurrence"
+        ordering = ["id"]

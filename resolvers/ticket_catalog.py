@@ -22,8 +22,11 @@ from models.ticket_catalog import (
     ContactSubtype,
     ContactType,
     ContactTypeStatus,
+    Occurrence,
+    Product,
     TicketClassification,
     TicketStatus,
+    TicketSubject,
 )
 from models.user import Role
 from resolvers.context import Context
@@ -440,7 +443,38 @@ async def save_action_definition(
     return await _save(row)
 
 
+# The ticket form's catalogs ("Assunto", "Produto", "Ocorrência"): a name and an active flag each.
+
+FORM_CATALOGS: dict[str, type[Model]] = {
+    "ticket_subject": TicketSubject,
+    "product": Product,
+    "occurrence": Occurrence,
+}
+
+
+async def list_form_entries(
+    ctx: Context, kind: str, include_inactive: bool, page: PageArgs
+) -> Page[Any]:
+    queryset = _readable(ctx, FORM_CATALOGS[kind].all(), include_inactive)
+    return await paginate(queryset, kind, page, ctx.settings.max_page_size)
+
+
+async def save_form_entry(ctx: Context, kind: str, row_id: int | None, data: NamedInput) -> Any:
+    require_manager(ctx)
+    model = FORM_CATALOGS[kind]
+    row = await _get(model, row_id) if row_id is not None else model()
+    if row_id is None and data.name is None:
+        raise TicketCatalogError(TicketCatalogErrorCode.INVALID, "name is required.", "name")
+    if data.name is not None:
+        row.name = _name(data.name)
+        await _ensure_name_free(model.all(), row.name, row_id)
+    if data.active is not None:
+        row.active = data.active
+    return await _save(row)
+
+
 CATALOG_MODELS: dict[str, type[Model]] = {
+    **FORM_CATALOGS,
     "classification": TicketClassification,
     "status": TicketStatus,
     "contact_type": ContactType,

@@ -48,4 +48,55 @@ class Migration(migrations.Migration):
             name='notes',
             field=fields.TextField(default='', db_default='', unique=False),
         ),
+        ops.CreateModel(
+            name='Occurrence',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('name', fields.CharField(unique=True, max_length=100)),
+                ('active', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'occurrence', 'app': 'models', 'pk_attr': 'id', 'table_description': 'What happened ("Ocorrência").'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='Product',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('name', fields.CharField(unique=True, max_length=100)),
+                ('active', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'product', 'app': 'models', 'pk_attr': 'id', 'table_description': 'A product a ticket is about ("Produto").'},
+            bases=['TimestampedModel'],
+        ),
+        ops.CreateModel(
+            name='TicketSubject',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+                ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
+                ('name', fields.CharField(unique=True, max_length=100)),
+                ('active', fields.BooleanField(default=True)),
+            ],
+            options={'table': 'ticket_subject', 'app': 'models', 'pk_attr': 'id', 'table_description': 'What the call is about ("Assunto", e.g. Reclamação): a catalog for the ticket form.'},
+            bases=['TimestampedModel'],
+        ),
+        ops.AddField(
+            model_name='Ticket',
+            name='occurrence_entry',
+            field=fields.ForeignKeyField('models.Occurrence', source_field='occurrence_entry_id', null=True, db_constraint=True, to_field='id', related_name='tickets', on_delete=OnDelete.RESTRICT),
+        ),
+        ops.AddField(
+            model_name='Ticket',
+            name='product_entry',
+            field=fields.ForeignKeyField('models.Product', source_field='product_entry_id', null=True, db_constraint=True, to_field='id', related_name='tickets', on_delete=OnDelete.RESTRICT),
+        ),
+        ops.AddField(
+            model_name='Ticket',
+            name='subject_entry',
+            field=fields.ForeignKeyField('models.TicketSubject', source_field='subject_entry_id', null=True, db_constraint=True, to_field='id', related_name='tickets', on_delete=OnDelete.RESTRICT),
+        ),
     ]

@@ -31,6 +31,7 @@ from resolvers.documents import is_valid_email, normalize_phone
 from resolvers.errors import TicketError, TicketErrorCode
 from resolvers.mail import enqueue, wake_senders
 from resolvers.ticket.access import search_text, visible_tickets
+from resolvers.ticket.entries import form_entries
 from resolvers.ticket.inputs import ActionPerformInput, ChildCreateInput, TicketOpenInput
 from resolvers.ticket.rules import (
     classify,
@@ -195,8 +196,12 @@ def _year(ctx: Context, now: datetime) -> int:
 
 
 async def _open_values(ctx: Context, user: User, data: TicketOpenInput) -> dict[str, Any]:
+    entries = await form_entries(
+        {"subject": data.subject_id, "product": data.product_id, "occurrence": data.occurrence_id},
+        {"subject": data.subject, "product": data.product, "occurrence": data.occurrence},
+    )
     values: dict[str, Any] = {
-        "subject": _text(data.subject, "subject", "The subject", 200),
+        "subject": _text(data.subject, "subject", "The subject", 200, required="subject" not in entries),
         "contact_name": _text(data.contact_name, "contactName", "The contact name", 200),
         "product": _text(data.product, "product", "The product", 200, required=False),
         "occurrence": _text(
@@ -216,6 +221,7 @@ async def _open_values(ctx: Context, user: User, data: TicketOpenInput) -> dict[
             TicketErrorCode.INVALID_EMAIL, "The contact e-mail is not valid.", "contactEmail"
         )
     values.update(contact_phone=phone, contact_email=email)
+    values.update(entries)
     company_id = data.company_id
     if user.role == Role.COMPANY_REP:
         if company_id is not None and company_id != user.company_id:
@@ -512,6 +518,8 @@ async def create_child(ctx: Context, parent_id: int, data: ChildCreateInput) -> 
             contact_subtype_id=parent.contact_subtype_id,
             subject=subject or parent.subject,
             product=product or parent.product,
+            subject_entry_id=None if subject else parent.subject_entry_id,
+            product_entry_id=None if product else parent.product_entry_id,
             occurrence=occurrence,
             assignee_id=assignee_id,
             state=TicketState.OPEN,

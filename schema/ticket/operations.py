@@ -113,7 +113,9 @@ def ticket_order(order: TicketOrder | None) -> use_cases.TicketOrder | None:
 
 @strawberry.input
 class TicketOpenInput:
-    subject: str
+    subject: str | None = strawberry.field(
+        default=None, description="Free text where the subject catalog has no active entry."
+    )
     body: str = strawberry.field(description="The first message.")
     contact_name: str
     contact_phone: str
@@ -129,6 +131,15 @@ class TicketOpenInput:
     contact_subtype_id: strawberry.ID | None = None
     product: str | None = None
     occurrence: str | None = None
+    subject_id: strawberry.ID | None = strawberry.field(
+        default=None, description="From ticketSubjects: required while it has an active entry."
+    )
+    product_id: strawberry.ID | None = strawberry.field(
+        default=None, description="From products: instead of free text while it has an active entry."
+    )
+    occurrence_id: strawberry.ID | None = strawberry.field(
+        default=None, description="From occurrences: instead of free text while it has an active entry."
+    )
     files: list[Upload] = strawberry.field(default_factory=list)
     notify_customer: bool | None = strawberry.field(
         default=None,
@@ -312,6 +323,9 @@ class TicketMutation:
             contact_subtype_id=optional_pk(input.contact_subtype_id),
             product=input.product,
             occurrence=input.occurrence,
+            subject_id=optional_pk(input.subject_id),
+            product_id=optional_pk(input.product_id),
+            occurrence_id=optional_pk(input.occurrence_id),
             files=list(input.files),
             notify_customer=input.notify_customer,
         )

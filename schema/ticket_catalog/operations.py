@@ -21,9 +21,12 @@ from schema.ticket_catalog.types import (
     ContactCategoryType,
     ContactSubtypeType,
     ContactTypeType,
+    OccurrenceType,
+    ProductType,
     TicketCatalogError,
     TicketClassificationType,
     TicketStatusType,
+    TicketSubjectType,
 )
 
 
@@ -138,6 +141,13 @@ TicketStatusResult = Annotated[
 ContactCategoryResult = Annotated[
     ContactCategoryType | TicketCatalogError, strawberry.union("ContactCategoryResult")
 ]
+TicketSubjectResult = Annotated[
+    TicketSubjectType | TicketCatalogError, strawberry.union("TicketSubjectResult")
+]
+ProductResult = Annotated[ProductType | TicketCatalogError, strawberry.union("ProductResult")]
+OccurrenceResult = Annotated[
+    OccurrenceType | TicketCatalogError, strawberry.union("OccurrenceResult")
+]
 ContactTypeResult = Annotated[
     ContactTypeType | TicketCatalogError, strawberry.union("ContactTypeResult")
 ]
@@ -201,6 +211,45 @@ class TicketCatalogQuery:
     ) -> Connection[ContactTypeType]:
         page = await use_cases.list_contact_types(info.context, include_inactive, PageArgs(first, after, last, before), include_expired)
         return Connection.from_page(page, ContactTypeType.from_row)
+
+    @strawberry.field(description='Subjects ("Assunto") for the ticket form.')
+    async def ticket_subjects(
+        self,
+        info: Info,
+        include_inactive: bool = False,
+        first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[TicketSubjectType]:
+        page = await use_cases.list_form_entries(
+            info.context, "ticket_subject", include_inactive, PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, TicketSubjectType.from_row)
+
+    @strawberry.field(description='Products ("Produto") for the ticket form.')
+    async def products(
+        self,
+        info: Info,
+        include_inactive: bool = False,
+        first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[ProductType]:
+        page = await use_cases.list_form_entries(
+            info.context, "product", include_inactive, PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, ProductType.from_row)
+
+    @strawberry.field(description='Occurrences ("Ocorrência") for the ticket form.')
+    async def occurrences(
+        self,
+        info: Info,
+        include_inactive: bool = False,
+        first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[OccurrenceType]:
+        page = await use_cases.list_form_entries(
+            info.context, "occurrence", include_inactive, PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, OccurrenceType.from_row)
 
     @strawberry.field(description="Categories for contact types (admins keep the list).")
     async def contact_categories(
@@ -375,6 +424,63 @@ class TicketCatalogMutation:
         return ContactSubtypeType.from_row(
             await use_cases.deactivate(info.context, "contact_subtype", to_pk(id))
         )
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def ticket_subject_create(self, info: Info, input: NamedInput) -> TicketSubjectResult:
+        row = await use_cases.save_form_entry(
+            info.context, "ticket_subject", None, use_cases.NamedInput(name=input.name)
+        )
+        return TicketSubjectType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def ticket_subject_update(
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
+    ) -> TicketSubjectResult:
+        data = use_cases.NamedInput(name=input.name, active=input.active)
+        row = await use_cases.save_form_entry(info.context, "ticket_subject", to_pk(id), data)
+        return TicketSubjectType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins. Tickets keep it; new ones cannot use it.")
+    async def ticket_subject_deactivate(self, info: Info, id: strawberry.ID) -> TicketSubjectResult:
+        row = await use_cases.deactivate(info.context, "ticket_subject", to_pk(id))
+        return TicketSubjectType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def product_create(self, info: Info, input: NamedInput) -> ProductResult:
+        row = await use_cases.save_form_entry(
+            info.context, "product", None, use_cases.NamedInput(name=input.name)
+        )
+        return ProductType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def product_update(
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
+    ) -> ProductResult:
+        data = use_cases.NamedInput(name=input.name, active=input.active)
+        return ProductType.from_row(await use_cases.save_form_entry(info.context, "product", to_pk(id), data))
+
+    @strawberry.mutation(description="Supervisors and admins. Tickets keep it; new ones cannot use it.")
+    async def product_deactivate(self, info: Info, id: strawberry.ID) -> ProductResult:
+        return ProductType.from_row(await use_cases.deactivate(info.context, "product", to_pk(id)))
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def occurrence_create(self, info: Info, input: NamedInput) -> OccurrenceResult:
+        row = await use_cases.save_form_entry(
+            info.context, "occurrence", None, use_cases.NamedInput(name=input.name)
+        )
+        return OccurrenceType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def occurrence_update(
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
+    ) -> OccurrenceResult:
+        data = use_cases.NamedInput(name=input.name, active=input.active)
+        row = await use_cases.save_form_entry(info.context, "occurrence", to_pk(id), data)
+        return OccurrenceType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins. Tickets keep it; new ones cannot use it.")
+    async def occurrence_deactivate(self, info: Info, id: strawberry.ID) -> OccurrenceResult:
+        return OccurrenceType.from_row(await use_cases.deactivate(info.context, "occurrence", to_pk(id)))
 
     @strawberry.mutation(description="Admins.")
     async def contact_category_create(self, info: Info, input: NamedInput) -> ContactCategoryResult:

@@ -12,8 +12,11 @@ from models.ticket_catalog import (
     ContactCategory,
     ContactSubtype,
     ContactType,
+    Occurrence,
+    Product,
     TicketClassification,
     TicketStatus,
+    TicketSubject,
 )
 from resolvers import errors as domain
 from schema.base import Info
@@ -212,3 +215,36 @@ class ActionDefinitionType:
             return None
         row = await info.context.loaders.ticket_status_by_id.load(self.sets_ticket_status_id)
         return TicketStatusType.from_row(row) if row else None
+
+
+@strawberry.type(name="TicketSubject", description='What a ticket is about ("Assunto"), a catalog.')
+class TicketSubjectType:
+    id: strawberry.ID
+    name: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: TicketSubject) -> TicketSubjectType:
+        return cls(id=_id(row.pk), name=row.name, active=row.active)
+
+
+@strawberry.type(name="Product", description='A product ("Produto"), a catalog for the ticket form.')
+class ProductType:
+    id: strawberry.ID
+    name: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: Product) -> ProductType:
+        return cls(id=_id(row.pk), name=row.name, active=row.active)
+
+
+@strawberry.type(name="Occurrence", description='What happened ("Ocorrência"), a catalog for the ticket form.')
+class OccurrenceType:
+    id: strawberry.ID
+    name: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: Occurrence) -> OccurrenceType:
+        return cls(id=_id(row.pk), name=row.name, active=row.active)

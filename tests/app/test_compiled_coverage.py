@@ -64,7 +64,7 @@ NOT_COMPILED: dict[str, str] = {
         "me", "users", "user", "companies", "company", "persons", "person", "contactChannels",
         "contactResults", "justifications", "scripts", "actionTypes", "noContactReasons", "campaigns",
         "campaign", "campaignMember", "pendingCallbacks", "campaignStatistics", "formRules", "scriptRender",
-        "ticketClassifications", "ticketStatuses", "contactTypes", "contactCategories", "closureReasons", "actionDefinitions",
+        "ticketClassifications", "ticketStatuses", "contactTypes", "contactCategories", "ticketSubjects", "products", "occurrences", "closureReasons", "actionDefinitions",
         "ticket", "ticketsAwaitingReturn", "clientConfig", "doNotCallNumbers", "import",
         "agentProductivity", "campaignResults", "ticketFigures", "ticketCounts",
     )},
@@ -82,6 +82,8 @@ NOT_COMPILED: dict[str, str] = {
         "DoNotCallNumberEdge", "DoNotCallNumber", "DoNotCallNumbersPayload", "DoNotCallError", "Import",
         "ImportColumn", "ImportError", "ImportRowError", "ImportRowErrorConnection", "ImportRowErrorEdge",
         "ReportError", "ContactCategoryConnection", "ContactCategoryEdge",
+        "TicketSubjectConnection", "TicketSubjectEdge", "ProductConnection", "ProductEdge", "OccurrenceConnection",
+        "OccurrenceEdge",
     )},
     # Reports (issue 18): aggregates computed per request, reached only through their root fields.
     **{f"{name}.*": COMPUTED for name in (
