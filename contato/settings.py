@@ -86,6 +86,8 @@ class Settings:
     upload_allowed_types: tuple[str, ...] = DEFAULT_UPLOAD_ALLOWED_TYPES
     ticket_scheme: TicketScheme = TicketScheme.CLASSIFICATION
     ticket_return_from: TicketReturnFrom = TicketReturnFrom.OPENING
+    # MV_QLYXCAL: actions whose definition says so raise a non-conformity ("FNC"); off, they do not.
+    non_conformity_integration: bool = True
     mail_in_server: bool = True
     mail_retry_base_seconds: int = 30
     mail_retry_max_seconds: int = 3600
@@ -201,6 +203,7 @@ class Settings:
             ticket_return_from=TicketReturnFrom(
                 reader.choice("TICKET_RETURN_FROM", tuple(m.value for m in TicketReturnFrom), "OPENING")
             ),
+            non_conformity_integration=reader.boolean("NON_CONFORMITY_INTEGRATION", True),
             mail_in_server=reader.boolean("MAIL_IN_SERVER", True),
             mail_retry_base_seconds=reader.integer("MAIL_RETRY_BASE_SECONDS", 30, minimum=1),
             mail_retry_max_seconds=reader.integer("MAIL_RETRY_MAX_SECONDS", 3600, minimum=1),

@@ -13,7 +13,13 @@ from resolvers.ticket.access import (
     visible_tickets,
 )
 from resolvers.ticket.counts import TicketCountDimension, TicketCountGroup, ticket_counts
-from resolvers.ticket.edits import TicketUpdateInput, update_ticket
+from resolvers.ticket.edits import (
+    ActionUpdateInput,
+    TicketUpdateInput,
+    my_pending_actions,
+    update_action,
+    update_ticket,
+)
 from resolvers.ticket.inputs import (
     ActionPerformInput,
     ChildCreateInput,
@@ -36,6 +42,7 @@ from resolvers.ticket.writes import (
 
 __all__ = [
     "ActionPerformInput",
+    "ActionUpdateInput",
     "ChildCreateInput",
     "StateFilter",
     "TicketCountDimension",
@@ -55,6 +62,7 @@ __all__ = [
     "first_ticket_rows",
     "get_ticket",
     "list_tickets",
+    "my_pending_actions",
     "open_attachment",
     "open_ticket",
     "perform_action",
@@ -63,6 +71,7 @@ __all__ = [
     "ticket_counts",
     "ticket_ordering",
     "ticket_window",
+    "update_action",
     "update_ticket",
     "visible_tickets",
 ]

@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
-from models.ticket import Ticket
+from models.ticket import Ticket, TicketAction, TicketActionStatus
 from models.ticket_catalog import TicketStatus
+from models.user import Role, User
 from realtime.events import record
 from resolvers.context import Context
 from resolvers.documents import is_valid_email, normalize_phone
 from resolvers.errors import TicketError, TicketErrorCode
-from resolvers.ticket.access import search_text
+from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.ticket.access import search_text, visible_tickets
 from resolvers.ticket.rules import allowed_status_ids, classify, customer_mail, utcnow
 from resolvers.ticket.writes import (
     MAX_BODY,
@@ -127,3 +131,85 @@ async def update_ticket(ctx: Context, ticket_id: int, data: TicketUpdateInput) -
         events.append(await record(connection, _event(TICKET_UPDATED, ticket, changed=names)))
     await _finish(ctx, events, mailed)
     return ticket
+
+
+@dataclass(frozen=True)
+class ActionUpdateInput:
+    """What to change on an action; None leaves it; `clear` holds "due_date" / "responsible_id" to null."""
+
+    status: TicketActionStatus | None = None
+    responsible_id: int | None = None
+    due_date: date | None = None
+    notes: str | None = None
+    clear: frozenset[str] = field(default_factory=frozenset)
+    notify_customer: bool | None = None
+
+
+ACTION_FIELDS = {"status": "status", "responsible_id": "responsibleId", "due_date": "dueDate", "notes": "notes"}
+
+
+async def update_action(ctx: Context, action_id: int, data: ActionUpdateInput) -> TicketAction:
+    """An action's status (pending -> done, or back), responsible, due date, notes: a change to its
+    ticket like the others (asks notifyCustomer in an emailOnChange status, TICKET_UPDATED)."""
+    user = _operator(ctx)
+    wanted: dict[str, Any] = {}
+    if data.status is not None:
+        wanted["status"] = data.status
+    if data.due_date is not None:
+        wanted["due_date"] = data.due_date
+    if data.notes is not None:
+        wanted["notes"] = _text(data.notes, "notes", "The notes", MAX_BODY, required=False) or ""
+    if data.responsible_id is not None:
+        responsible = await User.get_or_none(id=data.responsible_id, active=True)
+        if responsible is None or responsible.role == Role.COMPANY_REP:
+            raise TicketError(
+                TicketErrorCode.INVALID_RESPONSIBLE,
+                "The responsible must be an active operator.",
+                "responsibleId",
+            )
+        wanted["responsible_id"] = responsible.pk
+    wanted.update({column: None for column in data.clear if column in ("due_date", "responsible_id")})
+    mailed = False
+    events = []
+    async with in_transaction() as connection:
+        action = await TicketAction.filter(id=action_id).using_db(connection).get_or_none()
+        if action is None:
+            raise TicketError(TicketErrorCode.NOT_FOUND, "No such action.", "actionId")
+        try:
+            ticket = await _locked_ticket(ctx, connection, action.ticket_id)
+        except TicketError as error:
+            raise TicketError(TicketErrorCode.NOT_FOUND, "No such action.", "actionId") from error
+        _require_open(ticket, user)
+        changed = sorted(column for column, value in wanted.items() if getattr(action, column) != value)
+        if not changed:
+            return action
+        current = await TicketStatus.get(id=ticket.status_id).using_db(connection)
+        mailed = customer_mail(current, None, data.notify_customer, user)
+        for column in changed:
+            setattr(action, column, wanted[column])
+        await action.save(using_db=connection)
+        ticket.updated_at = utcnow()
+        await ticket.save(using_db=connection, update_fields=["updated_at"])
+        if mailed:
+            definition = await action.definition.using_db(connection)  # type: ignore[attr-defined]
+            state = "done" if action.status == TicketActionStatus.DONE else "pending"
+            await _mail_customer(connection, ticket, f"{definition.name} is {state}.")
+        names = sorted(ACTION_FIELDS[column] for column in changed)
+        events.append(
+            await record(connection, _event(TICKET_UPDATED, ticket, action_id=action.pk, changed=names))
+        )
+    await _finish(ctx, events, mailed)
+    return action
+
+
+async def my_pending_actions(ctx: Context, page: PageArgs) -> Page[TicketAction]:
+    """The caller's pending actions ("status da ação" pending, they are the responsible), oldest first,
+    on tickets they may still see. A company rep is never responsible: theirs is empty."""
+    user = ctx.require_user()
+
+    pending = TicketAction.filter(
+        responsible_id=user.pk,
+        status=TicketActionStatus.PENDING,
+        ticket_id__in=Subquery(visible_tickets(ctx).values("id")),
+    )
+    return await paginate(pending, "pending_action", page, ctx.settings.max_page_size)

@@ -567,7 +567,9 @@ async def perform_action(ctx: Context, data: ActionPerformInput) -> TicketAction
     year = _year(ctx, now)
     if definition.opens_service_order:
         await ensure_counter("service_order", year)
-    if definition.raises_non_conformity:
+    # The integration's switch (MV_QLYXCAL): off, no action raises a non-conformity.
+    raises = definition.raises_non_conformity and ctx.settings.non_conformity_integration
+    if raises:
         await ensure_counter("non_conformity", year)
     mailed = False
     async with in_transaction() as connection:
@@ -585,7 +587,7 @@ async def perform_action(ctx: Context, data: ActionPerformInput) -> TicketAction
             enter_status(ticket, entering, now, ctx.settings)
             await ticket.save(using_db=connection)
         non_conformity = None
-        if definition.raises_non_conformity:
+        if raises:
             non_conformity = await NonConformity.create(
                 number=await next_number(connection, "non_conformity", "NC-", year),
                 ticket_id=ticket.pk,

@@ -220,6 +220,14 @@ def ticket_update_input(
     )
 
 
+@strawberry.input(description="Leave a field out to keep it; null clears dueDate or responsibleId.")
+class TicketActionUpdateInput:
+    status: TicketActionStatus | None = None  # type: ignore[valid-type]
+    responsible_id: strawberry.ID | None = strawberry.UNSET
+    due_date: date | None = strawberry.UNSET
+    notes: str | None = None
+
+
 TicketResult = Annotated[TicketType | TicketError, strawberry.union("TicketResult")]
 TicketMessageResult = Annotated[
     TicketMessageType | TicketError, strawberry.union("TicketMessageResult")
@@ -290,6 +298,16 @@ class TicketQuery:
     async def ticket(self, info: Info, id: strawberry.ID) -> TicketType | None:
         row = await use_cases.get_ticket(info.context, to_pk(id))
         return TicketType.from_row(row) if row else None
+
+    @strawberry.field(
+        description="The caller's pending ticket actions (they are the responsible), with due dates, oldest first."
+    )
+    async def my_pending_actions(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[TicketActionType]:
+        page = await use_cases.my_pending_actions(info.context, PageArgs(first, after, last, before))
+        return Connection.from_page(page, TicketActionType.from_row)
 
     @strawberry.field(description="Open tickets whose return date has passed.")
     async def tickets_awaiting_return(
@@ -390,6 +408,32 @@ class TicketMutation:
             info.context, to_pk(ticket_id), ticket_update_input(input, notify_customer)
         )
         return TicketType.from_row(row)
+
+    @strawberry.mutation(
+        description="An action's status (PENDING -> DONE), responsible, due date or notes; a change to its "
+        "ticket (TICKET_UPDATED). " + NOTIFY_DESCRIPTION
+    )
+    async def ticket_action_update(
+        self,
+        info: Info,
+        action_id: strawberry.ID,
+        input: TicketActionUpdateInput,
+        notify_customer: bool | None = None,
+    ) -> TicketActionResult:
+        clear = {
+            column
+            for column, value in (("responsible_id", input.responsible_id), ("due_date", input.due_date))
+            if value is None
+        }
+        data = use_cases.ActionUpdateInput(
+            status=input.status,
+            responsible_id=None if input.responsible_id in (None, strawberry.UNSET) else to_pk(input.responsible_id),
+            due_date=None if input.due_date in (None, strawberry.UNSET) else input.due_date,
+            notes=input.notes,
+            clear=frozenset(clear),
+            notify_customer=notify_customer,
+        )
+        return TicketActionType.from_row(await use_cases.update_action(info.context, to_pk(action_id), data))
 
     @strawberry.mutation(
         description="Only from a status that allowsClosing, with a reason. " + NOTIFY_DESCRIPTION
