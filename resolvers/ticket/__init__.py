@@ -15,7 +15,10 @@ from resolvers.ticket.access import (
 from resolvers.ticket.counts import TicketCountDimension, TicketCountGroup, ticket_counts
 from resolvers.ticket.edits import (
     ActionUpdateInput,
+    RecordFilter,
     TicketUpdateInput,
+    list_non_conformities,
+    list_service_orders,
     my_pending_actions,
     update_action,
     update_ticket,
@@ -44,6 +47,7 @@ __all__ = [
     "ActionPerformInput",
     "ActionUpdateInput",
     "ChildCreateInput",
+    "RecordFilter",
     "StateFilter",
     "TicketCountDimension",
     "TicketCountGroup",
@@ -61,6 +65,8 @@ __all__ = [
     "filtered_tickets",
     "first_ticket_rows",
     "get_ticket",
+    "list_non_conformities",
+    "list_service_orders",
     "list_tickets",
     "my_pending_actions",
     "open_attachment",

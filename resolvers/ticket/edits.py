@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
-from models.ticket import Ticket, TicketAction, TicketActionStatus
+from models.ticket import NonConformity, Ticket, TicketAction, TicketActionStatus
 from models.ticket_catalog import TicketStatus
 from models.user import Role, User
 from realtime.events import record
@@ -213,3 +213,44 @@ async def my_pending_actions(ctx: Context, page: PageArgs) -> Page[TicketAction]
         ticket_id__in=Subquery(visible_tickets(ctx).values("id")),
     )
     return await paginate(pending, "pending_action", page, ctx.settings.max_page_size)
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """Service orders and non-conformities: of one ticket, by number text, created in a period (dates
+    in the operation's zone, both included)."""
+
+    ticket_id: int | None = None
+    number: str | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+
+
+def _records(ctx: Context, queryset: Any, number_column: str, data: RecordFilter) -> Any:
+    """Rows on tickets the caller may see; none for a company rep (actions are the operator's)."""
+    if ctx.scope.is_rep:
+        return queryset.filter(id__in=[])
+    queryset = queryset.filter(ticket_id__in=Subquery(visible_tickets(ctx).values("id")))
+    if data.ticket_id is not None:
+        queryset = queryset.filter(ticket_id=data.ticket_id)
+    if data.number:
+        queryset = queryset.filter(**{f"{number_column}__icontains": data.number.strip()[:20]})
+    zone = ctx.settings.zone
+    if data.created_from is not None:
+        start = datetime.combine(data.created_from, time.min, zone)
+        queryset = queryset.filter(created_at__gte=start)
+    if data.created_to is not None:
+        end = datetime.combine(data.created_to + timedelta(days=1), time.min, zone)
+        queryset = queryset.filter(created_at__lt=end)
+    return queryset
+
+
+async def list_service_orders(ctx: Context, data: RecordFilter, page: PageArgs) -> Page[TicketAction]:
+    """The actions that opened a service order ("Num OS")."""
+    queryset = _records(ctx, TicketAction.filter(service_order_number__isnull=False), "service_order_number", data)
+    return await paginate(queryset, "service_order", page, ctx.settings.max_page_size)
+
+
+async def list_non_conformities(ctx: Context, data: RecordFilter, page: PageArgs) -> Page[NonConformity]:
+    queryset = _records(ctx, NonConformity.all(), "number", data)
+    return await paginate(queryset, "non_conformity", page, ctx.settings.max_page_size)

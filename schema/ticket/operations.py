@@ -16,6 +16,7 @@ from schema.errors import DomainErrorHandler
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection, OrderDirection
 from schema.ticket.types import (
+    NonConformityType,
     TicketActionStatus,
     TicketActionType,
     TicketError,
@@ -228,6 +229,25 @@ class TicketActionUpdateInput:
     notes: str | None = None
 
 
+@strawberry.input(description="Service orders and non-conformities: by ticket, number text, creation dates.")
+class TicketRecordFilter:
+    ticket_id: strawberry.ID | None = None
+    number: str | None = strawberry.field(default=None, description="Part of the number.")
+    created_from: date | None = None
+    created_to: date | None = strawberry.field(default=None, description="Included.")
+
+
+def record_filter(data: TicketRecordFilter | None) -> use_cases.RecordFilter:
+    if data is None:
+        return use_cases.RecordFilter()
+    return use_cases.RecordFilter(
+        ticket_id=optional_pk(data.ticket_id),
+        number=data.number,
+        created_from=data.created_from,
+        created_to=data.created_to,
+    )
+
+
 TicketResult = Annotated[TicketType | TicketError, strawberry.union("TicketResult")]
 TicketMessageResult = Annotated[
     TicketMessageType | TicketError, strawberry.union("TicketMessageResult")
@@ -308,6 +328,26 @@ class TicketQuery:
     ) -> Connection[TicketActionType]:
         page = await use_cases.my_pending_actions(info.context, PageArgs(first, after, last, before))
         return Connection.from_page(page, TicketActionType.from_row)
+
+    @strawberry.field(description="Actions that opened a service order, on tickets the caller may see (operators).")
+    async def service_orders(
+        self, info: Info, filter: TicketRecordFilter | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[TicketActionType]:
+        page = await use_cases.list_service_orders(
+            info.context, record_filter(filter), PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, TicketActionType.from_row)
+
+    @strawberry.field(description="Non-conformities (FNC) raised on tickets the caller may see (operators).")
+    async def non_conformities(
+        self, info: Info, filter: TicketRecordFilter | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[NonConformityType]:
+        page = await use_cases.list_non_conformities(
+            info.context, record_filter(filter), PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, NonConformityType.from_row)
 
     @strawberry.field(description="Open tickets whose return date has passed.")
     async def tickets_awaiting_return(

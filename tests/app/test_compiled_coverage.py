@@ -64,7 +64,8 @@ NOT_COMPILED: dict[str, str] = {
         "me", "users", "user", "companies", "company", "persons", "person", "contactChannels",
         "contactResults", "justifications", "scripts", "actionTypes", "noContactReasons", "campaigns",
         "campaign", "campaignMember", "pendingCallbacks", "campaignStatistics", "formRules", "scriptRender",
-        "ticketClassifications", "ticketStatuses", "contactTypes", "contactCategories", "ticketSubjects", "products", "occurrences", "myPendingActions", "closureReasons", "actionDefinitions",
+        "ticketClassifications", "ticketStatuses", "contactTypes", "contactCategories", "ticketSubjects", "products", "occurrences", "myPendingActions", "serviceOrders", "nonConformities",
+        "closureReasons", "actionDefinitions",
         "ticket", "ticketsAwaitingReturn", "clientConfig", "doNotCallNumbers", "import",
         "agentProductivity", "campaignResults", "ticketFigures", "ticketCounts",
     )},
@@ -84,6 +85,7 @@ NOT_COMPILED: dict[str, str] = {
         "ReportError", "ContactCategoryConnection", "ContactCategoryEdge",
         "TicketSubjectConnection", "TicketSubjectEdge", "ProductConnection", "ProductEdge", "OccurrenceConnection",
         "OccurrenceEdge", "TicketActionConnection", "TicketActionEdge",
+        "NonConformityConnection", "NonConformityEdge",
     )},
     # Reports (issue 18): aggregates computed per request, reached only through their root fields.
     **{f"{name}.*": COMPUTED for name in (

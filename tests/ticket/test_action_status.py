@@ -144,3 +144,44 @@ async def test_the_non_conformity_integration_switch(factory: Factory, tickets: 
     assert off.data["ticketActionPerform"] == {"__typename": "TicketAction", "nonConformity": None}
     assert await NonConformity.all().count() == 1
     assert Settings.from_env({"NON_CONFORMITY_INTEGRATION": "false"}).non_conformity_integration is False
+
+
+LISTS = """
+query Lists($filter: TicketRecordFilter) {
+  serviceOrders(filter: $filter) { edges { node { serviceOrderNumber ticket { id } } } }
+  nonConformities(filter: $filter) { edges { node { number } } }
+}
+"""
+
+
+async def test_service_orders_and_non_conformities_are_listed_and_filtered(
+    factory: Factory, tickets: TicketFactory, sql_statements: StatementCounter
+) -> None:
+    # given: two tickets, each with an action that opens a service order and raises a non-conformity
+    supervisor = await factory.user(Role.SUPERVISOR)
+    rep = await factory.user(Role.COMPANY_REP)
+    status = await tickets.status("Novo", initial=True)
+    definition = await tickets.action("Troca", opens_service_order=True, raises_non_conformity=True)
+    first = await tickets.ticket(supervisor, status)
+    second = await tickets.ticket(supervisor, status)
+    for ticket in (first, second, second):
+        data = await factory.execute(
+            PERFORM, {"input": {"ticketId": str(ticket.pk), "definitionId": str(definition.pk)}}, user=supervisor
+        )
+        assert data["ticketActionPerform"]["__typename"] == "TicketAction"
+    # when: everything, then by ticket, then by number
+    sql_statements.statements.clear()
+    everything = await factory.execute(LISTS, user=supervisor)
+    statements = len(sql_statements.statements)
+    by_ticket = await factory.execute(LISTS, {"filter": {"ticketId": str(second.pk)}}, user=supervisor)
+    by_number = await factory.execute(LISTS, {"filter": {"number": "000001"}}, user=supervisor)
+    # then
+    assert len(everything["serviceOrders"]["edges"]) == 3 and len(everything["nonConformities"]["edges"]) == 3
+    assert statements <= 4, sql_statements.statements  # two pages, their tickets (one batch), the user
+    assert [edge["node"]["ticket"]["id"] for edge in by_ticket["serviceOrders"]["edges"]] == [str(second.pk)] * 2
+    assert len(by_ticket["nonConformities"]["edges"]) == 2
+    assert [edge["node"]["serviceOrderNumber"][-6:] for edge in by_number["serviceOrders"]["edges"]] == ["000001"]
+    assert [edge["node"]["number"][-6:] for edge in by_number["nonConformities"]["edges"]] == ["000001"]
+    # a company rep sees neither (actions are the operator's)
+    hidden = await factory.execute(LISTS, user=rep)
+    assert hidden == {"serviceOrders": {"edges": []}, "nonConformities": {"edges": []}}
