@@ -64,6 +64,13 @@ class TicketReturnFrom(str, Enum):
     STATUS_ENTRY = "STATUS_ENTRY"
 
 
+class TicketCloseOpenChildren(str, Enum):
+    """Closing a parent ticket whose children are open: refuse (the default) or close them with it."""
+
+    REFUSE = "REFUSE"
+    CLOSE = "CLOSE"
+
+
 class SuspectConversion(str, Enum):
     DELETE = "DELETE"
     KEEP = "KEEP"
@@ -88,6 +95,7 @@ class Settings:
     ticket_return_from: TicketReturnFrom = TicketReturnFrom.OPENING
     # MV_QLYXCAL: actions whose definition says so raise a non-conformity ("FNC"); off, they do not.
     non_conformity_integration: bool = True
+    ticket_close_open_children: TicketCloseOpenChildren = TicketCloseOpenChildren.REFUSE
     mail_in_server: bool = True
     mail_retry_base_seconds: int = 30
     mail_retry_max_seconds: int = 3600
@@ -204,6 +212,11 @@ class Settings:
                 reader.choice("TICKET_RETURN_FROM", tuple(m.value for m in TicketReturnFrom), "OPENING")
             ),
             non_conformity_integration=reader.boolean("NON_CONFORMITY_INTEGRATION", True),
+            ticket_close_open_children=TicketCloseOpenChildren(
+                reader.choice(
+                    "TICKET_CLOSE_OPEN_CHILDREN", tuple(m.value for m in TicketCloseOpenChildren), "REFUSE"
+                )
+            ),
             mail_in_server=reader.boolean("MAIL_IN_SERVER", True),
             mail_retry_base_seconds=reader.integer("MAIL_RETRY_BASE_SECONDS", 30, minimum=1),
             mail_retry_max_seconds=reader.integer("MAIL_RETRY_MAX_SECONDS", 3600, minimum=1),

@@ -435,6 +435,7 @@ async def close_ticket(
                 f"A ticket in status {current.name!r} cannot be closed: move it to a closing status first.",
                 "ticketId",
             )
+        open_children = await _open_children(ctx, connection, ticket)
         mailed = customer_mail(current, None, notify_customer, user)
         ticket.state = TicketState.CLOSED
         ticket.closed_at = utcnow()
@@ -447,8 +448,38 @@ async def close_ticket(
         events = [
             await record(connection, _event(TICKET_CLOSED, ticket, closure_reason_id=reason.pk))
         ]
+        for child in open_children:
+            child.state, child.closed_at, child.closure_reason_id = (
+                TicketState.CLOSED, ticket.closed_at, reason.pk
+            )
+            child.return_due_at = child.return_alerted_at = None
+            await child.save(using_db=connection)
+            events.append(
+                await record(
+                    connection,
+                    _event(TICKET_CLOSED, child, closure_reason_id=reason.pk, with_parent_id=ticket.pk),
+                )
+            )
     await _finish(ctx, events, mailed)
     return ticket
+
+
+async def _open_children(ctx: Context, connection: BaseDBAsyncClient, ticket: Ticket) -> list[Ticket]:
+    """A parent's open children: refused (TICKET_CLOSE_OPEN_CHILDREN=REFUSE), or returned locked, to close
+    with it (CLOSE). Every child counts, seen by the caller or not."""
+    children = (
+        Ticket.filter(parent_id=ticket.pk, state=TicketState.OPEN).using_db(connection).select_for_update()
+    )
+    if ctx.settings.ticket_close_open_children.value == "REFUSE":
+        numbers = await children.values_list("number", flat=True)
+        if numbers:
+            raise TicketError(
+                TicketErrorCode.CHILDREN_OPEN,
+                f"Close its open child tickets first: {', '.join(sorted(numbers)[:10])}.",
+                "ticketId",
+            )
+        return []
+    return list(await children)
 
 
 async def reopen_ticket(

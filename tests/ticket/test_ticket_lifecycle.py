@@ -2,7 +2,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from contato.settings import Settings, TicketReturnFrom
+from contato.settings import Settings, TicketCloseOpenChildren, TicketReturnFrom
 from models.event import Event
 from models.ticket import OutboxMail, Ticket, TicketMessage, TicketState
 from models.user import Role
@@ -420,3 +420,73 @@ def test_return_reading_is_read_from_the_environment() -> None:
         Settings.from_env({"TICKET_RETURN_FROM": "STATUS_ENTRY"}).ticket_return_from
         == TicketReturnFrom.STATUS_ENTRY
     )
+
+
+async def _parent_with_open_child(factory: Factory, tickets: TicketFactory) -> tuple[Any, Any, Any, Any]:
+    agent = await factory.user(Role.AGENT)
+    done = await tickets.status("Concluído", initial=True, allows_closing=True)
+    reason = await tickets.closure_reason()
+    parent = await tickets.ticket(agent, done)
+    child = await tickets.ticket(agent, done, parent=parent)
+    return agent, parent, child, reason
+
+
+async def test_closing_a_parent_with_open_children_is_refused_by_default(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    agent, parent, child, reason = await _parent_with_open_child(factory, tickets)
+    assert factory.settings.ticket_close_open_children == TicketCloseOpenChildren.REFUSE
+    # when
+    data = await factory.execute(CLOSE, {"ticketId": str(parent.pk), "reasonId": str(reason.pk)}, user=agent)
+    # then
+    assert (data["ticketClose"]["code"], data["ticketClose"]["field"]) == ("CHILDREN_OPEN", "ticketId")
+    assert (await Ticket.get(id=parent.pk)).state == TicketState.OPEN
+    # once the child is closed, the parent closes
+    await factory.execute(CLOSE, {"ticketId": str(child.pk), "reasonId": str(reason.pk)}, user=agent)
+    data = await factory.execute(CLOSE, {"ticketId": str(parent.pk), "reasonId": str(reason.pk)}, user=agent)
+    assert data["ticketClose"]["state"] == "CLOSED"
+
+
+async def test_closing_a_parent_closes_its_open_children_when_so_set(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    settings = replace(factory.settings, ticket_close_open_children=TicketCloseOpenChildren.CLOSE)
+    agent, parent, child, reason = await _parent_with_open_child(factory, tickets)
+    # when
+    result = await factory.execute_raw(
+        CLOSE, {"ticketId": str(parent.pk), "reasonId": str(reason.pk)}, user=agent, settings=settings
+    )
+    # then: both closed with the reason, one event each
+    assert result.data["ticketClose"]["state"] == "CLOSED"
+    row = await Ticket.get(id=child.pk)
+    assert (row.state, row.closure_reason_id) == (TicketState.CLOSED, reason.pk) and row.closed_at is not None
+    closed = await Event.filter(kind="TICKET_CLOSED").values_list("entity_id", flat=True)
+    assert sorted(closed) == sorted([parent.pk, child.pk])
+    assert (
+        Settings.from_env({"TICKET_CLOSE_OPEN_CHILDREN": "CLOSE"}).ticket_close_open_children
+        == TicketCloseOpenChildren.CLOSE
+    )
+
+
+async def test_a_rep_sees_their_companys_child_tickets_with_their_parent(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: a child opened from a rep's ticket, with an internal note
+    rep = await factory.user(Role.COMPANY_REP)
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    parent = await tickets.ticket(rep, new, company=await rep.company)
+    child = await tickets.ticket(agent, new, company=await rep.company, parent=parent)
+    await tickets.message(child, agent, "Nota interna", internal=True)
+    # when
+    data = await factory.execute(
+        "query($id: ID!) { ticket(id: $id) { children { id parent { id } messages { edges { node { body } } } } } }",
+        {"id": str(parent.pk)},
+        user=rep,
+    )
+    # then
+    assert data["ticket"]["children"] == [
+        {"id": str(child.pk), "parent": {"id": str(parent.pk)}, "messages": {"edges": []}}
+    ]
