@@ -362,9 +362,13 @@ class Setup:
         self.members = int(added["added"])
 
     async def _tickets(self) -> None:
-        roots = await self.api.call("classifications", "{ ticketClassifications { edges { node { id } } } }",
+        roots = await self.api.call("classifications",
+                                    "{ ticketClassifications { edges { node { id children { id } } } } }",
                                     {}, self.supervisor)
-        classification = (roots.item("ticketClassifications") or {})["edges"][0]["node"]["id"]
+        root = (roots.item("ticketClassifications") or {})["edges"][0]["node"]
+        classification = root["id"]
+        # The Central form requires a sub-classification when the classification has some.
+        sub = {"subclassificationId": root["children"][0]["id"]} if root["children"] else {}
         for email in ("rep@acme.dev", "rep@globex.dev"):
             token, _ = await self.api.login(email)
             for n in range(2):
@@ -373,7 +377,7 @@ class Setup:
                   ... on TicketError { code message } } }""",
                     {"input": {"subject": f"Soak {self.run_id} {n}", "body": "Soak ticket", "contactName": "Soak",
                                "contactPhone": "+5511999990000", "contactEmail": "soak@example.com",
-                               "classificationId": classification}}, token, "Ticket")
+                               "classificationId": classification, **sub}}, token, "Ticket")
                 company_id = int(ticket["company"]["id"])
                 self.reps[company_id] = token
                 self.tickets.append(Ticket(int(ticket["id"]), company_id))

@@ -304,7 +304,8 @@ async def seed_ticket_volume(writer: BulkWriter, count: int, now: datetime, quie
             product = PRODUCTS[(g // 3) % len(PRODUCTS)]
             number = f"{GENERATED_PREFIX}{g:08d}"
             closed_at = created + age * 14 / 26 if closed else None
-            return_due = times[-1] + timedelta(days=status.return_after_days) if status.return_after_days else None
+            # Counted from the opening, as TICKET_RETURN_FROM's default reads "Agenda retorno".
+            return_due = created + timedelta(days=status.return_after_days) if status.return_after_days else None
             tickets.append((
                 ticket_id, created, closed_at or times[-1], number, rep.company_id, None, rep.pk, rep.name,
                 f"+5511{3000_0000 + g % 6000_0000}", rep.email, channels[g % len(channels)] if channels else None,

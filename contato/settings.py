@@ -57,6 +57,20 @@ UPLOAD_REQUEST_OVERHEAD = 1024 * 1024
 UPLOAD_REQUEST_MIN_OVERHEAD = 64 * 1024
 
 
+class TicketReturnFrom(str, Enum):
+    """What "Agenda retorno: N dias" counts from: the ticket's opening (the document) or entering the status."""
+
+    OPENING = "OPENING"
+    STATUS_ENTRY = "STATUS_ENTRY"
+
+
+class TicketCloseOpenChildren(str, Enum):
+    """Closing a parent ticket whose children are open: refuse (the default) or close them with it."""
+
+    REFUSE = "REFUSE"
+    CLOSE = "CLOSE"
+
+
 class SuspectConversion(str, Enum):
     DELETE = "DELETE"
     KEEP = "KEEP"
@@ -78,6 +92,10 @@ class Settings:
     upload_max_bytes: int = 10 * 1024 * 1024
     upload_allowed_types: tuple[str, ...] = DEFAULT_UPLOAD_ALLOWED_TYPES
     ticket_scheme: TicketScheme = TicketScheme.CLASSIFICATION
+    ticket_return_from: TicketReturnFrom = TicketReturnFrom.OPENING
+    # MV_QLYXCAL: actions whose definition says so raise a non-conformity ("FNC"); off, they do not.
+    non_conformity_integration: bool = True
+    ticket_close_open_children: TicketCloseOpenChildren = TicketCloseOpenChildren.REFUSE
     mail_in_server: bool = True
     mail_retry_base_seconds: int = 30
     mail_retry_max_seconds: int = 3600
@@ -200,6 +218,15 @@ class Settings:
             upload_allowed_types=reader.items("UPLOAD_ALLOWED_TYPES") or DEFAULT_UPLOAD_ALLOWED_TYPES,
             ticket_scheme=TicketScheme(
                 reader.choice("TICKET_CLASSIFICATION_SCHEME", tuple(m.value for m in TicketScheme), "CLASSIFICATION")
+            ),
+            ticket_return_from=TicketReturnFrom(
+                reader.choice("TICKET_RETURN_FROM", tuple(m.value for m in TicketReturnFrom), "OPENING")
+            ),
+            non_conformity_integration=reader.boolean("NON_CONFORMITY_INTEGRATION", True),
+            ticket_close_open_children=TicketCloseOpenChildren(
+                reader.choice(
+                    "TICKET_CLOSE_OPEN_CHILDREN", tuple(m.value for m in TicketCloseOpenChildren), "REFUSE"
+                )
             ),
             mail_in_server=reader.boolean("MAIL_IN_SERVER", True),
             mail_retry_base_seconds=reader.integer("MAIL_RETRY_BASE_SECONDS", 30, minimum=1),

@@ -73,6 +73,17 @@ class Ticket(TimestampedModel):
     subject = fields.CharField(max_length=200)
     product = fields.CharField(max_length=200, null=True)
     occurrence = fields.TextField(null=True)
+    # The catalog entries the texts above came from (their names are copied in); null where the
+    # ticket was opened with free text because the catalog was empty.
+    subject_entry = fields.ForeignKeyField(
+        "models.TicketSubject", related_name="tickets", null=True, on_delete=fields.RESTRICT
+    )
+    product_entry = fields.ForeignKeyField(
+        "models.Product", related_name="tickets", null=True, on_delete=fields.RESTRICT
+    )
+    occurrence_entry = fields.ForeignKeyField(
+        "models.Occurrence", related_name="tickets", null=True, on_delete=fields.RESTRICT
+    )
     status = fields.ForeignKeyField(
         "models.TicketStatus", related_name="tickets", on_delete=fields.RESTRICT
     )
@@ -110,6 +121,9 @@ class Ticket(TimestampedModel):
     subclassification_id: int | None
     contact_type_id: int | None
     contact_subtype_id: int | None
+    subject_entry_id: int | None
+    product_entry_id: int | None
+    occurrence_entry_id: int | None
     status_id: int
     assignee_id: int | None
     parent_id: int | None

@@ -36,14 +36,31 @@ class TicketStatus(TimestampedModel):
         ordering = ["id"]
 
 
+class ContactCategory(TimestampedModel):
+    """A category a contact type may belong to ("Categoria"), from a list the administrator keeps."""
+
+    name = fields.CharField(max_length=100, unique=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "contact_category"
+        ordering = ["id"]
+
+
 class ContactType(TimestampedModel):
     """The CRM way to classify a ticket ("Tipo de contato"), valid between two dates in the operation's zone."""
 
     name = fields.CharField(max_length=100, unique=True)
-    category = fields.CharField(max_length=100, null=True)
+    category = fields.ForeignKeyField(
+        "models.ContactCategory", related_name="contact_types", null=True, on_delete=fields.RESTRICT
+    )
+    # "Observação": the administrator's notes on the type.
+    notes = fields.TextField(default="", db_default="")
     valid_from = fields.DateField(null=True)
     valid_to = fields.DateField(null=True)
     active = fields.BooleanField(default=True)
+
+    category_id: int | None
 
     class Meta:
         table = "contact_type"
@@ -114,4 +131,37 @@ class ActionDefinition(TimestampedModel):
 
     class Meta:
         table = "action_definition"
+        ordering = ["id"]
+
+
+class TicketSubject(TimestampedModel):
+    """What the call is about ("Assunto", e.g. Reclamação): a catalog for the ticket form."""
+
+    name = fields.CharField(max_length=100, unique=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "ticket_subject"
+        ordering = ["id"]
+
+
+class Product(TimestampedModel):
+    """A product a ticket is about ("Produto")."""
+
+    name = fields.CharField(max_length=100, unique=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "product"
+        ordering = ["id"]
+
+
+class Occurrence(TimestampedModel):
+    """What happened ("Ocorrência")."""
+
+    name = fields.CharField(max_length=100, unique=True)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "occurrence"
         ordering = ["id"]

@@ -38,11 +38,15 @@ from models.ticket import Attachment, NonConformity, Ticket, TicketAction, Ticke
 from models.ticket_catalog import (
     ActionDefinition,
     ClosureReason,
+    ContactCategory,
     ContactSubtype,
     ContactType,
     ContactTypeStatus,
+    Occurrence,
+    Product,
     TicketClassification,
     TicketStatus,
+    TicketSubject,
 )
 from models.user import User
 from resolvers.scope import Scope
@@ -196,6 +200,10 @@ class RowLoaders:
         self.ticket_status_by_id = _loader(TicketStatus)
         self.ticket_classification_by_id = _loader(TicketClassification)
         self.contact_type_by_id = _loader(ContactType)
+        self.contact_category_by_id = _loader(ContactCategory)
+        self.ticket_subject_by_id = _loader(TicketSubject)
+        self.product_by_id = _loader(Product)
+        self.occurrence_by_id = _loader(Occurrence)
         self.contact_subtype_by_id = _loader(ContactSubtype)
         self.contact_channel_by_id = _loader(ContactChannel)
         self.closure_reason_by_id = _loader(ClosureReason)

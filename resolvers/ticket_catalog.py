@@ -18,11 +18,15 @@ from tortoise.transactions import in_transaction
 from models.ticket_catalog import (
     ActionDefinition,
     ClosureReason,
+    ContactCategory,
     ContactSubtype,
     ContactType,
     ContactTypeStatus,
+    Occurrence,
+    Product,
     TicketClassification,
     TicketStatus,
+    TicketSubject,
 )
 from models.user import Role
 from resolvers.context import Context
@@ -45,7 +49,8 @@ class ClassificationInput:
 @dataclass(frozen=True)
 class ContactTypeInput:
     name: str | None = None
-    category: str | None = None
+    category_id: int | None = None
+    notes: str | None = None
     valid_from: date | None = None
     valid_to: date | None = None
     # None keeps what is there; a list replaces it (empty: any status).
@@ -225,6 +230,49 @@ async def save_ticket_status(
     return await _save(row)
 
 
+# Contact categories: a list the administrator keeps ("Categoria" of a contact type).
+
+MAX_NOTES = 2000
+
+
+def _notes(value: str) -> str:
+    cleaned = value.strip()
+    if len(cleaned) > MAX_NOTES or "\x00" in cleaned:
+        raise TicketCatalogError(
+            TicketCatalogErrorCode.INVALID, f"Notes must have at most {MAX_NOTES} characters.", "notes"
+        )
+    return cleaned
+
+
+def require_admin(ctx: Context) -> None:
+    if ctx.require_user().role != Role.ADMIN:
+        raise TicketCatalogError(
+            TicketCatalogErrorCode.FORBIDDEN, "Only admins keep the category list."
+        )
+
+
+async def list_contact_categories(
+    ctx: Context, include_inactive: bool, page: PageArgs
+) -> Page[ContactCategory]:
+    queryset = _readable(ctx, ContactCategory.all(), include_inactive)
+    return await paginate(queryset, "contact_category", page, ctx.settings.max_page_size)
+
+
+async def save_contact_category(
+    ctx: Context, row_id: int | None, data: NamedInput
+) -> ContactCategory:
+    require_admin(ctx)
+    row = await _get(ContactCategory, row_id) if row_id is not None else ContactCategory()
+    if row_id is None and data.name is None:
+        raise TicketCatalogError(TicketCatalogErrorCode.INVALID, "name is required.", "name")
+    if data.name is not None:
+        row.name = _name(data.name)
+        await _ensure_name_free(ContactCategory.all(), row.name, row_id)
+    if data.active is not None:
+        row.active = data.active
+    return await _save(row)
+
+
 # Contact types, their allowed statuses and subtypes.
 
 
@@ -251,10 +299,16 @@ async def save_contact_type(
     if data.name is not None:
         row.name = _name(data.name)
         await _ensure_name_free(ContactType.all(), row.name, row_id)
-    if "category" in data.clear:
-        row.category = None
-    elif data.category is not None:
-        row.category = data.category.replace("\x00", "").strip()[:100] or None
+    if "category_id" in data.clear:
+        row.category_id = None
+    elif data.category_id is not None:
+        if not await ContactCategory.filter(id=data.category_id, active=True).exists():
+            raise TicketCatalogError(
+                TicketCatalogErrorCode.UNKNOWN_CATEGORY, "No such active category.", "categoryId"
+            )
+        row.category_id = data.category_id
+    if data.notes is not None:
+        row.notes = _notes(data.notes)
     for bound in ("valid_from", "valid_to"):
         if bound in data.clear:
             setattr(row, bound, None)
@@ -389,11 +443,43 @@ async def save_action_definition(
     return await _save(row)
 
 
+# The ticket form's catalogs ("Assunto", "Produto", "Ocorrência"): a name and an active flag each.
+
+FORM_CATALOGS: dict[str, type[Model]] = {
+    "ticket_subject": TicketSubject,
+    "product": Product,
+    "occurrence": Occurrence,
+}
+
+
+async def list_form_entries(
+    ctx: Context, kind: str, include_inactive: bool, page: PageArgs
+) -> Page[Any]:
+    queryset = _readable(ctx, FORM_CATALOGS[kind].all(), include_inactive)
+    return await paginate(queryset, kind, page, ctx.settings.max_page_size)
+
+
+async def save_form_entry(ctx: Context, kind: str, row_id: int | None, data: NamedInput) -> Any:
+    require_manager(ctx)
+    model = FORM_CATALOGS[kind]
+    row = await _get(model, row_id) if row_id is not None else model()
+    if row_id is None and data.name is None:
+        raise TicketCatalogError(TicketCatalogErrorCode.INVALID, "name is required.", "name")
+    if data.name is not None:
+        row.name = _name(data.name)
+        await _ensure_name_free(model.all(), row.name, row_id)
+    if data.active is not None:
+        row.active = data.active
+    return await _save(row)
+
+
 CATALOG_MODELS: dict[str, type[Model]] = {
+    **FORM_CATALOGS,
     "classification": TicketClassification,
     "status": TicketStatus,
     "contact_type": ContactType,
     "contact_subtype": ContactSubtype,
+    "contact_category": ContactCategory,
     "closure_reason": ClosureReason,
     "action_definition": ActionDefinition,
 }
@@ -401,7 +487,10 @@ CATALOG_MODELS: dict[str, type[Model]] = {
 
 async def deactivate(ctx: Context, kind: str, row_id: int) -> Any:
     """Deactivated entries stay on the tickets that use them; they are no longer offered for new ones."""
-    require_manager(ctx)
+    if kind == "contact_category":
+        require_admin(ctx)
+    else:
+        require_manager(ctx)
     model = CATALOG_MODELS[kind]
     async with in_transaction():
         updated = await model.filter(id=row_id).update(active=False)

@@ -13,6 +13,16 @@ from resolvers.ticket.access import (
     visible_tickets,
 )
 from resolvers.ticket.counts import TicketCountDimension, TicketCountGroup, ticket_counts
+from resolvers.ticket.edits import (
+    ActionUpdateInput,
+    RecordFilter,
+    TicketUpdateInput,
+    list_non_conformities,
+    list_service_orders,
+    my_pending_actions,
+    update_action,
+    update_ticket,
+)
 from resolvers.ticket.inputs import (
     ActionPerformInput,
     ChildCreateInput,
@@ -35,7 +45,9 @@ from resolvers.ticket.writes import (
 
 __all__ = [
     "ActionPerformInput",
+    "ActionUpdateInput",
     "ChildCreateInput",
+    "RecordFilter",
     "StateFilter",
     "TicketCountDimension",
     "TicketCountGroup",
@@ -43,6 +55,7 @@ __all__ = [
     "TicketOpenInput",
     "TicketOrder",
     "TicketOrderField",
+    "TicketUpdateInput",
     "add_message",
     "assign_ticket",
     "can_see",
@@ -52,7 +65,10 @@ __all__ = [
     "filtered_tickets",
     "first_ticket_rows",
     "get_ticket",
+    "list_non_conformities",
+    "list_service_orders",
     "list_tickets",
+    "my_pending_actions",
     "open_attachment",
     "open_ticket",
     "perform_action",
@@ -61,5 +77,7 @@ __all__ = [
     "ticket_counts",
     "ticket_ordering",
     "ticket_window",
+    "update_action",
+    "update_ticket",
     "visible_tickets",
 ]

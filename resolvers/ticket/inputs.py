@@ -46,7 +46,7 @@ class TicketFilter:
 
 @dataclass(frozen=True)
 class TicketOpenInput:
-    subject: str
+    subject: str | None
     body: str
     contact_name: str
     contact_phone: str
@@ -60,6 +60,9 @@ class TicketOpenInput:
     contact_subtype_id: int | None = None
     product: str | None = None
     occurrence: str | None = None
+    subject_id: int | None = None
+    product_id: int | None = None
+    occurrence_id: int | None = None
     files: Sequence[Upload] = field(default_factory=tuple)
     notify_customer: bool | None = None
 

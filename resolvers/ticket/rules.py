@@ -57,7 +57,16 @@ async def classify(
                 "No such active classification.",
                 "classificationId",
             )
-        if subclassification_id is not None:
+        if subclassification_id is None:
+            # The Central form requires a sub-classification ("é necessário"); a classification
+            # without active sub-classifications leaves nothing to choose, so it needs none.
+            if await TicketClassification.filter(parent_id=classification.pk, active=True).exists():
+                raise TicketError(
+                    TicketErrorCode.SUBCLASSIFICATION_REQUIRED,
+                    "Choose a sub-classification of the classification.",
+                    "subclassificationId",
+                )
+        else:
             sub = await TicketClassification.get_or_none(id=subclassification_id, active=True)
             if sub is None or sub.parent_id != classification.pk:
                 raise TicketError(
@@ -150,10 +159,15 @@ async def initial_status(contact_type_id: int | None) -> TicketStatus:
     return status
 
 
-def enter_status(ticket: Ticket, status: TicketStatus, now: datetime) -> None:
+def enter_status(ticket: Ticket, status: TicketStatus, now: datetime, settings: Settings) -> None:
+    """The status, and its return date: N days after the ticket's opening ("após a abertura",
+    TICKET_RETURN_FROM=OPENING) or after entering the status (STATUS_ENTRY). A new ticket opens now."""
     ticket.status_id = status.pk
+    start = now
+    if settings.ticket_return_from.value == "OPENING" and ticket.created_at is not None:
+        start = ticket.created_at
     ticket.return_due_at = (
-        now + timedelta(days=status.return_after_days) if status.return_after_days else None
+        start + timedelta(days=status.return_after_days) if status.return_after_days else None
     )
     ticket.return_alerted_at = None
 

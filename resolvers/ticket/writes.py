@@ -32,6 +32,7 @@ from resolvers.documents import is_valid_email, normalize_phone
 from resolvers.errors import TicketError, TicketErrorCode
 from resolvers.mail import enqueue, wake_senders
 from resolvers.ticket.access import search_text, visible_tickets
+from resolvers.ticket.entries import form_entries
 from resolvers.ticket.inputs import ActionPerformInput, ChildCreateInput, TicketOpenInput
 from resolvers.ticket.rules import (
     classify,
@@ -196,8 +197,12 @@ def _year(ctx: Context, now: datetime) -> int:
 
 
 async def _open_values(ctx: Context, user: User, data: TicketOpenInput) -> dict[str, Any]:
+    entries = await form_entries(
+        {"subject": data.subject_id, "product": data.product_id, "occurrence": data.occurrence_id},
+        {"subject": data.subject, "product": data.product, "occurrence": data.occurrence},
+    )
     values: dict[str, Any] = {
-        "subject": _text(data.subject, "subject", "The subject", 200),
+        "subject": _text(data.subject, "subject", "The subject", 200, required="subject" not in entries),
         "contact_name": _text(data.contact_name, "contactName", "The contact name", 200),
         "product": _text(data.product, "product", "The product", 200, required=False),
         "occurrence": _text(
@@ -217,6 +222,7 @@ async def _open_values(ctx: Context, user: User, data: TicketOpenInput) -> dict[
             TicketErrorCode.INVALID_EMAIL, "The contact e-mail is not valid.", "contactEmail"
         )
     values.update(contact_phone=phone, contact_email=email)
+    values.update(entries)
     company_id = data.company_id
     if user.role == Role.COMPANY_REP:
         if company_id is not None and company_id != user.company_id:
@@ -260,6 +266,11 @@ async def _open_values(ctx: Context, user: User, data: TicketOpenInput) -> dict[
             data.contact_subtype_id,
         )
     )
+    if data.channel_id is None and ctx.settings.ticket_scheme.value == "CONTACT_TYPE":
+        # The CRM form asks for the contact channel ("forma de contato"); the Central form does not.
+        raise TicketError(
+            TicketErrorCode.CHANNEL_REQUIRED, "Choose the contact channel.", "channelId"
+        )
     return values
 
 
@@ -277,7 +288,7 @@ async def open_ticket(ctx: Context, data: TicketOpenInput) -> Ticket:
         await ensure_counter("ticket", year)
         async with in_transaction() as connection:
             ticket = Ticket(**values, opened_by_id=user.pk, state=TicketState.OPEN)
-            enter_status(ticket, status, now)
+            enter_status(ticket, status, now, ctx.settings)
             ticket.number = await next_number(connection, "ticket", "", year)
             ticket.search_text = search_text(
                 ticket.number,
@@ -356,7 +367,7 @@ async def change_status(
         if entering.pk == current.pk:
             return ticket
         mailed = customer_mail(current, entering, notify_customer, user)
-        enter_status(ticket, entering, utcnow())
+        enter_status(ticket, entering, utcnow(), ctx.settings)
         await ticket.save(using_db=connection)
         await history.ticket_status_changed(connection, ticket, user, current.pk, mailed)
         if mailed:
@@ -429,6 +440,7 @@ async def close_ticket(
                 f"A ticket in status {current.name!r} cannot be closed: move it to a closing status first.",
                 "ticketId",
             )
+        open_children = await _open_children(ctx, connection, ticket)
         mailed = customer_mail(current, None, notify_customer, user)
         ticket.state = TicketState.CLOSED
         ticket.closed_at = utcnow()
@@ -442,8 +454,38 @@ async def close_ticket(
         events = [
             await record(connection, _event(TICKET_CLOSED, ticket, closure_reason_id=reason.pk))
         ]
+        for child in open_children:
+            child.state, child.closed_at, child.closure_reason_id = (
+                TicketState.CLOSED, ticket.closed_at, reason.pk
+            )
+            child.return_due_at = child.return_alerted_at = None
+            await child.save(using_db=connection)
+            events.append(
+                await record(
+                    connection,
+                    _event(TICKET_CLOSED, child, closure_reason_id=reason.pk, with_parent_id=ticket.pk),
+                )
+            )
     await _finish(ctx, events, mailed)
     return ticket
+
+
+async def _open_children(ctx: Context, connection: BaseDBAsyncClient, ticket: Ticket) -> list[Ticket]:
+    """A parent's open children: refused (TICKET_CLOSE_OPEN_CHILDREN=REFUSE), or returned locked, to close
+    with it (CLOSE). Every child counts, seen by the caller or not."""
+    children = (
+        Ticket.filter(parent_id=ticket.pk, state=TicketState.OPEN).using_db(connection).select_for_update()
+    )
+    if ctx.settings.ticket_close_open_children.value == "REFUSE":
+        numbers = await children.values_list("number", flat=True)
+        if numbers:
+            raise TicketError(
+                TicketErrorCode.CHILDREN_OPEN,
+                f"Close its open child tickets first: {', '.join(sorted(numbers)[:10])}.",
+                "ticketId",
+            )
+        return []
+    return list(await children)
 
 
 async def reopen_ticket(
@@ -466,7 +508,7 @@ async def reopen_ticket(
         ticket.state = TicketState.OPEN
         ticket.closed_at = None
         ticket.closure_reason_id = None
-        enter_status(ticket, status, utcnow())
+        enter_status(ticket, status, utcnow(), ctx.settings)
         await ticket.save(using_db=connection)
         if mailed:
             await _mail_customer(
@@ -514,11 +556,13 @@ async def create_child(ctx: Context, parent_id: int, data: ChildCreateInput) -> 
             contact_subtype_id=parent.contact_subtype_id,
             subject=subject or parent.subject,
             product=product or parent.product,
+            subject_entry_id=None if subject else parent.subject_entry_id,
+            product_entry_id=None if product else parent.product_entry_id,
             occurrence=occurrence,
             assignee_id=assignee_id,
             state=TicketState.OPEN,
         )
-        enter_status(child, status, now)
+        enter_status(child, status, now, ctx.settings)
         child.number = await next_number(connection, "ticket", "", year)
         child.search_text = search_text(
             child.number, child.subject, child.contact_name, child.contact_email, child.product
@@ -562,7 +606,9 @@ async def perform_action(ctx: Context, data: ActionPerformInput) -> TicketAction
     year = _year(ctx, now)
     if definition.opens_service_order:
         await ensure_counter("service_order", year)
-    if definition.raises_non_conformity:
+    # The integration's switch (MV_QLYXCAL): off, no action raises a non-conformity.
+    raises = definition.raises_non_conformity and ctx.settings.non_conformity_integration
+    if raises:
         await ensure_counter("non_conformity", year)
     mailed = False
     async with in_transaction() as connection:
@@ -577,11 +623,11 @@ async def perform_action(ctx: Context, data: ActionPerformInput) -> TicketAction
         mailed = customer_mail(current, entering, data.notify_customer, user)
         moved = entering is not None and entering.pk != current.pk
         if moved and entering is not None:
-            enter_status(ticket, entering, now)
+            enter_status(ticket, entering, now, ctx.settings)
             await ticket.save(using_db=connection)
         await history.ticket_status_changed(connection, ticket, user, current.pk, mailed, moved=moved)
         non_conformity = None
-        if definition.raises_non_conformity:
+        if raises:
             non_conformity = await NonConformity.create(
                 number=await next_number(connection, "non_conformity", "NC-", year),
                 ticket_id=ticket.pk,

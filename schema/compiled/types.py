@@ -28,7 +28,7 @@ from models.operation import Callback, Operation
 from models.outbound import ActionType, ContactResult, Justification, NoContactReason, Script
 from models.person import Person
 from models.ticket import Ticket, TicketMessage
-from models.ticket_catalog import TicketStatus
+from models.ticket_catalog import Occurrence, Product, TicketStatus, TicketSubject
 from models.user import User
 from resolvers import do_not_call, person_lists
 from resolvers import ticket as tickets_use_cases
@@ -394,6 +394,9 @@ FAST_TYPES = (
             "person": One("person_id", "Person"),
             "openedBy": One("opened_by_id", "User"),
             "assignee": One("assignee_id", "User"),
+            "subjectEntry": One("subject_entry_id", "TicketSubject"),
+            "productEntry": One("product_entry_id", "Product"),
+            "occurrenceEntry": One("occurrence_entry_id", "Occurrence"),
             "messages": Pages("TicketMessage", ticket_messages, MESSAGE_PAGE_COLUMNS),
             "history": Pages("TicketHistoryEntry", ticket_history, TICKET_HISTORY_COLUMNS),
         },
@@ -406,6 +409,9 @@ FAST_TYPES = (
         scalars=("id", "name", "initial", "returnAfterDays", "allowsClosing", "emailOnEnter", "emailOnChange",
                  "active"),
     ),
+    FastType("TicketSubject", TicketSubject, scalars=("id", "name", "active")),
+    FastType("Product", Product, scalars=("id", "name", "active")),
+    FastType("Occurrence", Occurrence, scalars=("id", "name", "active")),
     FastType(
         "TicketMessage",
         TicketMessage,

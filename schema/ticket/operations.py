@@ -16,6 +16,7 @@ from schema.errors import DomainErrorHandler
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection, OrderDirection
 from schema.ticket.types import (
+    NonConformityType,
     TicketActionStatus,
     TicketActionType,
     TicketError,
@@ -113,7 +114,9 @@ def ticket_order(order: TicketOrder | None) -> use_cases.TicketOrder | None:
 
 @strawberry.input
 class TicketOpenInput:
-    subject: str
+    subject: str | None = strawberry.field(
+        default=None, description="Free text where the subject catalog has no active entry."
+    )
     body: str = strawberry.field(description="The first message.")
     contact_name: str
     contact_phone: str
@@ -129,6 +132,15 @@ class TicketOpenInput:
     contact_subtype_id: strawberry.ID | None = None
     product: str | None = None
     occurrence: str | None = None
+    subject_id: strawberry.ID | None = strawberry.field(
+        default=None, description="From ticketSubjects: required while it has an active entry."
+    )
+    product_id: strawberry.ID | None = strawberry.field(
+        default=None, description="From products: instead of free text while it has an active entry."
+    )
+    occurrence_id: strawberry.ID | None = strawberry.field(
+        default=None, description="From occurrences: instead of free text while it has an active entry."
+    )
     files: list[Upload] = strawberry.field(default_factory=list)
     notify_customer: bool | None = strawberry.field(
         default=None,
@@ -173,6 +185,67 @@ class TicketActionPerformInput:
     status: TicketActionStatus = use_cases.ActionPerformInput.status  # type: ignore[valid-type]
     notes: str = ""
     notify_customer: bool | None = None
+
+
+@strawberry.input(description="Leave a field out to keep it; null clears the optional ones.")
+class TicketUpdateInput:
+    subject: str | None = None
+    product: str | None = strawberry.UNSET
+    occurrence: str | None = strawberry.UNSET
+    classification_id: strawberry.ID | None = None
+    subclassification_id: strawberry.ID | None = strawberry.UNSET
+    contact_type_id: strawberry.ID | None = None
+    contact_subtype_id: strawberry.ID | None = strawberry.UNSET
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+
+def ticket_update_input(
+    input: TicketUpdateInput, notify_customer: bool | None
+) -> use_cases.TicketUpdateInput:
+    values: dict[str, object] = {}
+    clear: set[str] = set()
+    for name in ("subject", "product", "occurrence", "contact_name", "contact_phone", "contact_email",
+                 "classification_id", "subclassification_id", "contact_type_id", "contact_subtype_id"):
+        value = getattr(input, name)
+        if value is strawberry.UNSET:
+            continue
+        if value is None:
+            if name in ("product", "occurrence", "subclassification_id", "contact_subtype_id"):
+                clear.add(name)
+            continue
+        values[name] = to_pk(value) if name.endswith("_id") else value
+    return use_cases.TicketUpdateInput(
+        values=values, clear=frozenset(clear), notify_customer=notify_customer
+    )
+
+
+@strawberry.input(description="Leave a field out to keep it; null clears dueDate or responsibleId.")
+class TicketActionUpdateInput:
+    status: TicketActionStatus | None = None  # type: ignore[valid-type]
+    responsible_id: strawberry.ID | None = strawberry.UNSET
+    due_date: date | None = strawberry.UNSET
+    notes: str | None = None
+
+
+@strawberry.input(description="Service orders and non-conformities: by ticket, number text, creation dates.")
+class TicketRecordFilter:
+    ticket_id: strawberry.ID | None = None
+    number: str | None = strawberry.field(default=None, description="Part of the number.")
+    created_from: date | None = None
+    created_to: date | None = strawberry.field(default=None, description="Included.")
+
+
+def record_filter(data: TicketRecordFilter | None) -> use_cases.RecordFilter:
+    if data is None:
+        return use_cases.RecordFilter()
+    return use_cases.RecordFilter(
+        ticket_id=optional_pk(data.ticket_id),
+        number=data.number,
+        created_from=data.created_from,
+        created_to=data.created_to,
+    )
 
 
 TicketResult = Annotated[TicketType | TicketError, strawberry.union("TicketResult")]
@@ -246,6 +319,36 @@ class TicketQuery:
         row = await use_cases.get_ticket(info.context, to_pk(id))
         return TicketType.from_row(row) if row else None
 
+    @strawberry.field(
+        description="The caller's pending ticket actions (they are the responsible), with due dates, oldest first."
+    )
+    async def my_pending_actions(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[TicketActionType]:
+        page = await use_cases.my_pending_actions(info.context, PageArgs(first, after, last, before))
+        return Connection.from_page(page, TicketActionType.from_row)
+
+    @strawberry.field(description="Actions that opened a service order, on tickets the caller may see (operators).")
+    async def service_orders(
+        self, info: Info, filter: TicketRecordFilter | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[TicketActionType]:
+        page = await use_cases.list_service_orders(
+            info.context, record_filter(filter), PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, TicketActionType.from_row)
+
+    @strawberry.field(description="Non-conformities (FNC) raised on tickets the caller may see (operators).")
+    async def non_conformities(
+        self, info: Info, filter: TicketRecordFilter | None = None, first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[NonConformityType]:
+        page = await use_cases.list_non_conformities(
+            info.context, record_filter(filter), PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, NonConformityType.from_row)
+
     @strawberry.field(description="Open tickets whose return date has passed.")
     async def tickets_awaiting_return(
         self, info: Info, first: int | None = None, after: str | None = None,
@@ -278,6 +381,9 @@ class TicketMutation:
             contact_subtype_id=optional_pk(input.contact_subtype_id),
             product=input.product,
             occurrence=input.occurrence,
+            subject_id=optional_pk(input.subject_id),
+            product_id=optional_pk(input.product_id),
+            occurrence_id=optional_pk(input.occurrence_id),
             files=list(input.files),
             notify_customer=input.notify_customer,
         )
@@ -325,6 +431,49 @@ class TicketMutation:
             info.context, to_pk(ticket_id), optional_pk(assignee_id), notify_customer
         )
         return TicketType.from_row(row)
+
+    @strawberry.mutation(
+        description="Operators edit an open ticket: subject, product, occurrence, classification or "
+        "contact type, contact name / phone / e-mail (checked as at opening); recorded as TICKET_UPDATED. "
+        + NOTIFY_DESCRIPTION
+    )
+    async def ticket_update(
+        self,
+        info: Info,
+        ticket_id: strawberry.ID,
+        input: TicketUpdateInput,
+        notify_customer: bool | None = None,
+    ) -> TicketResult:
+        row = await use_cases.update_ticket(
+            info.context, to_pk(ticket_id), ticket_update_input(input, notify_customer)
+        )
+        return TicketType.from_row(row)
+
+    @strawberry.mutation(
+        description="An action's status (PENDING -> DONE), responsible, due date or notes; a change to its "
+        "ticket (TICKET_UPDATED). " + NOTIFY_DESCRIPTION
+    )
+    async def ticket_action_update(
+        self,
+        info: Info,
+        action_id: strawberry.ID,
+        input: TicketActionUpdateInput,
+        notify_customer: bool | None = None,
+    ) -> TicketActionResult:
+        clear = {
+            column
+            for column, value in (("responsible_id", input.responsible_id), ("due_date", input.due_date))
+            if value is None
+        }
+        data = use_cases.ActionUpdateInput(
+            status=input.status,
+            responsible_id=None if input.responsible_id in (None, strawberry.UNSET) else to_pk(input.responsible_id),
+            due_date=None if input.due_date in (None, strawberry.UNSET) else input.due_date,
+            notes=input.notes,
+            clear=frozenset(clear),
+            notify_customer=notify_customer,
+        )
+        return TicketActionType.from_row(await use_cases.update_action(info.context, to_pk(action_id), data))
 
     @strawberry.mutation(
         description="Only from a status that allowsClosing, with a reason. " + NOTIFY_DESCRIPTION

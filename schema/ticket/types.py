@@ -32,8 +32,11 @@ from schema.ticket_catalog import (
     ClosureReasonType,
     ContactSubtypeType,
     ContactTypeType,
+    OccurrenceType,
+    ProductType,
     TicketClassificationType,
     TicketStatusType,
+    TicketSubjectType,
 )
 from schema.user import UserType
 
@@ -304,6 +307,27 @@ class TicketType:
     @strawberry.field
     async def assignee(self, info: Info) -> UserType | None:
         return await _user(info, self.row.assignee_id)
+
+    @strawberry.field(description="The subject's catalog entry; null where it was free text.")
+    async def subject_entry(self, info: Info) -> TicketSubjectType | None:
+        if self.row.subject_entry_id is None:
+            return None
+        row = await info.context.loaders.ticket_subject_by_id.load(self.row.subject_entry_id)
+        return TicketSubjectType.from_row(row) if row else None
+
+    @strawberry.field(description="The product's catalog entry; null where it was free text.")
+    async def product_entry(self, info: Info) -> ProductType | None:
+        if self.row.product_entry_id is None:
+            return None
+        row = await info.context.loaders.product_by_id.load(self.row.product_entry_id)
+        return ProductType.from_row(row) if row else None
+
+    @strawberry.field(description="The occurrence's catalog entry; null where it was free text.")
+    async def occurrence_entry(self, info: Info) -> OccurrenceType | None:
+        if self.row.occurrence_entry_id is None:
+            return None
+        row = await info.context.loaders.occurrence_by_id.load(self.row.occurrence_entry_id)
+        return OccurrenceType.from_row(row) if row else None
 
     @strawberry.field
     async def channel(self, info: Info) -> ContactChannelType | None:

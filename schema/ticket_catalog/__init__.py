@@ -6,9 +6,12 @@ from schema.ticket_catalog.types import (
     ClosureReasonType,
     ContactSubtypeType,
     ContactTypeType,
+    OccurrenceType,
+    ProductType,
     TicketCatalogError,
     TicketClassificationType,
     TicketStatusType,
+    TicketSubjectType,
 )
 
 __all__ = [
@@ -17,9 +20,12 @@ __all__ = [
     "ClosureReasonType",
     "ContactSubtypeType",
     "ContactTypeType",
+    "OccurrenceType",
+    "ProductType",
     "TicketCatalogError",
     "TicketCatalogMutation",
     "TicketCatalogQuery",
     "TicketClassificationType",
     "TicketStatusType",
+    "TicketSubjectType",
 ]

@@ -18,11 +18,15 @@ from schema.pagination import Connection
 from schema.ticket_catalog.types import (
     ActionDefinitionType,
     ClosureReasonType,
+    ContactCategoryType,
     ContactSubtypeType,
     ContactTypeType,
+    OccurrenceType,
+    ProductType,
     TicketCatalogError,
     TicketClassificationType,
     TicketStatusType,
+    TicketSubjectType,
 )
 
 
@@ -75,7 +79,10 @@ class TicketStatusUpdateInput:
 @strawberry.input
 class ContactTypeCreateInput:
     name: str
-    category: str | None = None
+    category_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An active entry of contactCategories."
+    )
+    notes: str = strawberry.field(default="", description='"Observação".')
     valid_from: date | None = None
     valid_to: date | None = None
     allowed_status_ids: list[strawberry.ID] = strawberry.field(default_factory=list)
@@ -84,7 +91,10 @@ class ContactTypeCreateInput:
 @strawberry.input
 class ContactTypeUpdateInput:
     name: str | None = None
-    category: str | None = strawberry.UNSET
+    category_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="null: no category; leave out to keep it."
+    )
+    notes: str | None = None
     valid_from: date | None = strawberry.field(
         default=strawberry.UNSET, description="null: no start."
     )
@@ -127,6 +137,16 @@ TicketClassificationResult = Annotated[
 ]
 TicketStatusResult = Annotated[
     TicketStatusType | TicketCatalogError, strawberry.union("TicketStatusResult")
+]
+ContactCategoryResult = Annotated[
+    ContactCategoryType | TicketCatalogError, strawberry.union("ContactCategoryResult")
+]
+TicketSubjectResult = Annotated[
+    TicketSubjectType | TicketCatalogError, strawberry.union("TicketSubjectResult")
+]
+ProductResult = Annotated[ProductType | TicketCatalogError, strawberry.union("ProductResult")]
+OccurrenceResult = Annotated[
+    OccurrenceType | TicketCatalogError, strawberry.union("OccurrenceResult")
 ]
 ContactTypeResult = Annotated[
     ContactTypeType | TicketCatalogError, strawberry.union("ContactTypeResult")
@@ -191,6 +211,56 @@ class TicketCatalogQuery:
     ) -> Connection[ContactTypeType]:
         page = await use_cases.list_contact_types(info.context, include_inactive, PageArgs(first, after, last, before), include_expired)
         return Connection.from_page(page, ContactTypeType.from_row)
+
+    @strawberry.field(description='Subjects ("Assunto") for the ticket form.')
+    async def ticket_subjects(
+        self,
+        info: Info,
+        include_inactive: bool = False,
+        first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[TicketSubjectType]:
+        page = await use_cases.list_form_entries(
+            info.context, "ticket_subject", include_inactive, PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, TicketSubjectType.from_row)
+
+    @strawberry.field(description='Products ("Produto") for the ticket form.')
+    async def products(
+        self,
+        info: Info,
+        include_inactive: bool = False,
+        first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[ProductType]:
+        page = await use_cases.list_form_entries(
+            info.context, "product", include_inactive, PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, ProductType.from_row)
+
+    @strawberry.field(description='Occurrences ("Ocorrência") for the ticket form.')
+    async def occurrences(
+        self,
+        info: Info,
+        include_inactive: bool = False,
+        first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[OccurrenceType]:
+        page = await use_cases.list_form_entries(
+            info.context, "occurrence", include_inactive, PageArgs(first, after, last, before)
+        )
+        return Connection.from_page(page, OccurrenceType.from_row)
+
+    @strawberry.field(description="Categories for contact types (admins keep the list).")
+    async def contact_categories(
+        self,
+        info: Info,
+        include_inactive: bool = False,
+        first: int | None = None,
+        after: str | None = None, last: int | None = None, before: str | None = None,
+    ) -> Connection[ContactCategoryType]:
+        page = await use_cases.list_contact_categories(info.context, include_inactive, PageArgs(first, after, last, before))
+        return Connection.from_page(page, ContactCategoryType.from_row)
 
     @strawberry.field
     async def closure_reasons(
@@ -293,7 +363,8 @@ class TicketCatalogMutation:
     ) -> ContactTypeResult:
         data = use_cases.ContactTypeInput(
             name=input.name,
-            category=input.category,
+            category_id=optional_pk(input.category_id),
+            notes=input.notes,
             valid_from=input.valid_from,
             valid_to=input.valid_to,
             allowed_status_ids=_pks(input.allowed_status_ids),
@@ -306,13 +377,14 @@ class TicketCatalogMutation:
     ) -> ContactTypeResult:
         data = use_cases.ContactTypeInput(
             name=input.name,
-            category=_given(input.category),
+            category_id=optional_pk(_given(input.category_id)),
+            notes=input.notes,
             valid_from=_given(input.valid_from),
             valid_to=_given(input.valid_to),
             allowed_status_ids=_pks(input.allowed_status_ids),
             active=input.active,
             clear=_unset_to_clear(
-                category=input.category, valid_from=input.valid_from, valid_to=input.valid_to
+                category_id=input.category_id, valid_from=input.valid_from, valid_to=input.valid_to
             ),
         )
         return ContactTypeType.from_row(
@@ -351,6 +423,87 @@ class TicketCatalogMutation:
     ) -> ContactSubtypeResult:
         return ContactSubtypeType.from_row(
             await use_cases.deactivate(info.context, "contact_subtype", to_pk(id))
+        )
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def ticket_subject_create(self, info: Info, input: NamedInput) -> TicketSubjectResult:
+        row = await use_cases.save_form_entry(
+            info.context, "ticket_subject", None, use_cases.NamedInput(name=input.name)
+        )
+        return TicketSubjectType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def ticket_subject_update(
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
+    ) -> TicketSubjectResult:
+        data = use_cases.NamedInput(name=input.name, active=input.active)
+        row = await use_cases.save_form_entry(info.context, "ticket_subject", to_pk(id), data)
+        return TicketSubjectType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins. Tickets keep it; new ones cannot use it.")
+    async def ticket_subject_deactivate(self, info: Info, id: strawberry.ID) -> TicketSubjectResult:
+        row = await use_cases.deactivate(info.context, "ticket_subject", to_pk(id))
+        return TicketSubjectType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def product_create(self, info: Info, input: NamedInput) -> ProductResult:
+        row = await use_cases.save_form_entry(
+            info.context, "product", None, use_cases.NamedInput(name=input.name)
+        )
+        return ProductType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def product_update(
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
+    ) -> ProductResult:
+        data = use_cases.NamedInput(name=input.name, active=input.active)
+        return ProductType.from_row(await use_cases.save_form_entry(info.context, "product", to_pk(id), data))
+
+    @strawberry.mutation(description="Supervisors and admins. Tickets keep it; new ones cannot use it.")
+    async def product_deactivate(self, info: Info, id: strawberry.ID) -> ProductResult:
+        return ProductType.from_row(await use_cases.deactivate(info.context, "product", to_pk(id)))
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def occurrence_create(self, info: Info, input: NamedInput) -> OccurrenceResult:
+        row = await use_cases.save_form_entry(
+            info.context, "occurrence", None, use_cases.NamedInput(name=input.name)
+        )
+        return OccurrenceType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins.")
+    async def occurrence_update(
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
+    ) -> OccurrenceResult:
+        data = use_cases.NamedInput(name=input.name, active=input.active)
+        row = await use_cases.save_form_entry(info.context, "occurrence", to_pk(id), data)
+        return OccurrenceType.from_row(row)
+
+    @strawberry.mutation(description="Supervisors and admins. Tickets keep it; new ones cannot use it.")
+    async def occurrence_deactivate(self, info: Info, id: strawberry.ID) -> OccurrenceResult:
+        return OccurrenceType.from_row(await use_cases.deactivate(info.context, "occurrence", to_pk(id)))
+
+    @strawberry.mutation(description="Admins.")
+    async def contact_category_create(self, info: Info, input: NamedInput) -> ContactCategoryResult:
+        data = use_cases.NamedInput(name=input.name)
+        return ContactCategoryType.from_row(
+            await use_cases.save_contact_category(info.context, None, data)
+        )
+
+    @strawberry.mutation(description="Admins.")
+    async def contact_category_update(
+        self, info: Info, id: strawberry.ID, input: NamedUpdateInput
+    ) -> ContactCategoryResult:
+        data = use_cases.NamedInput(name=input.name, active=input.active)
+        return ContactCategoryType.from_row(
+            await use_cases.save_contact_category(info.context, to_pk(id), data)
+        )
+
+    @strawberry.mutation(description="Admins. Contact types keep it; it is no longer offered.")
+    async def contact_category_deactivate(
+        self, info: Info, id: strawberry.ID
+    ) -> ContactCategoryResult:
+        return ContactCategoryType.from_row(
+            await use_cases.deactivate(info.context, "contact_category", to_pk(id))
         )
 
     @strawberry.mutation(description="Supervisors and admins.")

@@ -9,10 +9,14 @@ import strawberry
 from models.ticket_catalog import (
     ActionDefinition,
     ClosureReason,
+    ContactCategory,
     ContactSubtype,
     ContactType,
+    Occurrence,
+    Product,
     TicketClassification,
     TicketStatus,
+    TicketSubject,
 )
 from resolvers import errors as domain
 from schema.base import Info
@@ -116,26 +120,48 @@ class ContactSubtypeType:
 
 
 @strawberry.type(
+    name="ContactCategory", description="A contact type's category, from the list admins keep."
+)
+class ContactCategoryType:
+    id: strawberry.ID
+    name: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: ContactCategory) -> ContactCategoryType:
+        return cls(id=_id(row.pk), name=row.name, active=row.active)
+
+
+@strawberry.type(
     name="ContactType", description="The CRM way to classify tickets, valid between two dates."
 )
 class ContactTypeType:
     id: strawberry.ID
     name: str
-    category: str | None
+    notes: str = strawberry.field(description='The administrator\'s notes ("Observação").')
     valid_from: date | None
     valid_to: date | None
     active: bool
+    category_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: ContactType) -> ContactTypeType:
         return cls(
             id=_id(row.pk),
             name=row.name,
-            category=row.category,
+            notes=row.notes,
             valid_from=row.valid_from,
             valid_to=row.valid_to,
             active=row.active,
+            category_id=row.category_id,
         )
+
+    @strawberry.field(description="From the category list (contactCategories); inactive ones stay.")
+    async def category(self, info: Info) -> ContactCategoryType | None:
+        if self.category_id is None:
+            return None
+        row = await info.context.loaders.contact_category_by_id.load(self.category_id)
+        return ContactCategoryType.from_row(row) if row else None
 
     @strawberry.field
     async def subtypes(self, info: Info) -> list[ContactSubtypeType]:
@@ -189,3 +215,36 @@ class ActionDefinitionType:
             return None
         row = await info.context.loaders.ticket_status_by_id.load(self.sets_ticket_status_id)
         return TicketStatusType.from_row(row) if row else None
+
+
+@strawberry.type(name="TicketSubject", description='What a ticket is about ("Assunto"), a catalog.')
+class TicketSubjectType:
+    id: strawberry.ID
+    name: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: TicketSubject) -> TicketSubjectType:
+        return cls(id=_id(row.pk), name=row.name, active=row.active)
+
+
+@strawberry.type(name="Product", description='A product ("Produto"), a catalog for the ticket form.')
+class ProductType:
+    id: strawberry.ID
+    name: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: Product) -> ProductType:
+        return cls(id=_id(row.pk), name=row.name, active=row.active)
+
+
+@strawberry.type(name="Occurrence", description='What happened ("Ocorrência"), a catalog for the ticket form.')
+class OccurrenceType:
+    id: strawberry.ID
+    name: str
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: Occurrence) -> OccurrenceType:
+        return cls(id=_id(row.pk), name=row.name, active=row.active)

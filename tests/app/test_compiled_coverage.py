@@ -64,7 +64,8 @@ NOT_COMPILED: dict[str, str] = {
         "me", "users", "user", "companies", "company", "persons", "person", "contactChannels",
         "contactResults", "justifications", "scripts", "actionTypes", "noContactReasons", "campaigns",
         "campaign", "campaignMember", "pendingCallbacks", "campaignStatistics", "formRules", "scriptRender",
-        "ticketClassifications", "ticketStatuses", "contactTypes", "closureReasons", "actionDefinitions",
+        "ticketClassifications", "ticketStatuses", "contactTypes", "contactCategories", "ticketSubjects", "products", "occurrences", "myPendingActions", "serviceOrders", "nonConformities",
+        "closureReasons", "actionDefinitions",
         "ticket", "ticketsAwaitingReturn", "clientConfig", "doNotCallNumbers", "import",
         "agentProductivity", "campaignResults", "ticketFigures", "ticketCounts", "callbacks", "callback",
         "queueSnapshot",
@@ -82,7 +83,10 @@ NOT_COMPILED: dict[str, str] = {
         "ClosureReason", "ActionDefinition", "OperationError", "DoNotCallNumberConnection",
         "DoNotCallNumberEdge", "DoNotCallNumber", "DoNotCallNumbersPayload", "DoNotCallError", "Import",
         "ImportColumn", "ImportError", "ImportRowError", "ImportRowErrorConnection", "ImportRowErrorEdge",
-        "ReportError",
+        "ReportError", "ContactCategoryConnection", "ContactCategoryEdge",
+        "TicketSubjectConnection", "TicketSubjectEdge", "ProductConnection", "ProductEdge", "OccurrenceConnection",
+        "OccurrenceEdge", "TicketActionConnection", "TicketActionEdge",
+        "NonConformityConnection", "NonConformityEdge",
     )},
     # Reports (issue 18): aggregates computed per request, reached only through their root fields.
     **{f"{name}.*": COMPUTED for name in (
@@ -115,6 +119,7 @@ NOT_COMPILED: dict[str, str] = {
     "Justification.results": LIST,
     "ContactType.*": LIST,  # reached through Ticket.contactType, itself not compiled: its lists
     "ContactSubtype.*": LIST,
+    "ContactCategory.*": LIST,  # reached through ContactType (above) and its own root list
     "TicketClassification.*": LIST,
     "Ticket.contactType": LIST,
     "Ticket.contactSubtype": LIST,

@@ -301,7 +301,7 @@ async def test_a_name_with_a_nul_character_is_refused(
     admin = await factory.user(Role.ADMIN)
     status = await factory.execute_raw(STATUS_CREATE, {"input": {"name": "Novo\x00"}}, user=admin)
     contact_type = await factory.execute_raw(
-        CONTACT_TYPE_CREATE, {"input": {"name": "Reclamação", "category": "SAC\x00"}}, user=admin
+        CONTACT_TYPE_CREATE, {"input": {"name": "Reclamação", "notes": "SAC\x00"}}, user=admin
     )
     for result in (status, contact_type):
         assert result.data is None and result.errors[0].extensions == {"code": "BAD_USER_INPUT"}

@@ -1,5 +1,8 @@
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from contato.settings import Settings, TicketCloseOpenChildren, TicketReturnFrom
 from models.event import Event
 from models.ticket import OutboxMail, Ticket, TicketMessage, TicketState
 from models.user import Role
@@ -74,7 +77,9 @@ async def test_entering_a_status_with_return_days_sets_the_return_date(
     result = data["ticketStatusChange"]
     assert result["status"] == {"name": "Aguardando cliente"}
     due = datetime.fromisoformat(result["returnDueAt"])
-    assert before + timedelta(days=3) <= due <= datetime.now(UTC) + timedelta(days=3)
+    # three days after the opening (TICKET_RETURN_FROM=OPENING), which was a moment ago
+    assert due == (await Ticket.get(id=ticket.pk)).created_at + timedelta(days=3)
+    assert before <= due - timedelta(days=2)
     assert result["awaitingReturn"] is False
     event = await Event.get(kind="TICKET_STATUS_CHANGED")
     assert event.data == {"from_status_id": new.pk, "status_id": waiting.pk}
@@ -331,8 +336,9 @@ async def test_reopening_goes_back_to_the_initial_status_and_forgets_the_closing
         None,
         None,
     )
-    # a return is due again from the initial status, and will be alerted again
-    assert row.return_due_at is not None and row.return_due_at >= before + timedelta(days=2)
+    # a return is due again from the initial status (counted from the opening), alerted again
+    assert row.return_due_at == row.created_at + timedelta(days=2)
+    assert before - timedelta(minutes=1) <= row.created_at <= before
     assert row.return_alerted_at is None
     assert row.assignee_id == agent.pk
     event = await Event.get(kind="TICKET_REOPENED")
@@ -362,3 +368,125 @@ async def test_a_rep_writing_on_a_closed_ticket_is_told_what_they_can_do(
     assert error["code"] == "TICKET_CLOSED"
     # reps cannot reopen, so the message does not tell them to
     assert "reopen it first" not in error["message"] and "new ticket" in error["message"]
+
+
+async def _opened_two_days_ago(factory: Factory, tickets: TicketFactory) -> tuple[Any, Any, Any]:
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    waiting = await tickets.status("Aguardando cliente", return_after_days=3)
+    ticket = await tickets.ticket(agent, new)
+    opened = datetime.now(UTC) - timedelta(days=2)
+    await Ticket.filter(id=ticket.pk).update(created_at=opened)
+    return agent, ticket, (waiting, opened)
+
+
+async def test_return_is_due_n_days_after_the_opening_by_default(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: a ticket opened two days ago ("após a abertura", the Tipos de Retorno page)
+    agent, ticket, (waiting, opened) = await _opened_two_days_ago(factory, tickets)
+    assert factory.settings.ticket_return_from == TicketReturnFrom.OPENING
+    # when: it enters a status whose return is 3 days
+    data = await factory.execute(
+        STATUS_CHANGE, {"ticketId": str(ticket.pk), "statusId": str(waiting.pk)}, user=agent
+    )
+    # then: due one day from now, three after the opening
+    due = datetime.fromisoformat(data["ticketStatusChange"]["returnDueAt"])
+    assert abs(due - (opened + timedelta(days=3))) < timedelta(seconds=1)
+
+
+async def test_return_counts_from_entering_the_status_when_so_set(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: the other reading
+    settings = replace(factory.settings, ticket_return_from=TicketReturnFrom.STATUS_ENTRY)
+    agent, ticket, (waiting, _) = await _opened_two_days_ago(factory, tickets)
+    # when
+    before = datetime.now(UTC)
+    result = await factory.execute_raw(
+        STATUS_CHANGE,
+        {"ticketId": str(ticket.pk), "statusId": str(waiting.pk)},
+        user=agent,
+        settings=settings,
+    )
+    # then: three days from entering it
+    due = datetime.fromisoformat(result.data["ticketStatusChange"]["returnDueAt"])
+    assert before + timedelta(days=3) <= due <= datetime.now(UTC) + timedelta(days=3)
+
+
+def test_return_reading_is_read_from_the_environment() -> None:
+    assert Settings.from_env({}).ticket_return_from == TicketReturnFrom.OPENING
+    assert (
+        Settings.from_env({"TICKET_RETURN_FROM": "STATUS_ENTRY"}).ticket_return_from
+        == TicketReturnFrom.STATUS_ENTRY
+    )
+
+
+async def _parent_with_open_child(factory: Factory, tickets: TicketFactory) -> tuple[Any, Any, Any, Any]:
+    agent = await factory.user(Role.AGENT)
+    done = await tickets.status("Concluído", initial=True, allows_closing=True)
+    reason = await tickets.closure_reason()
+    parent = await tickets.ticket(agent, done)
+    child = await tickets.ticket(agent, done, parent=parent)
+    return agent, parent, child, reason
+
+
+async def test_closing_a_parent_with_open_children_is_refused_by_default(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    agent, parent, child, reason = await _parent_with_open_child(factory, tickets)
+    assert factory.settings.ticket_close_open_children == TicketCloseOpenChildren.REFUSE
+    # when
+    data = await factory.execute(CLOSE, {"ticketId": str(parent.pk), "reasonId": str(reason.pk)}, user=agent)
+    # then
+    assert (data["ticketClose"]["code"], data["ticketClose"]["field"]) == ("CHILDREN_OPEN", "ticketId")
+    assert (await Ticket.get(id=parent.pk)).state == TicketState.OPEN
+    # once the child is closed, the parent closes
+    await factory.execute(CLOSE, {"ticketId": str(child.pk), "reasonId": str(reason.pk)}, user=agent)
+    data = await factory.execute(CLOSE, {"ticketId": str(parent.pk), "reasonId": str(reason.pk)}, user=agent)
+    assert data["ticketClose"]["state"] == "CLOSED"
+
+
+async def test_closing_a_parent_closes_its_open_children_when_so_set(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given
+    settings = replace(factory.settings, ticket_close_open_children=TicketCloseOpenChildren.CLOSE)
+    agent, parent, child, reason = await _parent_with_open_child(factory, tickets)
+    # when
+    result = await factory.execute_raw(
+        CLOSE, {"ticketId": str(parent.pk), "reasonId": str(reason.pk)}, user=agent, settings=settings
+    )
+    # then: both closed with the reason, one event each
+    assert result.data["ticketClose"]["state"] == "CLOSED"
+    row = await Ticket.get(id=child.pk)
+    assert (row.state, row.closure_reason_id) == (TicketState.CLOSED, reason.pk) and row.closed_at is not None
+    closed = await Event.filter(kind="TICKET_CLOSED").values_list("entity_id", flat=True)
+    assert sorted(closed) == sorted([parent.pk, child.pk])
+    assert (
+        Settings.from_env({"TICKET_CLOSE_OPEN_CHILDREN": "CLOSE"}).ticket_close_open_children
+        == TicketCloseOpenChildren.CLOSE
+    )
+
+
+async def test_a_rep_sees_their_companys_child_tickets_with_their_parent(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: a child opened from a rep's ticket, with an internal note
+    rep = await factory.user(Role.COMPANY_REP)
+    agent = await factory.user(Role.AGENT)
+    new = await tickets.status("Novo", initial=True)
+    parent = await tickets.ticket(rep, new, company=await rep.company)
+    child = await tickets.ticket(agent, new, company=await rep.company, parent=parent)
+    await tickets.message(child, agent, "Nota interna", internal=True)
+    # when
+    data = await factory.execute(
+        "query($id: ID!) { ticket(id: $id) { children { id parent { id } messages { edges { node { body } } } } } }",
+        {"id": str(parent.pk)},
+        user=rep,
+    )
+    # then
+    assert data["ticket"]["children"] == [
+        {"id": str(child.pk), "parent": {"id": str(parent.pk)}, "messages": {"edges": []}}
+    ]

@@ -2,6 +2,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from contato.settings import TicketScheme
+from models.catalog import ContactChannel
 from models.event import Event
 from models.ticket import Attachment, Ticket, TicketMessage
 from models.user import Role
@@ -195,7 +196,13 @@ async def test_contact_type_scheme_rules(factory: Factory, tickets: TicketFactor
     await tickets.contact_type("Hoje", valid_from=today, valid_to=today)
     result = await factory.execute_raw(
         TICKET_OPEN,
-        {"input": open_input(contactTypeId=str(complaint.pk), contactSubtypeId=str(subtype.pk))},
+        {
+            "input": open_input(
+                contactTypeId=str(complaint.pk),
+                contactSubtypeId=str(subtype.pk),
+                channelId=str((await ContactChannel.create(name="Telefone")).pk),
+            )
+        },
         user=agent,
         settings=settings,
     )
@@ -407,3 +414,65 @@ def test_text_is_checked_across_chunk_boundaries() -> None:
         check = ContentCheck("text/plain")
         check.feed(refused)
         assert not check.passed(), refused
+
+
+async def test_central_form_requires_the_subclassification_when_the_classification_has_some(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: "Financeiro" has sub-classifications, "Outros" has none (there is nothing to choose)
+    agent = await factory.user(Role.AGENT)
+    await tickets.status("Novo", initial=True)
+    finance = await tickets.classification("Financeiro")
+    billing = await tickets.classification("Cobrança", parent=finance)
+    other = await tickets.classification("Outros")
+    # when: no sub-classification under "Financeiro"
+    data = await factory.execute(
+        TICKET_OPEN, {"input": open_input(classificationId=str(finance.pk))}, user=agent
+    )
+    # then
+    error = data["ticketOpen"]
+    assert (error["__typename"], error["code"], error["field"]) == (
+        "TicketError",
+        "SUBCLASSIFICATION_REQUIRED",
+        "subclassificationId",
+    )
+    assert await Ticket.all().count() == 0
+    # a sub-classification, or a classification without any, opens the ticket
+    for overrides in (
+        {"classificationId": str(finance.pk), "subclassificationId": str(billing.pk)},
+        {"classificationId": str(other.pk)},
+    ):
+        data = await factory.execute(TICKET_OPEN, {"input": open_input(**overrides)}, user=agent)
+        assert data["ticketOpen"]["__typename"] == "Ticket", overrides
+
+
+async def test_crm_form_requires_the_contact_channel(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: the CRM scheme
+    settings = replace(factory.settings, ticket_scheme=TicketScheme.CONTACT_TYPE)
+    rep = await factory.user(Role.COMPANY_REP)
+    await tickets.status("Novo", initial=True)
+    complaint = await tickets.contact_type("Reclamação")
+    channel = await ContactChannel.create(name="Portal")
+    # when: no channel ("forma de contato")
+    result = await factory.execute_raw(
+        TICKET_OPEN, {"input": open_input(contactTypeId=str(complaint.pk))}, user=rep, settings=settings
+    )
+    # then
+    error = result.data["ticketOpen"]
+    assert (error["code"], error["field"]) == ("CHANNEL_REQUIRED", "channelId")
+    assert await Ticket.all().count() == 0
+    result = await factory.execute_raw(
+        TICKET_OPEN,
+        {"input": open_input(contactTypeId=str(complaint.pk), channelId=str(channel.pk))},
+        user=rep,
+        settings=settings,
+    )
+    assert result.data["ticketOpen"]["__typename"] == "Ticket"
+    # the Central form keeps the channel optional
+    root = await tickets.classification()
+    data = await factory.execute(
+        TICKET_OPEN, {"input": open_input(classificationId=str(root.pk))}, user=rep
+    )
+    assert data["ticketOpen"]["__typename"] == "Ticket"
