@@ -14,6 +14,7 @@ from models.ticket import NonConformity, Ticket, TicketAction, TicketActionStatu
 from models.ticket_catalog import TicketStatus
 from models.user import Role, User
 from realtime.events import record
+from resolvers import history
 from resolvers.context import Context
 from resolvers.documents import is_valid_email, normalize_phone
 from resolvers.errors import TicketError, TicketErrorCode
@@ -128,6 +129,10 @@ async def update_ticket(ctx: Context, ticket_id: int, data: TicketUpdateInput) -
                 + "".join(f"\n{EDITABLE[column]}: {getattr(ticket, column) or ''}" for column in changed
                           if column not in CLASSIFYING),
             )
+        if any(column in CLASSIFYING for column in changed):
+            await history.ticket_reclassified(connection, ticket, user, mailed)
+        else:  # the other fields are the ticket's text: no entry, but the mail it sent
+            await history.ticket_entry(connection, ticket, user, None, mailed)
         events.append(await record(connection, _event(TICKET_UPDATED, ticket, changed=names)))
     await _finish(ctx, events, mailed)
     return ticket
@@ -195,6 +200,7 @@ async def update_action(ctx: Context, action_id: int, data: ActionUpdateInput) -
             state = "done" if action.status == TicketActionStatus.DONE else "pending"
             await _mail_customer(connection, ticket, f"{definition.name} is {state}.")
         names = sorted(ACTION_FIELDS[column] for column in changed)
+        await history.ticket_entry(connection, ticket, user, None, mailed)
         events.append(
             await record(connection, _event(TICKET_UPDATED, ticket, action_id=action.pk, changed=names))
         )

@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from contato.settings import TicketScheme
 from models.event import Event
+from models.history import TicketHistoryEntry, TicketHistoryKind
 from models.ticket import OutboxMail, Ticket, TicketState
 from models.user import Role
 from tests.factories import Factory
@@ -74,6 +75,10 @@ async def test_an_operator_edits_the_ticket_and_the_change_is_an_event(
         "contactEmail", "contactName", "contactPhone", "occurrence", "product", "subclassificationId",
         "subject",
     ]
+    # the reclassification is in the ticket's history, with who
+    assert [(entry.kind, entry.actor_id) for entry in await TicketHistoryEntry.filter(ticket_id=ticket.pk)] == [
+        (TicketHistoryKind.CLASSIFIED, agent.pk)
+    ]
     found = await factory.execute(TICKETS, user=agent)  # the text filter reads the new subject
     assert found["tickets"]["edges"] == [{"node": {"id": str(ticket.pk)}}]
     # the same values again change nothing and record nothing
@@ -119,6 +124,10 @@ async def test_an_update_in_an_email_on_change_status_asks_and_mails(
     [(recipients, message)] = inbox.messages
     assert recipients == ["rita@acme.test"]
     assert "Plano Ouro" in message.get_payload(decode=True).decode()
+    # a text edit is no history entry of its own, but the mail it sent is
+    assert [entry.kind for entry in await TicketHistoryEntry.filter(ticket_id=ticket.pk)] == [
+        TicketHistoryKind.EMAIL_QUEUED
+    ]
 
 
 async def test_update_rules_are_typed_errors(factory: Factory, tickets: TicketFactory) -> None:
