@@ -7,6 +7,7 @@ import pytest
 from models.campaign import CampaignMember, QueuePriority, QueueStatus
 from models.do_not_call import DoNotCallNumber
 from models.event import Event
+from models.floor import AgentState, AgentStateKind
 from models.user import Role
 from tests.factories import Factory
 from tests.outbound_factories import Clock, Outbound
@@ -40,7 +41,11 @@ async def test_an_agent_claims_the_member_they_are_looking_at(
     assert again["campaignMemberClaim"]["__typename"] == "CampaignMember"
     stored = await CampaignMember.get(id=chosen.pk)
     assert (stored.claimed_by_id, stored.claim_expires_at) == (agent.pk, clock() + timedelta(minutes=10))
-    assert [(e.kind, e.entity_id) for e in await Event.all()] == [("MEMBER_CLAIMED", chosen.pk)]
+    # the claim, and the agent going ON_CALL with it (the renewal changes neither)
+    assert [(e.kind, e.entity_id) for e in await Event.all().order_by("cursor")] == [
+        ("MEMBER_CLAIMED", chosen.pk), ("AGENT_STATE_CHANGED", agent.pk)
+    ]
+    assert (await AgentState.get(user_id=agent.pk)).state == AgentStateKind.ON_CALL
     # and the other agent cannot take it, until the lease expires
     held = await factory.execute(CLAIM_MEMBER, {"memberId": str(chosen.pk)}, user=other)
     assert held["campaignMemberClaim"] == {"__typename": "CampaignError", "code": "MEMBER_HELD", "field": "memberId"}
