@@ -240,19 +240,24 @@ def _member_event(kind: str, member: CampaignMember, agent_id: int) -> EventSpec
     )
 
 
+async def _may_call(ctx: Context, user: User, campaign: Campaign, field: str) -> datetime:
+    """What both claims check before their transaction: the caller works the campaign, it is running,
+    and calls are allowed now (which it answers)."""
+    await rules.check_assigned(user, campaign.pk, CampaignErrorCode, CampaignError, field)
+    rules.check_period(ctx, campaign, CampaignErrorCode, CampaignError)
+    now = rules.utc_now()
+    if not rules.within_calling_hours(campaign, now, ctx.settings.zone):
+        raise CampaignError(CampaignErrorCode.OUTSIDE_CALLING_HOURS, "Calls are not allowed at this hour.", field)
+    return now
+
+
 async def claim_next(ctx: Context, campaign_id: int) -> CampaignMember:
     """Hold the next workable member for the caller; the caller's live claim is renewed instead."""
     user = ctx.require_user()
     campaign = await Campaign.get_or_none(id=campaign_id)
     if campaign is None:
         raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such campaign.", "campaignId")
-    await rules.check_assigned(user, campaign.pk, CampaignErrorCode, CampaignError)
-    rules.check_period(ctx, campaign, CampaignErrorCode, CampaignError)
-    now = rules.utc_now()
-    if not rules.within_calling_hours(campaign, now, ctx.settings.zone):
-        raise CampaignError(
-            CampaignErrorCode.OUTSIDE_CALLING_HOURS, "Calls are not allowed at this hour.", "campaignId"
-        )
+    now = await _may_call(ctx, user, campaign, "campaignId")
     events: list[Event] = []
     lease = {"claimed_by_id": user.pk, "claim_expires_at": now + CLAIM_LEASE}
     async with in_transaction() as connection:
@@ -309,13 +314,7 @@ async def claim_member(ctx: Context, member_id: int) -> CampaignMember:
     if member is None:
         raise CampaignError(CampaignErrorCode.NOT_FOUND, "No such member.", "memberId")
     campaign = await Campaign.get(id=member.campaign_id)
-    await rules.check_assigned(user, campaign.pk, CampaignErrorCode, CampaignError, "memberId")
-    rules.check_period(ctx, campaign, CampaignErrorCode, CampaignError)
-    now = rules.utc_now()
-    if not rules.within_calling_hours(campaign, now, ctx.settings.zone):
-        raise CampaignError(
-            CampaignErrorCode.OUTSIDE_CALLING_HOURS, "Calls are not allowed at this hour.", "memberId"
-        )
+    now = await _may_call(ctx, user, campaign, "memberId")
     events: list[Event] = []
     lease = {"claimed_by_id": user.pk, "claim_expires_at": now + CLAIM_LEASE}
     async with in_transaction() as connection:
