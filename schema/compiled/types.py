@@ -179,6 +179,7 @@ PERSON_TICKET_COLUMNS = (
     "id", "number", "subject", "product", "occurrence", "contact_name", "contact_phone", "contact_email", "state",
     "return_due_at", "closed_at", "created_at", "updated_at", "message_count", "last_message_at",
     "last_message_id", "status_id", "company_id", "person_id", "opened_by_id", "assignee_id",
+    "subject_entry_id", "product_entry_id", "occurrence_entry_id",
 )
 PERSON_MEMBER_COLUMNS = (
     "id", "status", "attempts", "due_at", "last_acted_at", "claim_expires_at", "campaign_id", "person_id",

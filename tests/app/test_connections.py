@@ -13,8 +13,15 @@ from models.campaign import CampaignMember, QueuePriority, QueueStatus
 from models.floor import PauseReason
 from models.operation import Callback, Operation
 from models.outbound import Script
-from models.ticket import Ticket
-from models.ticket_catalog import ActionDefinition, ClosureReason
+from models.ticket import NonConformity, Ticket, TicketAction, TicketActionStatus
+from models.ticket_catalog import (
+    ActionDefinition,
+    ClosureReason,
+    ContactCategory,
+    Occurrence,
+    Product,
+    TicketSubject,
+)
 from models.user import Role, User
 from tests.factories import Factory
 from tests.outbound_factories import Clock, Outbound, clock, outbound  # noqa: F401 - fixtures
@@ -76,9 +83,16 @@ async def world(factory: Factory, outbound: Outbound, clock: Clock) -> dict[str,
         await tickets.classification(f"Classification {index}")
         await tickets.contact_type(f"Type {index}")
         await ClosureReason.create(name=f"Reason {index}")
-        await ActionDefinition.create(name=f"Action {index}")
+        definition = await ActionDefinition.create(name=f"Action {index}")
         await PauseReason.create(name=f"Pause {index}")
+        for catalog in (ContactCategory, TicketSubject, Product, Occurrence):
+            await catalog.create(name=f"{catalog.__name__} {index}")
         ticket = await tickets.ticket(supervisor, new)
+        raised = await NonConformity.create(number=f"FNC-{index}", ticket=ticket, description="-", raised_by=supervisor)
+        await TicketAction.create(  # the supervisor's pending action, with its service order and non-conformity
+            ticket=ticket, definition=definition, responsible=supervisor, status=TicketActionStatus.PENDING,
+            service_order_number=f"OS-{index}", non_conformity=raised, performed_by=supervisor,
+        )
         await Ticket.filter(id=ticket.pk).update(return_due_at=datetime.now(UTC) - timedelta(days=1))  # awaiting
         for number in range(ROWS):
             await tickets.message(ticket, supervisor, f"m{number}")
