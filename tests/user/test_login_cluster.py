@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 
@@ -33,7 +34,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
     # Behind a "proxy" on 127.0.0.1, so that each test is its own client address.
     env = {
-        "DATABASE_URL": _pg_url(database), "BROADCAST_URL": redis.url,
+        "DATABASE_URL": _pg_url(database) + "?maxsize=16", "BROADCAST_URL": redis.url,
         "LOGIN_MAX_FAILURES": str(LIMIT), "TRUSTED_PROXIES": "127.0.0.1",
     }
     server = LiveServer(directory, env)
@@ -69,10 +70,49 @@ async def test_concurrent_wrong_passwords_on_two_workers_get_no_more_guesses_tha
     assert sorted(codes) == ["INVALID_CREDENTIALS"] * LIMIT + ["TOO_MANY_ATTEMPTS"] * (12 - LIMIT)
 
 
-async def test_a_right_password_sent_among_guesses_on_two_workers_does_not_unlock_the_account(cluster: LiveServer) -> None:
-    # when: 9 wrong and the right one (sent last) at once
-    codes = await _together(cluster, ["wrong"] * 9 + ["contato-demo"], "agent2@contato.dev", "203.0.113.32")
-    # then: at most LIMIT passwords were checked, and the account stays locked
-    assert codes.count("INVALID_CREDENTIALS") + codes.count("LoginPayload") <= LIMIT, codes
-    after = await _together(cluster, ["contato-demo"], "agent2@contato.dev", "203.0.113.33")
+async def _throttled(database: str, key: str) -> int:
+    connection = await asyncpg.connect(_pg_url(database).replace("postgres://", "postgresql://", 1))
+    try:
+        value = await connection.fetchval('SELECT "failures" FROM "login_throttle" WHERE "key" = $1', key)
+    finally:
+        await connection.close()
+    return int(value or 0)
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "the attempts never reached the database"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_right_password_holding_a_place_while_guesses_come_in_does_not_unlock_the_account(
+    cluster: LiveServer,
+) -> None:
+    # given: the accounts table locked, so that every attempt takes its place in the window (the
+    # throttle row) and then waits before its password is checked: the arrival order is the test's
+    email, database = "agent2@contato.dev", cluster.env["DATABASE_URL"].rsplit("/", 1)[1].split("?")[0]
+    holder = await asyncpg.connect(_pg_url(database).replace("postgres://", "postgresql://", 1))
+    try:
+        transaction = holder.transaction()
+        await transaction.start()
+        await holder.execute('LOCK TABLE "app_user" IN ACCESS EXCLUSIVE MODE')
+        # when: the right password takes the first place, then 9 wrong ones come in while it waits
+        right = asyncio.create_task(_together(cluster, ["contato-demo"], email, "203.0.113.32"))
+        await _until(lambda: _reached(database, email, 1))
+        wrong = asyncio.create_task(_together(cluster, ["wrong"] * 9, email, "203.0.113.32"))
+        await _until(lambda: _reached(database, email, 10))
+        await transaction.rollback()
+    finally:
+        await holder.close()
+    codes = await right + await wrong
+    # then: exactly LIMIT passwords were checked (the right one and three guesses), the rest refused
+    assert codes[0] == "LoginPayload", codes
+    assert sorted(codes[1:]) == ["INVALID_CREDENTIALS"] * (LIMIT - 1) + ["TOO_MANY_ATTEMPTS"] * (10 - LIMIT), codes
+    # and the success forgave nothing (guesses came in after it): the account stays locked
+    after = await _together(cluster, ["contato-demo"], email, "203.0.113.33")
     assert after == ["TOO_MANY_ATTEMPTS"]
+
+
+async def _reached(database: str, email: str, count: int) -> bool:
+    return await _throttled(database, email) >= count
