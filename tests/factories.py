@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
@@ -21,13 +22,25 @@ VALID_CNPJS = ("11222333000181", "45723174000110", "11444777000161", "0425201100
 _sequence = itertools.count(1)
 
 
+def shared_schema(settings: Settings, compiled: bool = True) -> ContatoSchema:
+    """One schema per settings (by value) for the whole test process: building one takes 0.2 s on a
+    quiet core and 2 s under CI's load, and it holds no per-database state (its caches are of parsed
+    documents and compiled plans; rate limits and sessions live in the database)."""
+    try:
+        return _shared_schema(settings, compiled)
+    except TypeError:  # settings holding a list: not hashable, built for itself
+        return build_schema(settings, compiled=compiled)
+
+
+@functools.cache
+def _shared_schema(settings: Settings, compiled: bool) -> ContatoSchema:
+    return build_schema(settings, compiled=compiled)
+
+
 class Factory:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.schema: ContatoSchema = build_schema(settings)
-        # Schemas for other settings, by the settings object (kept, so that its id stays its own):
-        # building one takes ~0.2 s, and a test may run a hundred documents with the same settings.
-        self._schemas: dict[int, tuple[Settings, ContatoSchema]] = {}
+        self.schema: ContatoSchema = shared_schema(settings)
         self._cnpjs = iter(VALID_CNPJS)
         self._password_hash: str | None = None
 
@@ -87,12 +100,7 @@ class Factory:
         return result.data
 
     def schema_for(self, settings: Settings) -> ContatoSchema:
-        if settings is self.settings:
-            return self.schema
-        kept = self._schemas.get(id(settings))
-        if kept is None:
-            kept = self._schemas[id(settings)] = (settings, build_schema(settings))
-        return kept[1]
+        return self.schema if settings is self.settings else shared_schema(settings)
 
     async def execute_raw(
         self,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.servers import LiveServer, unique_database_name
 
 
@@ -37,7 +37,7 @@ def live_database() -> Iterator[dict[str, str]]:
         yield {}
         return
     database = unique_database_name()
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+    create_migrated_database(database)
     try:
         yield {"DATABASE_URL": _pg_url(database)}
     finally:

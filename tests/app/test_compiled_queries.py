@@ -29,7 +29,7 @@ from resolvers.context import Context
 from schema import ContatoSchema, build_schema
 from schema.compiled import STATS, Stats, plans_for
 from tests.conftest import StatementCounter
-from tests.factories import Factory
+from tests.factories import Factory, shared_schema
 from tests.outbound_factories import Clock, Outbound, clock, outbound  # noqa: F401 - fixtures
 from tests.ticket_factories import TicketFactory
 
@@ -299,7 +299,7 @@ async def world(factory: Factory, outbound: Outbound, clock: Clock) -> World:  #
 
 @pytest.fixture
 def normal(settings: Settings) -> ContatoSchema:
-    return build_schema(settings, compiled=False)
+    return shared_schema(settings, compiled=False)
 
 
 def dump(result: Any) -> str:

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 import websockets
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.servers import LiveServer, RedisServer, redis_binary, unique_database_name
 
 TIMINGS = {"PRESENCE_HEARTBEAT_SECONDS": "1", "PRESENCE_TTL_SECONDS": "3", "PRESENCE_GRACE_SECONDS": "2"}
@@ -56,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
     redis = RedisServer(binary, directory)
     redis.start()
     database = unique_database_name()
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+    create_migrated_database(database)
     live = LiveServer(directory, {
         "DATABASE_URL": _pg_url(database), "BROADCAST_URL": redis.url, "MUTATIONS_PER_MINUTE": "0", **TIMINGS,
     })

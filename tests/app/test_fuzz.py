@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.servers import LiveServer, unique_database_name
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.graphql"
@@ -48,7 +48,7 @@ def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Li
     database = None
     if PG_ADMIN_URL:
         database = unique_database_name()
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        create_migrated_database(database)
         env["DATABASE_URL"] = _pg_url(database)
     server = LiveServer(tmp_path_factory.mktemp("fuzz"), env)
     server.start()

@@ -25,7 +25,7 @@ from contato.settings import Settings
 from models.idempotency import IdempotencyKey
 from models.user import Role
 from realtime.alerts import prune_events
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.factories import Factory
 from tests.servers import LiveServer, unique_database_name
 
@@ -48,7 +48,7 @@ def database() -> Iterator[str | None]:
         yield None
         return
     name = unique_database_name()
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    create_migrated_database(name)
     try:
         yield _pg_url(name)
     finally:

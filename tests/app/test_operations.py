@@ -41,7 +41,7 @@ from realtime.due import DUE_SOURCES
 from resolvers.auth import issue_token
 from resolvers.mail import enqueue
 from schema import metrics as schema_metrics
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.factories import Factory
 from tests.outbound_factories import Clock, Outbound
 from tests.servers import LiveServer, RedisServer, redis_binary, unique_database_name
@@ -77,7 +77,7 @@ def running_server(directory: Path, env: dict[str, str], *args: str) -> Iterator
     database = None
     if PG_ADMIN_URL and "DATABASE_URL" not in env:
         database = unique_database_name()
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        create_migrated_database(database)
         env["DATABASE_URL"] = _pg_url(database)
     server = LiveServer(directory, env)
     server.start(*args)

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import contextlib
+import shutil
+import sqlite3
 from pathlib import Path
 
 from tortoise.context import TortoiseContext
@@ -10,6 +13,7 @@ from contato.settings import Settings
 from models import tortoise_config
 from schema import build_schema
 from tests.conftest import PG_ADMIN_URL
+from tests.servers import migrated_sqlite_template
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,11 +24,10 @@ def test_committed_sdl_matches_the_schema() -> None:
     assert printed == committed, "schema.graphql is stale: run `contato export-schema` and review the diff"
 
 
-async def test_committed_migrations_match_the_models(tmp_path: Path, pg_database: str | None) -> None:
-    # given: a database built only by the committed migrations (the PostgreSQL run's shared one)
-    url = pg_database or f"sqlite://{tmp_path / 'migrated.sqlite3'}"
-    if pg_database is None:
-        await migrate(Settings(database_url=url))
+async def test_committed_migrations_match_the_models(pg_database: str | None) -> None:
+    # given: a database built only by the committed migrations (the PostgreSQL run's shared one, or
+    # the SQLite one `contato migrate` made for this run's live servers)
+    url = pg_database or f"sqlite://{migrated_sqlite_template()}"
     config = tortoise_config(url)
     # when: Tortoise's autodetector compares the migrations' state with the models
     async with TortoiseContext() as ctx:
@@ -36,10 +39,19 @@ async def test_committed_migrations_match_the_models(tmp_path: Path, pg_database
 
 
 async def test_migrate_is_idempotent(tmp_path: Path) -> None:
-    settings = Settings(database_url=f"sqlite://{tmp_path / 'twice.sqlite3'}")
-    await migrate(settings)
-    await migrate(settings)
-    assert (tmp_path / "twice.sqlite3").stat().st_size > 0
+    # given: a database `contato migrate` has migrated
+    database = tmp_path / "twice.sqlite3"
+    shutil.copyfile(migrated_sqlite_template(), database)
+    before = _schema_of(database)
+    # when: migrated again
+    await migrate(Settings(database_url=f"sqlite://{database}"))
+    # then: nothing changed, nothing failed
+    assert _schema_of(database) == before and before
+
+
+def _schema_of(database: Path) -> list[tuple[str, str]]:
+    with contextlib.closing(sqlite3.connect(database)) as connection:
+        return connection.execute("SELECT name, sql FROM sqlite_master ORDER BY name").fetchall()
 
 
 def test_report_which_database_this_run_uses() -> None:

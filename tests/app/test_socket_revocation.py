@@ -23,7 +23,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from contato.settings import DEV_SECRET_KEY
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.servers import LiveServer, RedisServer, redis_binary, unique_database_name
 
 SOCKETS_PER_USER = 4  # with two workers, a user's sockets land on both (the kernel spreads them)
@@ -72,7 +72,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     redis = RedisServer(binary, directory)
     redis.start()
     database = unique_database_name()
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+    create_migrated_database(database)
     live = LiveServer(
         directory, {"DATABASE_URL": _pg_url(database), "BROADCAST_URL": redis.url, "MUTATIONS_PER_MINUTE": "0"}
     )

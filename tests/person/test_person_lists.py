@@ -15,10 +15,9 @@ from models.person import Person
 from models.ticket import Ticket
 from models.user import Role, User
 from resolvers.context import Context
-from schema import build_schema
 from schema.compiled import STATS
 from tests.conftest import StatementCounter
-from tests.factories import Factory
+from tests.factories import Factory, shared_schema
 from tests.outbound_factories import Clock, Outbound, clock, outbound  # noqa: F401 - fixtures
 from tests.ticket_factories import TicketFactory
 
@@ -158,7 +157,7 @@ async def test_a_persons_tickets_page_both_ways_without_a_miss_or_a_repeat(facto
 
 
 async def test_both_paths_answer_alike_for_every_viewer(factory: Factory, world: World) -> None:
-    normal = build_schema(factory.settings, compiled=False)
+    normal = shared_schema(factory.settings, compiled=False)
     for user in (world.supervisor, world.agent, world.other_agent, world.rep, world.other_rep):
         # when
         compiled_before = STATS.compiled

@@ -15,7 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.servers import LiveServer, RedisServer, redis_binary, unique_database_name
 from tests.ws_client import WsClient
 
@@ -74,7 +74,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     redis = RedisServer(binary, directory)
     redis.start()
     database = unique_database_name()
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+    create_migrated_database(database)
     env = {"DATABASE_URL": _pg_url(database), "BROADCAST_URL": redis.url}
     a, b = LiveServer(directory / "a", env), LiveServer(directory / "b", env)
     try:

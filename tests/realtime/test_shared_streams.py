@@ -22,7 +22,7 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from contato.settings import DEV_SECRET_KEY
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.servers import LiveServer, unique_database_name
 
 UPDATES = """
@@ -56,7 +56,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     database = None
     if PG_ADMIN_URL:
         database = unique_database_name()
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        create_migrated_database(database)
         env["DATABASE_URL"] = _pg_url(database)
     live = LiveServer(directory, env)
     live.start(timeout=120)

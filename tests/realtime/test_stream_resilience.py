@@ -26,7 +26,7 @@ from realtime.broadcast import create_broadcast
 from realtime.events import EventSpec, publish, record
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.factories import Factory
 from tests.realtime.streams import LiveSchema
 from tests.realtime.test_shared_streams import until_metric
@@ -57,7 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     database = None
     if PG_ADMIN_URL:
         database = unique_database_name()
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        create_migrated_database(database)
         env["DATABASE_URL"] = _pg_url(database)
     live = LiveServer(directory, env)
     live.start(timeout=120)
@@ -274,7 +274,7 @@ def stalling_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     if not PG_ADMIN_URL:
         pytest.skip("holds a table lock from another connection: the PostgreSQL pass")
     database = unique_database_name()
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+    create_migrated_database(database)
     env = {"DATABASE_URL": _pg_url(database), "STREAM_STALL_SECONDS": "1", "MUTATIONS_PER_MINUTE": "0"}
     live = LiveServer(tmp_path_factory.mktemp("stalling"), env)
     live.start(timeout=120)

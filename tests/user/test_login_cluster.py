@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.servers import LiveServer, RedisServer, redis_binary, unique_database_name
 
 pytestmark = pytest.mark.skipif(not PG_ADMIN_URL, reason="several workers need PostgreSQL (the PostgreSQL pass)")
@@ -31,7 +31,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     redis = RedisServer(binary, directory)
     redis.start()
     database = unique_database_name()
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+    create_migrated_database(database)
     # Behind a "proxy" on 127.0.0.1, so that each test is its own client address.
     env = {
         "DATABASE_URL": _pg_url(database) + "?maxsize=16", "BROADCAST_URL": redis.url,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.servers import LiveServer, unique_database_name
 
 PROTOCOL = "graphql-transport-ws"
@@ -24,7 +24,7 @@ def _server(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> It
     database = None
     if PG_ADMIN_URL:
         database = unique_database_name()
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        create_migrated_database(database)
         env = {**env, "DATABASE_URL": _pg_url(database)}
     directory: Path = tmp_path_factory.mktemp("logins")
     server = LiveServer(directory, env)

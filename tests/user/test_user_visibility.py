@@ -19,9 +19,9 @@ from models.campaign import Campaign, CampaignMember, QueuePriority, QueueStatus
 from models.operation import Callback, Operation
 from models.user import Role, User
 from resolvers.context import Context
-from schema import ContatoSchema, build_schema
+from schema import ContatoSchema
 from schema.compiled import STATS
-from tests.factories import Factory
+from tests.factories import Factory, shared_schema
 from tests.outbound_factories import Clock, Outbound, clock, outbound  # noqa: F401 - fixtures
 from tests.ticket_factories import TicketFactory
 
@@ -97,7 +97,7 @@ async def world(factory: Factory, outbound: Outbound, clock: Clock) -> World:  #
 
 @pytest.fixture
 def normal(settings: Any) -> ContatoSchema:
-    return build_schema(settings, compiled=False)
+    return shared_schema(settings, compiled=False)
 
 
 def nested_users(value: Any) -> list[dict[str, Any]]:
