@@ -166,7 +166,7 @@ NOT_COMPILED: dict[str, str] = {
     # Subscription payloads.
     **{f"{name}.*": STREAM for name in (
         "Subscription", "TicketEvent", "StreamError", "CallbackAlert", "TicketReturnAlert", "QueueSnapshot",
-        "AgentQueueActivity", "AgentStateEvent", "TicketViewers", "TicketViewer",
+        "AgentQueueActivity", "AgentStateEvent", "TicketViewers", "TicketViewer", "TicketCounts",
     )},
     # Issue 17, saved queue filters: the caller's own list (at most 50 rows), read when the filter
     # menu opens, not on each queue refresh; the filtered queue itself is compiled.
