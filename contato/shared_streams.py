@@ -56,7 +56,10 @@ from schema.realtime import StreamError
 
 logger = logging.getLogger("contato.realtime")
 
-SHAREABLE_FIELDS = frozenset({"ticketUpdates", "ticketReturnDue", "callbackDue"})
+SHAREABLE_FIELDS = frozenset({"ticketUpdates", "ticketReturnDue", "callbackDue", "ticketCountsUpdates"})
+# Streams of snapshots (each item is the whole state): a member who joins a running group gets its
+# latest item first, as the first member got the first one.
+SNAPSHOT_FIELDS = frozenset({"ticketCountsUpdates"})
 # Fields whose value is made for the viewer (a link signed for them): a stream selecting one runs alone.
 VIEWER_BOUND_FIELDS = frozenset({"downloadUrl"})
 LOG_LIMIT = 1000  # items that may queue behind a member still sending an earlier one
@@ -162,6 +165,7 @@ class StreamGroup:
         self.members: set[Member] = set()
         self.end: _End | None = None
         self._errors: dict[tuple[str, str, str | None], str] = {}
+        self.latest: str | None = None
         self.delivered = metrics.EVENTS_DELIVERED.labels(key.field)
         self.task = asyncio.create_task(self._run(), name=f"shared-stream-{key.field}")
         metrics.SHARED_STREAMS.inc()
@@ -184,6 +188,8 @@ class StreamGroup:
                     first = False
                     if isinstance(result, ExecutionResult):
                         payload = encode_payload(result)
+                        if self.key.field in SNAPSHOT_FIELDS:
+                            self.latest = payload
                         for member in list(self.members):
                             member.offer(payload)
         except asyncio.CancelledError as cancelled:
@@ -221,8 +227,10 @@ class StreamGroup:
         return self._errors[key]
 
     async def serve(self, member: Member) -> None:
-        """Send the member every item from now on, then the end."""
+        """Send the member every item from now on (a snapshot stream's latest first), then the end."""
         self.members.add(member)
+        if self.latest is not None:
+            member.offer(self.latest)
         try:
             await member.done
         finally:

@@ -2,6 +2,7 @@ from enum import Enum
 
 from tortoise import fields
 from tortoise.indexes import Index
+from tortoise.models import Model
 
 from models.base import TimestampedModel
 
@@ -63,3 +64,21 @@ class Person(TimestampedModel):
             Index(fields=["city_key", "id"]),
             Index(fields=["cep", "id"]),
         ]
+
+
+class PersonConversion(Model):
+    """One suspect -> prospect conversion, when and by whom (Person.timeline's ConversionEntry).
+
+    Plain integer ids, not foreign keys: a conversion moves every reference to the suspect onto the
+    prospect (resolvers/person.py), and a deleted suspect's id must stay as it was, naming nobody."""
+
+    id = fields.IntField(primary_key=True)
+    suspect_id = fields.IntField()
+    prospect_id = fields.IntField()
+    actor_id = fields.IntField(null=True)
+    suspect_deleted = fields.BooleanField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "person_conversion"
+        indexes = [Index(fields=["prospect_id", "created_at"]), Index(fields=["suspect_id", "created_at"])]

@@ -12,7 +12,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from models.company import Company
-from models.person import Person, PersonKind, PersonStage
+from models.person import Person, PersonConversion, PersonKind, PersonStage
 from models.user import Role
 from resolvers.bounds import search_term
 from resolvers.context import Context
@@ -389,11 +389,12 @@ async def convert_person(ctx: Context, person_id: int, delete_suspect: bool | No
     user = ctx.require_user()
     if user.role == Role.COMPANY_REP:
         raise PersonError(PersonErrorCode.FORBIDDEN, "Company reps cannot convert suspects.")
-    return await convert_suspect(person_id, deletes_suspect(ctx, delete_suspect))
+    return await convert_suspect(person_id, deletes_suspect(ctx, delete_suspect), user.pk)
 
 
-async def convert_suspect(person_id: int, delete: bool) -> Conversion:
-    """The conversion itself, in its own transaction, or a savepoint of the caller's (operationRecord)."""
+async def convert_suspect(person_id: int, delete: bool, actor_id: int | None = None) -> Conversion:
+    """The conversion itself, in its own transaction, or a savepoint of the caller's (operationRecord),
+    recorded for the persons' timelines (PersonConversion) in the same transaction."""
     async with in_transaction():
         suspect = await Person.get_or_none(id=person_id)
         if suspect is None:
@@ -418,6 +419,9 @@ async def convert_suspect(person_id: int, delete: bool) -> Conversion:
         )
         for model, column in _person_references():
             await model.filter(**{column: suspect.pk}).update(**{column: prospect.pk})
+        await PersonConversion.create(
+            suspect_id=suspect.pk, prospect_id=prospect.pk, actor_id=actor_id, suspect_deleted=delete
+        )
         if delete:
             await suspect.delete()
             return Conversion(prospect=prospect, suspect=None, suspect_deleted=True)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from schema.campaign import CampaignMemberType
     from schema.operation import OperationType
     from schema.ticket.types import TicketType
+    from schema.timeline import PersonTimelineConnection, TimelineKind
 
 PersonKind = strawberry.enum(PersonKindModel, name="PersonKind")
 PersonStage = strawberry.enum(PersonStageModel, name="PersonStage")
@@ -136,6 +137,23 @@ class PersonType:
 
         page = await person_lists.person_memberships(info.context, int(self.id), PageArgs(first, after, last, before))
         return Connection.from_page(page, CampaignMemberType.from_row)
+
+
+    @strawberry.field(
+        description="What happened with this person, newest first: operations, tickets opened, ticket messages "
+        "and status changes, callbacks and conversions, merged by time (ties: by kind, then id). Each entry as "
+        "the viewer may see it: agents, the operations and callbacks of their campaigns and the tickets they "
+        "see; company reps, their company's tickets without internal notes; supervisors and admins, all. "
+        "`kinds` keeps those sources only."
+    )
+    async def timeline(
+        self, info: Info, first: int | None = None, after: str | None = None, last: int | None = None,
+        before: str | None = None,
+        kinds: list[Annotated[TimelineKind, strawberry.lazy("schema.timeline")]] | None = None,
+    ) -> Annotated[PersonTimelineConnection, strawberry.lazy("schema.timeline")]:
+        from schema.timeline import person_timeline
+
+        return await person_timeline(info, int(self.id), PageArgs(first, after, last, before), kinds)
 
 
 @strawberry.input

@@ -17,6 +17,8 @@ from realtime.queue_monitor import QueueSnapshot
 from resolvers import realtime
 from resolvers.campaign import board
 from resolvers.context import Context
+from resolvers.ticket import TicketCountDimension as CountDimension
+from resolvers.ticket import live_counts
 from schema.campaign import CampaignError, CampaignType, QueueStatusCount
 from schema.errors import Error
 from schema.floor import AgentStatusType
@@ -24,6 +26,12 @@ from schema.ids import to_pk
 from schema.imports import ImportType
 from schema.operation import CallbackType, ResultKindCount
 from schema.ticket import TicketMessageType, TicketType
+from schema.ticket.operations import (
+    TicketCountDimension,
+    TicketCountGroup,
+    TicketFilter,
+    ticket_filter,
+)
 from schema.user import UserType
 
 logger = logging.getLogger("contato.realtime")
@@ -184,6 +192,22 @@ def _viewers(item: realtime.TicketViewers) -> TicketViewers:
     )
 
 
+@strawberry.type(description="The counts `ticketCounts` answers for the same groupBy and filter, as of `cursor`.")
+class TicketCounts:
+    cursor: str | None = strawberry.field(
+        description="The event that changed them; null for the counts as the stream started."
+    )
+    groups: list[TicketCountGroup]
+
+
+def _counts(update: live_counts.TicketCountsUpdate) -> TicketCounts:
+    return TicketCounts(
+        cursor=None if update.cursor is None else str(update.cursor),
+        groups=[TicketCountGroup.from_group(group) for group in update.groups],
+    )
+
+
+TicketCountsUpdatesItem = Annotated[TicketCounts | StreamError, strawberry.union("TicketCountsUpdatesItem")]
 TicketViewingItem = Annotated[TicketViewers | StreamError, strawberry.union("TicketViewingItem")]
 AgentStateUpdatesItem = Annotated[AgentStateEvent | StreamError, strawberry.union("AgentStateUpdatesItem")]
 TicketUpdatesItem = Annotated[TicketEvent | StreamError, strawberry.union("TicketUpdatesItem")]
@@ -241,6 +265,20 @@ class Subscription:
     ) -> AsyncGenerator[TicketUpdatesItem, None]:
         source = realtime.ticket_updates(info.context, to_pk(ticket_id) if ticket_id is not None else None, after)
         async for item in _typed(source, _ticket_event):
+            yield item
+
+    @strawberry.subscription(
+        description="`ticketCounts(groupBy, filter)` live: the counts at once, then again whenever a ticket change "
+        "moves them (only when they changed), over the tickets you may see (reps: their company's). Computed "
+        "once per change for everyone who sees the same tickets."
+    )
+    async def ticket_counts_updates(
+        self, info: Info[Context, None], group_by: list[TicketCountDimension],  # type: ignore[valid-type]
+        filter: TicketFilter | None = None,
+    ) -> AsyncGenerator[TicketCountsUpdatesItem, None]:
+        dimensions = [CountDimension(value) for value in group_by]
+        source = live_counts.ticket_counts_updates(info.context, dimensions, ticket_filter(filter))
+        async for item in _typed(source, _counts):
             yield item
 
     @strawberry.subscription(description="Tickets whose return date has come, for the operator.")

@@ -316,7 +316,7 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             operation_id=operation.pk, result_kind=operation.result_kind,
         )))
         if delete_suspect is not None:
-            operation.person_id = await _convert(member.person_id, delete_suspect)
+            operation.person_id = await _convert(member.person_id, delete_suspect, user.pk)
         if ended is not None:
             events.append(await record(connection, ended))
     await publish(ctx.broadcast, events)
@@ -335,10 +335,10 @@ def _conversion(ctx: Context, data: OperationInput) -> bool | None:
         raise OperationError(OperationErrorCode.DELETE_SUSPECT_REQUIRED, error.message, error.field) from None
 
 
-async def _convert(person_id: int, delete: bool) -> int:
+async def _convert(person_id: int, delete: bool, actor_id: int) -> int:
     """The member's suspect converted (a savepoint of the operation's transaction); the prospect's id."""
     try:
-        conversion = await person_use_cases.convert_suspect(person_id, delete)
+        conversion = await person_use_cases.convert_suspect(person_id, delete, actor_id)
     except PersonError as error:
         if error.code == PersonErrorCode.NOT_A_SUSPECT:
             raise OperationError(

@@ -10,7 +10,7 @@ from models.campaign import CampaignMember
 from models.event import Event
 from models.operation import Operation
 from models.outbound import ResultKind
-from models.person import Person, PersonStage
+from models.person import Person, PersonConversion, PersonStage
 from models.user import Role
 from tests.factories import Factory
 from tests.outbound_factories import Clock, Outbound
@@ -65,6 +65,9 @@ async def test_an_operation_converts_its_suspect_in_the_same_transaction(
     assert (kept is None) == deleted
     if kept is not None:
         assert kept.converted_to_id == prospect.pk
+    # and the conversion is recorded for both persons' timelines, with the agent who made it
+    recorded = await PersonConversion.get(prospect_id=prospect.pk)
+    assert (recorded.suspect_id, recorded.actor_id, recorded.suspect_deleted) == (suspect.pk, agent.pk, deleted)
 
 
 async def test_a_refused_conversion_writes_nothing(factory: Factory, outbound: Outbound, clock: Clock) -> None:
@@ -93,4 +96,5 @@ async def test_a_refused_conversion_writes_nothing(factory: Factory, outbound: O
     assert await Operation.all().count() == 0
     assert await Event.all().count() == 0
     assert await Person.filter(stage=PersonStage.PROSPECT).count() == 1
+    assert await PersonConversion.all().count() == 0
     assert (await CampaignMember.get(id=prospect_member.pk)).attempts == 0
