@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
 from tests.realtime.test_shared_streams import graphql, metric, until_metric
 from tests.servers import LiveServer, unique_database_name
 from tests.ws_client import WsClient
@@ -55,7 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     database = None
     if PG_ADMIN_URL:
         database = unique_database_name()
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{database}"'))
+        create_migrated_database(database)
         env["DATABASE_URL"] = _pg_url(database)
     live = LiveServer(directory, env)
     live.start(timeout=120)
