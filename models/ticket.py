@@ -268,6 +268,10 @@ class OutboxMail(TimestampedModel):
     locked_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)
     sent_at = fields.DatetimeField(null=True)
+    # What the mail was about and in which language (models/mail_template.py); null for mails older
+    # than the templates. With subject, body and sent_at it is the copy kept on the ticket (Ticket.emails).
+    event = fields.CharField(max_length=20, null=True)
+    locale = fields.CharField(max_length=5, null=True)
 
     ticket_id: int | None
 

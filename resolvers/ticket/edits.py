@@ -10,6 +10,7 @@ from typing import Any
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
+from models.mail_template import MailEvent
 from models.ticket import NonConformity, Ticket, TicketAction, TicketActionStatus
 from models.ticket_catalog import TicketStatus
 from models.user import Role, User
@@ -18,6 +19,7 @@ from resolvers import history
 from resolvers.context import Context
 from resolvers.documents import is_valid_email, normalize_phone
 from resolvers.errors import TicketError, TicketErrorCode
+from resolvers.mail_templates import mail_customer
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.ticket.access import search_text, visible_tickets
 from resolvers.ticket.rules import allowed_status_ids, classify, customer_mail, utcnow
@@ -27,7 +29,6 @@ from resolvers.ticket.writes import (
     _event,
     _finish,
     _locked_ticket,
-    _mail_customer,
     _operator,
     _require_open,
     _text,
@@ -122,12 +123,10 @@ async def update_ticket(ctx: Context, ticket_id: int, data: TicketUpdateInput) -
         await ticket.save(using_db=connection)
         names = sorted(EDITABLE[column] for column in changed)
         if mailed:
-            await _mail_customer(
-                connection,
-                ticket,
-                "Your ticket was updated."
-                + "".join(f"\n{EDITABLE[column]}: {getattr(ticket, column) or ''}" for column in changed
-                          if column not in CLASSIFYING),
+            await mail_customer(
+                connection, ctx.settings, ticket, MailEvent.TICKET_UPDATED,
+                changed={column: str(getattr(ticket, column) or "") for column in changed
+                         if column not in CLASSIFYING},
             )
         if any(column in CLASSIFYING for column in changed):
             await history.ticket_reclassified(connection, ticket, user, mailed)
@@ -197,8 +196,10 @@ async def update_action(ctx: Context, action_id: int, data: ActionUpdateInput) -
         await ticket.save(using_db=connection, update_fields=["updated_at"])
         if mailed:
             definition = await action.definition.using_db(connection)  # type: ignore[attr-defined]
-            state = "done" if action.status == TicketActionStatus.DONE else "pending"
-            await _mail_customer(connection, ticket, f"{definition.name} is {state}.")
+            await mail_customer(
+                connection, ctx.settings, ticket, MailEvent.ACTION_UPDATED,
+                action_name=definition.name, action_status=TicketActionStatus(action.status).value,
+            )
         names = sorted(ACTION_FIELDS[column] for column in changed)
         await history.ticket_entry(connection, ticket, user, None, mailed)
         events.append(
