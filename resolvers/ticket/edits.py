@@ -22,6 +22,7 @@ from resolvers.errors import TicketError, TicketErrorCode
 from resolvers.mail_templates import mail_customer
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.ticket.access import search_text, visible_tickets
+from resolvers.ticket.entries import FORM_ENTRIES, edited_entries
 from resolvers.ticket.rules import allowed_status_ids, classify, customer_mail, utcnow
 from resolvers.ticket.writes import (
     MAX_BODY,
@@ -46,7 +47,11 @@ EDITABLE = {
     "contact_name": "contactName",
     "contact_phone": "contactPhone",
     "contact_email": "contactEmail",
+    "subject_entry_id": "subjectId",
+    "product_entry_id": "productId",
+    "occurrence_entry_id": "occurrenceId",
 }
+ENTRIES = ("subject_entry_id", "product_entry_id", "occurrence_entry_id")
 CLASSIFYING = ("classification_id", "subclassification_id", "contact_type_id", "contact_subtype_id")
 
 
@@ -93,6 +98,16 @@ async def update_ticket(ctx: Context, ticket_id: int, data: TicketUpdateInput) -
         if value is not None and column in EDITABLE
     }
     wanted.update({column: None for column in data.clear if column in EDITABLE})
+    # The form's catalogs: ids as ticketOpen takes them (resolvers/ticket/entries.py).
+    wanted.update(
+        await edited_entries(
+            {column.removesuffix("_entry_id"): data.values[column] for column in ENTRIES
+             if data.values.get(column) is not None},
+            {column: wanted[column] for column in FORM_ENTRIES if wanted.get(column) is not None},
+            {column.removesuffix("_entry_id") for column in ENTRIES if column in data.clear}
+            | {column for column in FORM_ENTRIES if column in data.clear},
+        )
+    )
     mailed = False
     events = []
     async with in_transaction() as connection:
@@ -126,7 +141,7 @@ async def update_ticket(ctx: Context, ticket_id: int, data: TicketUpdateInput) -
             await mail_customer(
                 connection, ctx.settings, ticket, MailEvent.TICKET_UPDATED,
                 changed={column: str(getattr(ticket, column) or "") for column in changed
-                         if column not in CLASSIFYING},
+                         if column not in CLASSIFYING and column not in ENTRIES},
             )
         if any(column in CLASSIFYING for column in changed):
             await history.ticket_reclassified(connection, ticket, user, mailed)
