@@ -250,6 +250,8 @@ class TicketAction(TimestampedModel):
     class Meta:
         table = "ticket_action"
         ordering = ["id"]
+        # myPendingActions: a responsible's pending actions by due date, then id (its keyset order).
+        indexes = [Index(fields=["responsible_id", "status", "due_date", "id"])]
 
 
 class OutboxMail(TimestampedModel):

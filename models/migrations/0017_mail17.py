@@ -3,6 +3,7 @@ from tortoise.migrations import operations as ops
 from models.mail_template import MailEvent, MailLocale
 from tortoise.fields.base import OnDelete
 from tortoise import fields
+from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
     dependencies = [('models', '0016_tickets17')]
@@ -41,5 +42,9 @@ class Migration(migrations.Migration):
             model_name='OutboxMail',
             name='locale',
             field=fields.CharField(null=True, max_length=5),
+        ),
+        ops.AddIndex(
+            model_name='TicketAction',
+            index=Index(fields=['responsible_id', 'status', 'due_date', 'id']),
         ),
     ]

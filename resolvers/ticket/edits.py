@@ -20,7 +20,7 @@ from resolvers.context import Context
 from resolvers.documents import is_valid_email, normalize_phone
 from resolvers.errors import TicketError, TicketErrorCode
 from resolvers.mail_templates import mail_customer
-from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.pagination import Ordering, Page, PageArgs, cursor_day, paginate
 from resolvers.ticket.access import search_text, visible_tickets
 from resolvers.ticket.entries import FORM_ENTRIES, edited_entries
 from resolvers.ticket.rules import allowed_status_ids, classify, customer_mail, utcnow
@@ -224,9 +224,13 @@ async def update_action(ctx: Context, action_id: int, data: ActionUpdateInput) -
     return action
 
 
+PENDING_ACTIONS_ORDER = Ordering("pending_action", "due_date", nullable=True, parse=cursor_day)
+
+
 async def my_pending_actions(ctx: Context, page: PageArgs) -> Page[TicketAction]:
-    """The caller's pending actions ("status da ação" pending, they are the responsible), oldest first,
-    on tickets they may still see. A company rep is never responsible: theirs is empty."""
+    """The caller's pending actions ("status da ação" pending, they are the responsible) on tickets they
+    may still see, by due date (the soonest first, undated ones last) then id, keyset-paged on that order.
+    A company rep is never responsible: theirs is empty."""
     user = ctx.require_user()
 
     pending = TicketAction.filter(
@@ -234,7 +238,7 @@ async def my_pending_actions(ctx: Context, page: PageArgs) -> Page[TicketAction]
         status=TicketActionStatus.PENDING,
         ticket_id__in=Subquery(visible_tickets(ctx).values("id")),
     )
-    return await paginate(pending, "pending_action", page, ctx.settings.max_page_size)
+    return await paginate(pending, PENDING_ACTIONS_ORDER, page, ctx.settings.max_page_size)
 
 
 @dataclass(frozen=True)

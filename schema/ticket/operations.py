@@ -343,7 +343,7 @@ class TicketQuery:
         return TicketType.from_row(row) if row else None
 
     @strawberry.field(
-        description="The caller's pending ticket actions (they are the responsible), with due dates, oldest first."
+        description="The caller's pending ticket actions (they are the responsible), by due date (undated last), then id."
     )
     async def my_pending_actions(
         self, info: Info, first: int | None = None, after: str | None = None,
