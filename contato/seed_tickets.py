@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import tempfile
-from datetime import UTC, datetime, timedelta
-
-from tortoise.transactions import in_transaction
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from contato.seed_bulk import BulkWriter, flat_ints, mix, progress_bar
 from contato.settings import Settings
 from models.catalog import ContactChannel
 from models.company import Company
-from models.ticket import Attachment, Ticket, TicketMessage, TicketState
+from models.ticket import Ticket, TicketState
 from models.ticket_catalog import (
     ActionDefinition,
     ClosureReason,
@@ -24,11 +20,11 @@ from models.ticket_catalog import (
     TicketClassification,
     TicketStatus,
 )
-from models.user import User
-from resolvers.attachment import blob_path
+from models.user import Role, User
+from resolvers.context import Context
+from resolvers.ticket import writes
 from resolvers.ticket.access import search_text
-from resolvers.ticket.rules import ensure_counter, next_number
-from resolvers.ticket.summary import count_message
+from resolvers.ticket.inputs import TicketOpenInput
 
 logger = logging.getLogger("contato.seed")
 
@@ -112,18 +108,6 @@ DEMO_TICKETS = (
 )
 
 
-def _store_demo_file(settings: Settings, content: bytes) -> str:
-    sha256 = hashlib.sha256(content).hexdigest()
-    final = blob_path(settings, sha256)
-    if not final.exists():
-        final.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=final.parent, prefix="seed-")
-        with os.fdopen(handle, "wb") as output:
-            output.write(content)
-        os.replace(name, final)
-    return sha256
-
-
 async def seed_tickets(settings: Settings) -> int:
     """Catalogs and demo tickets; returns how many tickets were added."""
     statuses = {}
@@ -164,64 +148,92 @@ async def seed_tickets(settings: Settings) -> int:
         )
     users = {user.email: user for user in await User.all()}
     companies = {company.cnpj: company for company in await Company.all()}
-    now = datetime.now(UTC)
+    supervisor = await User.filter(role=Role.SUPERVISOR, active=True).order_by("id").first()
     added = 0
-    year = now.astimezone(settings.zone).year
-    await ensure_counter("ticket", year)
     for cnpj, subject, status_name, state, assignee, messages in DEMO_TICKETS:
-        # Numbered from the year's sequence, as ticketOpen numbers them; found again by company and subject.
+        # Found again by company and subject: a second run adds nothing.
         if await Ticket.filter(company_id=companies[cnpj].pk, subject=subject).exists():
             continue
-        status = statuses[status_name]
-        opener = users[messages[0][0]]
-        async with in_transaction() as connection:
-            number = await next_number(connection, "ticket", "", year)
-            ticket = await Ticket.create(
-                number=number,
-                company_id=companies[cnpj].pk,
-                opened_by_id=opener.pk,
-                contact_name=opener.name,
-                contact_phone="+551130000000",
-                contact_email=opener.email,
-                classification_id=classifications[
-                    "Financeiro"
-                    if "oleto" in subject or "atura" in subject
-                    else "Técnico"
-                    if "sinal" in subject
-                    else "Comercial"
-                ].pk,
-                subject=subject,
-                status_id=status.pk,
-                state=state,
-                assignee_id=users[assignee].pk if assignee else None,
-                return_due_at=now + timedelta(days=status.return_after_days)
-                if status.return_after_days
-                else None,
-                closed_at=now if state == TicketState.CLOSED else None,
-                closure_reason_id=(await ClosureReason.get(name="Resolvido")).pk
-                if state == TicketState.CLOSED
-                else None,
-                search_text=search_text(number, subject, opener.name, opener.email),
-            )
-            for author_email, body, internal, file_name in messages:
-                author = users[author_email]
-                message = await TicketMessage.create(
-                    ticket_id=ticket.pk, author_id=author.pk, body=body, internal=internal
-                )
-                await count_message(None, message)
-                if file_name:
-                    content = f"{subject}\n\n{body}\n".encode()
-                    await Attachment.create(
-                        message_id=message.pk,
-                        ticket_id=ticket.pk,
-                        file_name=file_name,
-                        content_type="text/plain",
-                        size=len(content),
-                        sha256=_store_demo_file(settings, content),
-                        uploaded_by_id=author.pk,
-                    )
+        await _demo_ticket(
+            settings, companies[cnpj], subject, statuses[status_name], state, users, assignee, messages,
+            classifications, supervisor,
+        )
         added += 1
     return added
+
+
+@dataclass
+class _DemoFile:
+    """A demo attachment, handed to the use cases as an upload is."""
+
+    filename: str
+    content: bytes
+    content_type: str = "text/plain"
+    offset: int = 0
+
+    async def read(self, size: int = -1) -> bytes:
+        end = len(self.content) if size < 0 else self.offset + size
+        chunk, self.offset = self.content[self.offset:end], min(end, len(self.content))
+        return chunk
+
+
+def _files(subject: str, body: str, file_name: str | None) -> list[_DemoFile]:
+    return [_DemoFile(file_name, f"{subject}\n\n{body}\n".encode())] if file_name else []
+
+
+async def _demo_ticket(
+    settings: Settings,
+    company: Company,
+    subject: str,
+    status: TicketStatus,
+    state: TicketState,
+    users: dict[str, User],
+    assignee: str | None,
+    messages: tuple[tuple[str, str, bool, str | None], ...],
+    classifications: dict[str, TicketClassification],
+    supervisor: User | None,
+) -> Ticket:
+    """One demo ticket through the API's use cases, as its people would have done it: the rep opens it
+    (ticketOpen: the year's number, the OPENED history), the assignee takes it, the thread is written
+    message by message, then the status is changed and the ticket closed. The demo's operators decline
+    e-mailing the customer (notifyCustomer false: the demo addresses do not exist), as the API asks them."""
+    opener_email, first_body, _, first_file = messages[0]
+    opener = users[opener_email]
+    root = classifications[
+        "Financeiro" if "oleto" in subject or "atura" in subject else "Técnico" if "sinal" in subject else "Comercial"
+    ]
+    sub = await TicketClassification.filter(parent_id=root.pk, active=True).order_by("id").first()
+    classified: dict[str, int | None] = {"classification_id": root.pk, "subclassification_id": sub.pk if sub else None}
+    if settings.ticket_scheme.value == "CONTACT_TYPE":
+        contact_type = await ContactType.filter(active=True).order_by("id").first()
+        channel, _ = await ContactChannel.get_or_create(name="Portal")
+        classified = {"contact_type_id": contact_type.pk if contact_type else None, "channel_id": channel.pk}
+    ticket = await writes.open_ticket(
+        Context(settings=settings, user=opener),
+        TicketOpenInput(
+            subject=subject, body=first_body, contact_name=opener.name, contact_phone="+551130000000",
+            contact_email=opener.email, company_id=company.pk, files=_files(subject, first_body, first_file),
+            **classified,
+        ),
+    )
+    operator = users[assignee] if assignee else supervisor
+    if operator is None:
+        return ticket
+    as_operator = Context(settings=settings, user=operator)
+    if assignee:
+        await writes.assign_ticket(as_operator, ticket.pk, operator.pk, notify_customer=False)
+    for author_email, body, internal, file_name in messages[1:]:
+        author = users[author_email]
+        await writes.add_message(
+            Context(settings=settings, user=author), ticket.pk, body, internal, _files(subject, body, file_name),
+            notify_customer=False,
+        )
+    if status.pk != ticket.status_id:
+        await writes.change_status(as_operator, ticket.pk, status.pk, notify_customer=False)
+    if state == TicketState.CLOSED:
+        reason = await ClosureReason.get(name="Resolvido")
+        await writes.close_ticket(as_operator, ticket.pk, reason.pk, notify_customer=False)
+    return ticket
 
 
 # ------------------------------------------------------------------------------------ seed --size volume

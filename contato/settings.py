@@ -57,6 +57,13 @@ UPLOAD_REQUEST_OVERHEAD = 1024 * 1024
 UPLOAD_REQUEST_MIN_OVERHEAD = 64 * 1024
 
 
+class MailLanguage(str, Enum):
+    """The language of customer e-mails where the ticket's company names none (models.mail_template.MailLocale)."""
+
+    PT_BR = "pt-BR"
+    EN = "en"
+
+
 class TicketReturnFrom(str, Enum):
     """What "Agenda retorno: N dias" counts from: the ticket's opening (the document) or entering the status."""
 
@@ -106,6 +113,7 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     smtp_from: str = "contato@localhost"
     smtp_starttls: bool = False
+    mail_locale: MailLanguage = MailLanguage.PT_BR
     suspect_conversion: SuspectConversion = SuspectConversion.ASK
     # Which person fields agents may change (personUpdate), by API name; None: all of them.
     agent_person_edit: frozenset[str] | None = None
@@ -238,6 +246,7 @@ class Settings:
             smtp_password=reader.text("SMTP_PASSWORD", ""),
             smtp_from=reader.text("SMTP_FROM", "contato@localhost"),
             smtp_starttls=reader.boolean("SMTP_STARTTLS", False),
+            mail_locale=_mail_language(reader.text("MAIL_LOCALE", "pt-BR")),
             suspect_conversion=SuspectConversion(
                 reader.choice("SUSPECT_CONVERSION", tuple(m.value for m in SuspectConversion), "ASK")
             ),
@@ -340,6 +349,14 @@ PERSON_FIELDS = (
     "kind", "name", "document", "phones", "emails", "stage", "companyId", "doNotCall", "address", "birthDate",
     "notes",
 )
+
+
+def _mail_language(raw: str) -> MailLanguage:
+    by_name = {language.value.lower(): language for language in MailLanguage}
+    language = by_name.get(raw.strip().lower().replace("_", "-"))
+    if language is None:
+        raise SettingsError(f"MAIL_LOCALE={raw!r} must be one of {', '.join(by_name.values())}")
+    return language
 
 
 def _agent_person_edit(raw: str) -> frozenset[str] | None:

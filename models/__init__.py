@@ -12,6 +12,7 @@ MODEL_MODULES = [
     "models.event",
     "models.ticket_catalog",
     "models.ticket",
+    "models.mail_template",
     "models.outbound",
     "models.campaign",
     "models.floor",

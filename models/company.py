@@ -9,6 +9,8 @@ class Company(TimestampedModel):
     name = fields.CharField(max_length=200)
     cnpj = fields.CharField(max_length=14, unique=True)
     active = fields.BooleanField(default=True)
+    # The language of its customers' e-mails ("pt-BR", "en"); null: MAIL_LOCALE.
+    mail_locale = fields.CharField(max_length=5, null=True)
 
     class Meta:
         table = "company"

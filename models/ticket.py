@@ -250,6 +250,8 @@ class TicketAction(TimestampedModel):
     class Meta:
         table = "ticket_action"
         ordering = ["id"]
+        # myPendingActions: a responsible's pending actions by due date, then id (its keyset order).
+        indexes = [Index(fields=["responsible_id", "status", "due_date", "id"])]
 
 
 class OutboxMail(TimestampedModel):
@@ -268,6 +270,10 @@ class OutboxMail(TimestampedModel):
     locked_until = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)
     sent_at = fields.DatetimeField(null=True)
+    # What the mail was about and in which language (models/mail_template.py); null for mails older
+    # than the templates. With subject, body and sent_at it is the copy kept on the ticket (Ticket.emails).
+    event = fields.CharField(max_length=20, null=True)
+    locale = fields.CharField(max_length=5, null=True)
 
     ticket_id: int | None
 

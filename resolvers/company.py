@@ -22,6 +22,8 @@ class CompanyInput:
     name: str | None = None
     cnpj: str | None = None
     active: bool | None = None
+    # "pt-BR" / "en": the language of its customers' e-mails (models.mail_template.MailLocale).
+    mail_locale: str | None = None
 
 
 def visible_companies(ctx: Context) -> QuerySet[Company]:
@@ -54,6 +56,8 @@ def _require_admin(ctx: Context) -> None:
 
 def _clean(data: CompanyInput) -> dict[str, object]:
     values: dict[str, object] = {}
+    if data.mail_locale is not None:
+        values["mail_locale"] = data.mail_locale
     if data.name is not None:
         name = data.name.strip()
         if not name or len(name) > 200:

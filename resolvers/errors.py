@@ -334,3 +334,16 @@ class BulkError(DomainError):
 
 class AttachmentNotFound(Exception):
     """No such attachment, or the caller may not see its ticket (the download route answers 404)."""
+
+
+class EmailTemplateErrorCode(str, Enum):
+    FORBIDDEN = "FORBIDDEN"
+    EMPTY_SUBJECT = "EMPTY_SUBJECT"
+    EMPTY_BODY = "EMPTY_BODY"
+    UNKNOWN_PLACEHOLDER = "UNKNOWN_PLACEHOLDER"
+    UNKNOWN_STATUS = "UNKNOWN_STATUS"
+    TOO_LONG = "TOO_LONG"
+
+
+class EmailTemplateError(DomainError):
+    pass

@@ -34,7 +34,7 @@ from models.outbound import (
     Script,
 )
 from models.person import Person
-from models.ticket import Attachment, NonConformity, Ticket, TicketAction, TicketMessage
+from models.ticket import Attachment, NonConformity, OutboxMail, Ticket, TicketAction, TicketMessage
 from models.ticket_catalog import (
     ActionDefinition,
     ClosureReason,
@@ -241,6 +241,7 @@ class RowLoaders:
         self.operations_by_member = _many(Operation, "member_id", ("-id",))
         self.operations_by_person = _many(Operation, "person_id", ("-id",))
         self.ticket_history_by_ticket = _many(TicketHistoryEntry, "ticket_id", ("id",))
+        self.ticket_emails_by_ticket = _many(OutboxMail, "ticket_id", ("id",))
         self.member_events_by_member = _many(MemberEvent, "member_id", ("id",))
         self.tickets_by_person = _many(Ticket, "person_id", ("-id",))
         self.members_by_person = _many(CampaignMember, "person_id", ("id",))
@@ -296,6 +297,7 @@ class Loaders(RowLoaders):
             self.operations_by_member = _no_lists()
             self.operations_by_person = _no_lists()
             self.member_events_by_member = _no_lists()
+            self.ticket_emails_by_ticket = _no_lists()
             self.ticket_history_by_ticket = _kept_in_lists(
                 rows.ticket_history_by_ticket, lambda row: row.kind in REP_TICKET_KINDS
             )

@@ -36,7 +36,14 @@ _wakeups: set[asyncio.Event] = set()
 
 
 async def enqueue(
-    connection: BaseDBAsyncClient, *, to: str, subject: str, body: str, ticket_id: int | None
+    connection: BaseDBAsyncClient,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    ticket_id: int | None,
+    event: str | None = None,
+    locale: str | None = None,
 ) -> OutboxMail:
     """Write a mail inside the caller's transaction; call `wake_senders()` after it commits."""
     return await OutboxMail.create(
@@ -45,6 +52,8 @@ async def enqueue(
         subject=subject[:255],
         body=body,
         next_attempt_at=datetime.now(UTC),
+        event=event,
+        locale=locale,
         using_db=connection,
     )
 

@@ -23,7 +23,7 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 from tortoise.expressions import Q
@@ -147,7 +147,7 @@ class Ordering:
     def cursor(self, value: Any, row_id: int) -> str:
         if self.column is None:
             return encode_cursor(self.kind, row_id)
-        if isinstance(value, datetime):
+        if isinstance(value, date):  # a datetime too
             value = value.isoformat()
         return base64.urlsafe_b64encode(f"{self.kind}:{json.dumps([value, row_id])}".encode()).decode()
 
@@ -223,6 +223,10 @@ def cursor_moment(value: Any) -> datetime:
     if moment.tzinfo is None:
         raise ValueError(value)
     return moment
+
+
+def cursor_day(value: Any) -> date:
+    return date.fromisoformat(cursor_text(value))
 
 
 def _after(column: str, value: Any, row_id: int, later: str) -> Q:

@@ -21,6 +21,7 @@ from schema import bulk as bulk_schema
 from schema import campaign as campaign_schema
 from schema import catalog as catalog_schema
 from schema import do_not_call as do_not_call_schema
+from schema import email_template as email_template_schema
 from schema import exports as exports_schema
 from schema import floor as floor_schema
 from schema import imports as imports_schema
@@ -36,6 +37,7 @@ from schema.company import CompanyMutation, CompanyQuery
 from schema.compiled import CompiledQueries, plans_for
 from schema.cost import QueryCostLimiter
 from schema.do_not_call import DoNotCallMutation, DoNotCallQuery
+from schema.email_template import EmailTemplateMutation, EmailTemplateQuery
 from schema.errors import EXCEPTION_HANDLERS
 from schema.exports import ExportMutation
 from schema.floor import FloorMutation, FloorQuery
@@ -81,6 +83,7 @@ class Query(
     OperationQuery,
     TicketCatalogQuery,
     TicketQuery,
+    EmailTemplateQuery,
     DoNotCallQuery,
     ImportQuery,
     ReportQuery,
@@ -102,6 +105,7 @@ class Mutation(
     OperationMutation,
     TicketCatalogMutation,
     TicketMutation,
+    EmailTemplateMutation,
     DoNotCallMutation,
     ImportMutation,
     ExportMutation,
@@ -178,6 +182,7 @@ def build_schema(settings: Settings, *, compiled: bool = True) -> ContatoSchema:
             *operation_schema.HANDLERS,
             *ticket_catalog_schema.HANDLERS,
             *ticket_schema.HANDLERS,
+            *email_template_schema.HANDLERS,
             *do_not_call_schema.HANDLERS,
             *imports_schema.HANDLERS,
             *exports_schema.HANDLERS,

@@ -10,6 +10,7 @@ from typing import Any
 from tortoise.expressions import Subquery
 from tortoise.transactions import in_transaction
 
+from models.mail_template import MailEvent
 from models.ticket import NonConformity, Ticket, TicketAction, TicketActionStatus
 from models.ticket_catalog import TicketStatus
 from models.user import Role, User
@@ -18,8 +19,10 @@ from resolvers import history
 from resolvers.context import Context
 from resolvers.documents import is_valid_email, normalize_phone
 from resolvers.errors import TicketError, TicketErrorCode
-from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.mail_templates import mail_customer
+from resolvers.pagination import Ordering, Page, PageArgs, cursor_day, paginate
 from resolvers.ticket.access import search_text, visible_tickets
+from resolvers.ticket.entries import FORM_ENTRIES, edited_entries
 from resolvers.ticket.rules import allowed_status_ids, classify, customer_mail, utcnow
 from resolvers.ticket.writes import (
     MAX_BODY,
@@ -27,7 +30,6 @@ from resolvers.ticket.writes import (
     _event,
     _finish,
     _locked_ticket,
-    _mail_customer,
     _operator,
     _require_open,
     _text,
@@ -45,7 +47,11 @@ EDITABLE = {
     "contact_name": "contactName",
     "contact_phone": "contactPhone",
     "contact_email": "contactEmail",
+    "subject_entry_id": "subjectId",
+    "product_entry_id": "productId",
+    "occurrence_entry_id": "occurrenceId",
 }
+ENTRIES = ("subject_entry_id", "product_entry_id", "occurrence_entry_id")
 CLASSIFYING = ("classification_id", "subclassification_id", "contact_type_id", "contact_subtype_id")
 
 
@@ -92,6 +98,16 @@ async def update_ticket(ctx: Context, ticket_id: int, data: TicketUpdateInput) -
         if value is not None and column in EDITABLE
     }
     wanted.update({column: None for column in data.clear if column in EDITABLE})
+    # The form's catalogs: ids as ticketOpen takes them (resolvers/ticket/entries.py).
+    wanted.update(
+        await edited_entries(
+            {column.removesuffix("_entry_id"): data.values[column] for column in ENTRIES
+             if data.values.get(column) is not None},
+            {column: wanted[column] for column in FORM_ENTRIES if wanted.get(column) is not None},
+            {column.removesuffix("_entry_id") for column in ENTRIES if column in data.clear}
+            | {column for column in FORM_ENTRIES if column in data.clear},
+        )
+    )
     mailed = False
     events = []
     async with in_transaction() as connection:
@@ -122,12 +138,10 @@ async def update_ticket(ctx: Context, ticket_id: int, data: TicketUpdateInput) -
         await ticket.save(using_db=connection)
         names = sorted(EDITABLE[column] for column in changed)
         if mailed:
-            await _mail_customer(
-                connection,
-                ticket,
-                "Your ticket was updated."
-                + "".join(f"\n{EDITABLE[column]}: {getattr(ticket, column) or ''}" for column in changed
-                          if column not in CLASSIFYING),
+            await mail_customer(
+                connection, ctx.settings, ticket, MailEvent.TICKET_UPDATED,
+                changed={column: str(getattr(ticket, column) or "") for column in changed
+                         if column not in CLASSIFYING and column not in ENTRIES},
             )
         if any(column in CLASSIFYING for column in changed):
             await history.ticket_reclassified(connection, ticket, user, mailed)
@@ -197,8 +211,10 @@ async def update_action(ctx: Context, action_id: int, data: ActionUpdateInput) -
         await ticket.save(using_db=connection, update_fields=["updated_at"])
         if mailed:
             definition = await action.definition.using_db(connection)  # type: ignore[attr-defined]
-            state = "done" if action.status == TicketActionStatus.DONE else "pending"
-            await _mail_customer(connection, ticket, f"{definition.name} is {state}.")
+            await mail_customer(
+                connection, ctx.settings, ticket, MailEvent.ACTION_UPDATED,
+                action_name=definition.name, action_status=TicketActionStatus(action.status).value,
+            )
         names = sorted(ACTION_FIELDS[column] for column in changed)
         await history.ticket_entry(connection, ticket, user, None, mailed)
         events.append(
@@ -208,9 +224,13 @@ async def update_action(ctx: Context, action_id: int, data: ActionUpdateInput) -
     return action
 
 
+PENDING_ACTIONS_ORDER = Ordering("pending_action", "due_date", nullable=True, parse=cursor_day)
+
+
 async def my_pending_actions(ctx: Context, page: PageArgs) -> Page[TicketAction]:
-    """The caller's pending actions ("status da ação" pending, they are the responsible), oldest first,
-    on tickets they may still see. A company rep is never responsible: theirs is empty."""
+    """The caller's pending actions ("status da ação" pending, they are the responsible) on tickets they
+    may still see, by due date (the soonest first, undated ones last) then id, keyset-paged on that order.
+    A company rep is never responsible: theirs is empty."""
     user = ctx.require_user()
 
     pending = TicketAction.filter(
@@ -218,7 +238,7 @@ async def my_pending_actions(ctx: Context, page: PageArgs) -> Page[TicketAction]
         status=TicketActionStatus.PENDING,
         ticket_id__in=Subquery(visible_tickets(ctx).values("id")),
     )
-    return await paginate(pending, "pending_action", page, ctx.settings.max_page_size)
+    return await paginate(pending, PENDING_ACTIONS_ORDER, page, ctx.settings.max_page_size)
 
 
 @dataclass(frozen=True)

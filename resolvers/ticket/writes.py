@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.catalog import ContactChannel
 from models.company import Company
 from models.event import Event
+from models.mail_template import MailEvent
 from models.person import Person
 from models.ticket import (
     Attachment,
@@ -30,7 +31,8 @@ from resolvers.attachment import StagedFile, Upload, discard, stage_uploads, sto
 from resolvers.context import Context
 from resolvers.documents import is_valid_email, normalize_phone
 from resolvers.errors import TicketError, TicketErrorCode
-from resolvers.mail import enqueue, wake_senders
+from resolvers.mail import wake_senders
+from resolvers.mail_templates import mail_customer
 from resolvers.ticket.access import search_text, visible_tickets
 from resolvers.ticket.entries import form_entries
 from resolvers.ticket.inputs import ActionPerformInput, ChildCreateInput, TicketOpenInput
@@ -176,14 +178,9 @@ async def _add_message(
     return message
 
 
-async def _mail_customer(connection: BaseDBAsyncClient, ticket: Ticket, what: str) -> None:
-    await enqueue(
-        connection,
-        to=ticket.contact_email,
-        subject=f"[{ticket.number}] {ticket.subject}",
-        body=f"Hello {ticket.contact_name},\n\n{what}\n\nTicket {ticket.number}: {ticket.subject}\n",
-        ticket_id=ticket.pk,
-    )
+def status_event(entering: TicketStatus) -> MailEvent:
+    """A status with "Agenda retorno" tells the customer when to expect the return."""
+    return MailEvent.AWAITING_RETURN if entering.return_after_days else MailEvent.STATUS_CHANGED
 
 
 async def _finish(ctx: Context, events: list[Event], mailed: bool) -> None:
@@ -302,9 +299,7 @@ async def open_ticket(ctx: Context, data: TicketOpenInput) -> Ticket:
             store(ctx.settings, staged)
             await history.ticket_opened(connection, ticket, user, mailed)
             if mailed:
-                await _mail_customer(
-                    connection, ticket, f"We received your ticket. Its status is: {status.name}."
-                )
+                await mail_customer(connection, ctx.settings, ticket, MailEvent.OPENED)
             events = [
                 await record(connection, _event(TICKET_OPENED, ticket, message_id=message.pk))
             ]
@@ -340,8 +335,8 @@ async def add_message(
             store(ctx.settings, staged)
             await history.ticket_entry(connection, ticket, user, None, mailed)
             if mailed:
-                await _mail_customer(
-                    connection, ticket, f"There is a new message on your ticket:\n\n{text}"
+                await mail_customer(
+                    connection, ctx.settings, ticket, MailEvent.MESSAGE_ADDED, message_body=text
                 )
             events = [
                 await record(
@@ -371,7 +366,9 @@ async def change_status(
         await ticket.save(using_db=connection)
         await history.ticket_status_changed(connection, ticket, user, current.pk, mailed)
         if mailed:
-            await _mail_customer(connection, ticket, f"Your ticket is now: {entering.name}.")
+            await mail_customer(
+                connection, ctx.settings, ticket, status_event(entering), ticket_previousStatus=current.name
+            )
         events = [
             await record(
                 connection,
@@ -401,13 +398,13 @@ async def assign_ticket(
         await ticket.save(using_db=connection)
         await history.ticket_assigned(connection, ticket, user, previous, mailed)
         if mailed:
-            await _mail_customer(
-                connection,
-                ticket,
-                "An attendant is now handling your ticket."
-                if target is not None
-                else "Your ticket is waiting for an attendant.",
-            )
+            if target is not None:
+                attendant = await User.get(id=target).using_db(connection)
+                await mail_customer(
+                    connection, ctx.settings, ticket, MailEvent.ASSIGNED, attendant_name=attendant.name
+                )
+            else:
+                await mail_customer(connection, ctx.settings, ticket, MailEvent.UNASSIGNED)
         events = [
             await record(connection, _event(TICKET_ASSIGNED, ticket, previous_assignee_id=previous))
         ]
@@ -450,7 +447,9 @@ async def close_ticket(
         await ticket.save(using_db=connection)
         await history.ticket_closed(connection, ticket, user, mailed)
         if mailed:
-            await _mail_customer(connection, ticket, f"Your ticket was closed: {reason.name}.")
+            await mail_customer(
+                connection, ctx.settings, ticket, MailEvent.CLOSED, closure_reason=reason.name
+            )
         events = [
             await record(connection, _event(TICKET_CLOSED, ticket, closure_reason_id=reason.pk))
         ]
@@ -511,9 +510,7 @@ async def reopen_ticket(
         enter_status(ticket, status, utcnow(), ctx.settings)
         await ticket.save(using_db=connection)
         if mailed:
-            await _mail_customer(
-                connection, ticket, f"Your ticket was reopened. Its status is: {status.name}."
-            )
+            await mail_customer(connection, ctx.settings, ticket, MailEvent.REOPENED)
         events = [
             await record(
                 connection,
@@ -571,11 +568,8 @@ async def create_child(ctx: Context, parent_id: int, data: ChildCreateInput) -> 
         message = await _add_message(connection, child, user, body, False, [])
         await history.ticket_opened(connection, child, user, mailed)
         if mailed:
-            await _mail_customer(
-                connection,
-                child,
-                f"We opened ticket {child.number} from your ticket {parent.number}. "
-                f"Its status is: {status.name}.",
+            await mail_customer(
+                connection, ctx.settings, child, MailEvent.CHILD_OPENED, parent_number=parent.number
             )
         events = [
             await record(
@@ -652,12 +646,15 @@ async def perform_action(ctx: Context, data: ActionPerformInput) -> TicketAction
             using_db=connection,
         )
         if mailed:
-            what = (
-                f"Your ticket is now: {entering.name}."
-                if moved and entering
-                else f"{definition.name} was done."
-            )
-            await _mail_customer(connection, ticket, what)
+            if moved and entering is not None:
+                await mail_customer(
+                    connection, ctx.settings, ticket, status_event(entering), ticket_previousStatus=current.name
+                )
+            else:
+                await mail_customer(
+                    connection, ctx.settings, ticket, MailEvent.ACTION_PERFORMED,
+                    action_name=definition.name, action_status=action.status.value,
+                )
         if moved and entering is not None:
             spec = _event(
                 TICKET_STATUS_CHANGED,

@@ -27,7 +27,7 @@ from models.history import REP_TICKET_KINDS, MemberEvent, TicketHistoryEntry
 from models.operation import Callback, Operation
 from models.outbound import ActionType, ContactResult, Justification, NoContactReason, Script
 from models.person import Person
-from models.ticket import Ticket, TicketMessage
+from models.ticket import OutboxMail, Ticket, TicketMessage
 from models.ticket_catalog import Occurrence, Product, TicketStatus, TicketSubject
 from models.user import User
 from resolvers import do_not_call, person_lists
@@ -35,6 +35,7 @@ from resolvers import ticket as tickets_use_cases
 from resolvers.campaign import queue
 from resolvers.context import Context
 from resolvers.history import MEMBER_EVENT_CURSOR, TICKET_HISTORY_CURSOR
+from resolvers.mail_templates import TICKET_EMAIL_CURSOR
 from resolvers.pagination import PageArgs, counter_of, encode_cursor, page_of_list
 from resolvers.rows import MESSAGE_PAGE_COLUMNS, Row, decoder, message_page_rows, query_rows
 from resolvers.scope import Scope
@@ -163,6 +164,19 @@ async def ticket_history(ctx: Context, args: dict[str, Any], ticket_ids: list[in
         query = query.filter(kind__in=sorted(kind.value for kind in REP_TICKET_KINDS))
     rows = await query_rows(query.order_by("id").values_list(*TICKET_HISTORY_COLUMNS))
     return _pages_by_parent(ctx, args, ticket_ids, rows, TICKET_HISTORY_CURSOR)
+
+
+TICKET_EMAIL_COLUMNS = ("id", "ticket_id", "event", "locale", "to_address", "subject", "body", "status",
+                        "created_at", "sent_at")
+
+
+async def ticket_emails(ctx: Context, args: dict[str, Any], ticket_ids: list[int]) -> dict[int, RowsPage]:
+    """Ticket.emails (schema/ticket/types.py) for many tickets: one query; the operator's only."""
+    rows: list[Row] = []
+    if ctx.scope.sees_operator_records:
+        rows = await query_rows(OutboxMail.filter(ticket_id__in=ticket_ids).order_by("id")
+                                .values_list(*TICKET_EMAIL_COLUMNS))
+    return _pages_by_parent(ctx, args, ticket_ids, rows, TICKET_EMAIL_CURSOR)
 
 
 async def member_events(ctx: Context, args: dict[str, Any], member_ids: list[int]) -> dict[int, RowsPage]:
@@ -380,7 +394,7 @@ FAST_TYPES = (
         visible_columns=("company_id",),
     ),
     FastType(
-        "Company", Company, scalars=("id", "name", "cnpj", "active", "createdAt"), visible=companies_seen
+        "Company", Company, scalars=("id", "name", "cnpj", "active", "createdAt", "mailLocale"), visible=companies_seen
     ),
     FastType(
         "Ticket",
@@ -400,6 +414,7 @@ FAST_TYPES = (
             "occurrenceEntry": One("occurrence_entry_id", "Occurrence"),
             "messages": Pages("TicketMessage", ticket_messages, MESSAGE_PAGE_COLUMNS),
             "history": Pages("TicketHistoryEntry", ticket_history, TICKET_HISTORY_COLUMNS),
+            "emails": Pages("TicketEmail", ticket_emails, TICKET_EMAIL_COLUMNS),
         },
         visible=tickets_seen,
         visible_columns=("company_id", "assignee_id"),
@@ -409,6 +424,13 @@ FAST_TYPES = (
         TicketStatus,
         scalars=("id", "name", "initial", "returnAfterDays", "allowsClosing", "emailOnEnter", "emailOnChange",
                  "active"),
+    ),
+    FastType(
+        "TicketEmail",
+        OutboxMail,
+        scalars=("id", "event", "locale", "to", "subject", "body", "status", "createdAt", "sentAt"),
+        columns={"to": "to_address"},
+        visible=operator_records_seen,
     ),
     FastType("TicketSubject", TicketSubject, scalars=("id", "name", "active")),
     FastType("Product", Product, scalars=("id", "name", "active")),

@@ -199,6 +199,20 @@ class TicketUpdateInput:
     contact_name: str | None = None
     contact_phone: str | None = None
     contact_email: str | None = None
+    subject_id: strawberry.ID | None = strawberry.field(
+        default=None, description="An active subject entry (its name becomes the subject), as in ticketOpen."
+    )
+    product_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="An active product entry; null clears the product."
+    )
+    occurrence_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET, description="An active occurrence entry; null clears the occurrence."
+    )
+
+
+# The catalog ids' input names -> the ticket's entry columns.
+ENTRY_INPUTS = {"subject_id": "subject_entry_id", "product_id": "product_entry_id",
+                "occurrence_id": "occurrence_entry_id"}
 
 
 def ticket_update_input(
@@ -216,6 +230,15 @@ def ticket_update_input(
                 clear.add(name)
             continue
         values[name] = to_pk(value) if name.endswith("_id") else value
+    for name, column in ENTRY_INPUTS.items():
+        value = getattr(input, name)
+        if value is strawberry.UNSET:
+            continue
+        if value is None:
+            if name != "subject_id":  # a ticket always has a subject
+                clear.add(column)
+            continue
+        values[column] = to_pk(value)
     return use_cases.TicketUpdateInput(
         values=values, clear=frozenset(clear), notify_customer=notify_customer
     )
@@ -320,7 +343,7 @@ class TicketQuery:
         return TicketType.from_row(row) if row else None
 
     @strawberry.field(
-        description="The caller's pending ticket actions (they are the responsible), with due dates, oldest first."
+        description="The caller's pending ticket actions (they are the responsible), by due date (undated last), then id."
     )
     async def my_pending_actions(
         self, info: Info, first: int | None = None, after: str | None = None,

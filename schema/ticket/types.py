@@ -9,13 +9,16 @@ from typing import TypeVar
 
 import strawberry
 
-from models.ticket import Attachment, NonConformity, Ticket, TicketAction, TicketMessage
+from models.mail_template import MailEvent as MailEventModel
+from models.mail_template import MailLocale as MailLocaleModel
+from models.ticket import Attachment, NonConformity, OutboxMail, Ticket, TicketAction, TicketMessage
 from models.ticket import TicketActionStatus as TicketActionStatusModel
 from models.ticket import TicketState as TicketStateModel
 from resolvers import errors as domain
 from resolvers.context import Context
 from resolvers.history import ticket_history
 from resolvers.loaders import MessageCountKey, MessagePageKey
+from resolvers.mail_templates import ticket_emails
 from resolvers.pagination import Page, PageArgs, TotalCount, cut, decode_cursor
 from resolvers.signed_links import attachment_link
 from resolvers.ticket import sees_internal_notes
@@ -25,6 +28,7 @@ from schema.catalog import ContactChannelType
 from schema.company import CompanyType
 from schema.errors import Error
 from schema.history import TicketHistoryEntryType
+from schema.mail_enums import CustomerEmailEvent, MailLocale, MailStatus
 from schema.pagination import Connection
 from schema.person import PersonType
 from schema.ticket_catalog import (
@@ -215,6 +219,38 @@ class TicketActionType:
     async def ticket(self, info: Info) -> TicketType | None:
         row = await info.context.loaders.ticket_by_id.load(self.ticket_id)
         return TicketType.from_row(row) if row else None
+
+
+@strawberry.type(
+    name="TicketEmail",
+    description="A mail the ticket sent its customer, as it was written (the template rendered) and when it went.",
+)
+class TicketEmailType:
+    id: strawberry.ID
+    event: CustomerEmailEvent | None = strawberry.field(  # type: ignore[valid-type]
+        description="Why it was sent; null for mails written before the templates."
+    )
+    locale: MailLocale | None  # type: ignore[valid-type]
+    to: str
+    subject: str
+    body: str
+    status: MailStatus  # type: ignore[valid-type]
+    created_at: datetime = strawberry.field(description="When the change wrote it to the outbox.")
+    sent_at: datetime | None = strawberry.field(description="When the SMTP server accepted it; null until then.")
+
+    @classmethod
+    def from_row(cls, row: OutboxMail) -> TicketEmailType:
+        return cls(
+            id=_id(row.pk),
+            event=MailEventModel(row.event) if row.event else None,
+            locale=MailLocaleModel(row.locale) if row.locale else None,
+            to=row.to_address,
+            subject=row.subject,
+            body=row.body,
+            status=row.status,
+            created_at=row.created_at,
+            sent_at=row.sent_at,
+        )
 
 
 @strawberry.type(name="Ticket")
@@ -427,6 +463,17 @@ class TicketType:
     ) -> Connection[TicketHistoryEntryType]:
         page = await ticket_history(info.context, self.row.pk, PageArgs(first, after, last, before))
         return Connection.from_page(page, TicketHistoryEntryType.from_row)
+
+    @strawberry.field(
+        description="The mails sent to the customer about this ticket, oldest first, as they were written; "
+        "company reps get none."
+    )
+    async def emails(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        last: int | None = None, before: str | None = None,
+    ) -> Connection[TicketEmailType]:
+        page = await ticket_emails(info.context, self.row.pk, PageArgs(first, after, last, before))
+        return Connection.from_page(page, TicketEmailType.from_row)
 
 
 @dataclass(frozen=True)

@@ -185,3 +185,51 @@ async def test_service_orders_and_non_conformities_are_listed_and_filtered(
     # a company rep sees neither (actions are the operator's)
     hidden = await factory.execute(LISTS, user=rep)
     assert hidden == {"serviceOrders": {"edges": []}, "nonConformities": {"edges": []}}
+
+
+PENDING_PAGE = """
+query Pending($first: Int, $after: String, $last: Int, $before: String) {
+  myPendingActions(first: $first, after: $after, last: $last, before: $before) {
+    totalCount
+    edges { cursor node { id dueDate } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+"""
+
+
+async def test_pending_actions_come_by_due_date_nulls_last_across_pages(
+    factory: Factory, tickets: TicketFactory
+) -> None:
+    # given: due dates out of id order, two without a date, two on the same day
+    agent = await factory.user(Role.AGENT)
+    due = [date(2026, 12, 9), None, date(2026, 12, 3), date(2026, 12, 9), None, date(2026, 12, 1), date(2026, 12, 3)]
+    rows = [await _action(tickets, agent, agent, status=TicketActionStatus.PENDING, due_date=day) for day in due]
+    expected = [
+        row.pk for row in sorted(rows, key=lambda row: (row.due_date is None, row.due_date or date.min, row.pk))
+    ]
+    # when: pages of 2 forward, then back from the end
+    forward: list[int] = []
+    after = None
+    while True:
+        page = (await factory.execute(PENDING_PAGE, {"first": 2, "after": after}, user=agent))["myPendingActions"]
+        assert page["totalCount"] == len(rows)
+        forward += [int(edge["node"]["id"]) for edge in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    backward: list[int] = []
+    before = None
+    while True:
+        page = (await factory.execute(PENDING_PAGE, {"last": 2, "before": before}, user=agent))["myPendingActions"]
+        backward = [int(edge["node"]["id"]) for edge in page["edges"]] + backward
+        if not page["pageInfo"]["hasPreviousPage"]:
+            break
+        before = page["pageInfo"]["startCursor"]
+    # then: by due date, the undated last, ties by id; the same rows both ways
+    assert forward == expected
+    assert backward == expected
+    # and a page boundary inside the undated ones holds
+    cut = (await factory.execute(PENDING_PAGE, {"first": 6}, user=agent))["myPendingActions"]
+    rest = await factory.execute(PENDING_PAGE, {"first": 5, "after": cut["pageInfo"]["endCursor"]}, user=agent)
+    assert [int(edge["node"]["id"]) for edge in rest["myPendingActions"]["edges"]] == expected[6:]

@@ -225,7 +225,7 @@ async def test_reopening_asks_when_it_enters_an_email_on_enter_status(
     }
     assert await deliver(factory.settings, smtp_port) == 1
     [body] = inbox.bodies()
-    assert "reopened" in body and "Recebido" in body
+    assert "reaberto" in body and "Recebido" in body  # pt-BR, the default MAIL_LOCALE
 
 
 async def test_reopening_a_ticket_closed_in_an_email_on_change_status_asks(

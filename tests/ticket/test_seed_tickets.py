@@ -105,3 +105,46 @@ async def test_the_ticket_list_renders_generated_threads(tickets: TicketFactory,
     nodes = [edge["node"] for edge in data["tickets"]["edges"]]
     generated = [node for node in nodes if node["number"].startswith("GEN-")]
     assert generated and all(len(node["messages"]["edges"]) == 10 for node in generated)
+
+
+async def test_demo_tickets_are_opened_and_worked_through_the_use_cases(
+    tickets: TicketFactory, settings: Settings
+) -> None:
+    """What ticketOpen, ticketAssign, ticketMessageAdd, ticketStatusChange and ticketClose write, the demo
+    has: the OPENED entry and every later change in the history, the thread's summary, the assignment."""
+    from models.history import TicketHistoryEntry, TicketHistoryKind
+    from models.ticket import OutboxMail
+
+    await seed_demo(settings)
+    rows = {row.subject: row for row in await Ticket.all()}
+    kinds = {
+        subject: [entry.kind for entry in await TicketHistoryEntry.filter(ticket_id=row.pk).order_by("id")]
+        for subject, row in rows.items()
+    }
+    assert kinds["Fatura de março em duplicidade"] == [TicketHistoryKind.OPENED]
+    assert kinds["Sem sinal na filial centro"] == [
+        TicketHistoryKind.OPENED, TicketHistoryKind.ASSIGNED, TicketHistoryKind.STATUS_CHANGED,
+    ]
+    assert kinds["Segunda via do boleto"] == [
+        TicketHistoryKind.OPENED, TicketHistoryKind.ASSIGNED, TicketHistoryKind.STATUS_CHANGED,
+        TicketHistoryKind.CLOSED,
+    ]
+    # the thread summary ticketMessageAdd keeps, internal notes left out of what reps see
+    signal = rows["Sem sinal na filial centro"]
+    assert (signal.message_count, signal.public_message_count) == (3, 2)
+    # a status with "Agenda retorno" counts from the opening, as the API does
+    assert signal.return_due_at is not None
+    assert abs((signal.return_due_at - signal.created_at).total_seconds() - 3 * 86400) < 1
+    # the demo operators declined e-mailing the (made-up) customers
+    assert await OutboxMail.all().count() == 0
+
+
+async def test_the_demo_opens_its_tickets_under_the_crm_form_too(tickets: TicketFactory, settings: Settings) -> None:
+    from dataclasses import replace
+
+    from contato.settings import TicketScheme
+
+    await seed_demo(replace(settings, ticket_scheme=TicketScheme.CONTACT_TYPE))
+    rows = await Ticket.all()
+    assert len(rows) == 4
+    assert all(row.contact_type_id is not None and row.channel_id is not None for row in rows)
