@@ -1,8 +1,9 @@
 """Dynamic scripts ("Script Dinâmico"): the shape of their questions, and the answers of an operation.
 
-A script's questions are ordered; the agent starts at the first. After an answer, the first branch
-whose answer equals it says where to go (another question's key, or the end); otherwise, and after
-a question left unanswered, the next question in order follows (or the end, after the last). A
+A script's questions are ordered; the agent starts at the first. After an answer, the branch on
+that answer says where to go (another question's key, or the end); failing that, the question's
+"otherwise" branch (one without an answer), which also applies when the question is left
+unanswered; failing that, the next question in order follows (or the end, after the last). A
 required question on that path must be answered; an answer to a question off the path (a branch
 skipped it) is refused, so what is recorded is exactly what the agent was asked.
 
@@ -44,7 +45,7 @@ class AnswerType(str, Enum):
 
 @dataclass(frozen=True)
 class BranchInput:
-    answer: str
+    answer: str | None  # None: any other answer, or none ("otherwise")
     go_to: str | None  # a question's key; None ends the script
 
 
@@ -136,18 +137,26 @@ def clean_questions(questions: list[QuestionInput]) -> list[dict[str, Any]]:
                 CatalogErrorCode.OPTIONS_NOT_ALLOWED, "Only a CHOICE question has options.", f"{at}.options"
             )
         branches = []
-        seen: set[str] = set()
+        seen: set[str | None] = set()
         for number, branch in enumerate(question.branches or []):
             where = f"{at}.branches[{number}]"
-            try:
-                answer = normalise(question.type, options, branch.answer)
-            except NotValid as error:
-                raise _catalog_error(CatalogErrorCode.INVALID_BRANCH_ANSWER, str(error), f"{where}.answer") from None
-            if not answer:
-                raise _catalog_error(CatalogErrorCode.INVALID_BRANCH_ANSWER, "A branch needs an answer.", f"{where}.answer")
+            answer: str | None = None
+            if branch.answer is not None:
+                try:
+                    answer = normalise(question.type, options, branch.answer)
+                except NotValid as error:
+                    raise _catalog_error(
+                        CatalogErrorCode.INVALID_BRANCH_ANSWER, str(error), f"{where}.answer"
+                    ) from None
+                if not answer:
+                    raise _catalog_error(
+                        CatalogErrorCode.INVALID_BRANCH_ANSWER, "A branch's answer is not blank (null: otherwise).",
+                        f"{where}.answer",
+                    )
             if answer in seen:
                 raise _catalog_error(
-                    CatalogErrorCode.DUPLICATE_BRANCH, f"Two branches on the answer {answer}.", f"{where}.answer"
+                    CatalogErrorCode.DUPLICATE_BRANCH,
+                    f"Two branches on the answer {answer}." if answer else "Two otherwise branches.", f"{where}.answer",
                 )
             seen.add(answer)
             if branch.go_to is not None:
@@ -206,19 +215,22 @@ def check_answers(script: Script, given: list[tuple[str, str]]) -> list[Answer]:
         key = question["key"]
         on_path.add(key)
         raw = answers.get(key, "")
-        next_index: int | None = index + 1
+        value: str | None = None
         if raw.strip():
             try:
                 value = normalise(AnswerType(question["type"]), question["options"], raw)
             except NotValid as error:
                 raise _answer_error(OperationErrorCode.INVALID_ANSWER, f"{key}: {error}", key) from None
             recorded.append(Answer(index, key, question["prompt"], question["type"], value))
-            branch = next((b for b in question["branches"] if b["answer"] == value), None)
-            if branch is not None:
-                next_index = None if branch["go_to"] is None else index_of[branch["go_to"]]
         elif question["required"]:
             raise _answer_error(OperationErrorCode.ANSWER_REQUIRED, f"{key} is required on this path.", key)
-        index = next_index
+        branches = {branch["answer"]: branch["go_to"] for branch in question["branches"]}
+        if value is not None and value in branches:
+            index = None if branches[value] is None else index_of[branches[value]]
+        elif None in branches:
+            index = None if branches[None] is None else index_of[branches[None]]
+        else:
+            index += 1
     for key, value in answers.items():
         if key not in on_path and value.strip():
             raise _answer_error(

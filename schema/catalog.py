@@ -88,15 +88,19 @@ class JustificationType:
         return [ContactResultType.from_row(row) for row in rows if row is not None]
 
 
-@strawberry.type(description="After this answer, go to goTo (a question's key), or end the script when null.")
+@strawberry.type(
+    description="After this answer (null: any other answer, or none), go to goTo (a question's key), or end the "
+    "script when goTo is null."
+)
 class ScriptBranch:
-    answer: str
+    answer: str | None
     go_to: str | None
 
 
 @strawberry.type(
-    description="A dynamic script's question. After an answer, the first branch on it says where to go; "
-    "otherwise the next question in order follows."
+    description="A dynamic script's question. After it, the branch on its answer says where to go; failing that, "
+    "its otherwise branch (answer: null, which also applies when it is left unanswered); failing that, the next "
+    "question in order."
 )
 class ScriptQuestion:
     key: str
@@ -196,7 +200,11 @@ class JustificationUpdateInput:
 
 @strawberry.input
 class ScriptBranchInput:
-    answer: str = strawberry.field(description="An answer the question accepts (CHOICE: one of its options).")
+    answer: str | None = strawberry.field(
+        default=None,
+        description="An answer the question accepts (CHOICE: one of its options); null: otherwise (any other "
+        "answer, or none).",
+    )
     go_to: str | None = strawberry.field(
         default=None, description="A later question's key; null ends the script."
     )

@@ -12,9 +12,9 @@ from models.operation import CallbackStatus as CallbackStatusModel
 from models.operation import OperationOutcome as OperationOutcomeModel
 from resolvers import errors as domain
 from resolvers.operation import callbacks, forms, record, statistics
-from resolvers.script import AnswerType
 from resolvers.operation.handling import HandlingFigures
 from resolvers.pagination import PageArgs
+from resolvers.script import AnswerType
 from schema.base import Info
 from schema.campaign import CampaignMemberType, CampaignStageType, CampaignType, QueueStatusCount
 from schema.catalog import (
@@ -567,11 +567,17 @@ class OperationQuery:
             ),
         )
 
-    @strawberry.field(description="The action type's script filled in for the member; null without a script.")
+    @strawberry.field(
+        description="A script filled in for the member: scriptId (one of Campaign.scripts, as the agent chose it), "
+        "else the action type's; null without a script."
+    )
     async def script_render(
-        self, info: Info, action_type_id: strawberry.ID, member_id: strawberry.ID
+        self, info: Info, member_id: strawberry.ID, action_type_id: strawberry.ID | None = None,
+        script_id: strawberry.ID | None = None,
     ) -> RenderedScript | None:
-        rendered = await forms.render_script(info.context, to_pk(action_type_id), to_pk(member_id))
+        rendered = await forms.render_script(
+            info.context, optional_pk(action_type_id), to_pk(member_id), optional_pk(script_id)
+        )
         return RenderedScript(script=ScriptType.from_row(rendered.script), text=rendered.text) if rendered else None
 
 
