@@ -32,6 +32,8 @@ MAX_OPTIONS = 50
 MAX_PROMPT = 1000
 MAX_OPTION = 200
 MAX_ANSWER = 2000
+MAX_DIGITS = 30
+MAX_BRANCHES = 50
 KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 
 
@@ -73,8 +75,9 @@ def normalise(kind: AnswerType, options: list[str], raw: str) -> str:
             number = Decimal(value)
         except InvalidOperation:
             raise NotValid("A number is expected (digits, with a point for decimals).") from None
-        if not number.is_finite():
-            raise NotValid("A number is expected (digits, with a point for decimals).")
+        # An exponent (1e999999999) would write out as that many digits.
+        if not number.is_finite() or not -MAX_DIGITS <= number.adjusted() <= MAX_DIGITS:
+            raise NotValid(f"A number is expected (digits, with a point for decimals; up to {MAX_DIGITS} digits).")
         text = format(number.normalize(), "f")
         return "0" if text in ("-0", "0") else text
     if kind == AnswerType.DATE:
@@ -136,6 +139,8 @@ def clean_questions(questions: list[QuestionInput]) -> list[dict[str, Any]]:
             raise _catalog_error(
                 CatalogErrorCode.OPTIONS_NOT_ALLOWED, "Only a CHOICE question has options.", f"{at}.options"
             )
+        if len(question.branches or []) > MAX_BRANCHES:
+            raise _catalog_error(CatalogErrorCode.INVALID, f"At most {MAX_BRANCHES} branches.", f"{at}.branches")
         branches = []
         seen: set[str | None] = set()
         for number, branch in enumerate(question.branches or []):

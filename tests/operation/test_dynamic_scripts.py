@@ -330,6 +330,8 @@ ANSWER_RULES = [
     pytest.param({"interest": "YES", "plan": "Gold"}, "INVALID_ANSWER", "plan", id="choice-not-an-option"),
     pytest.param({"interest": "YES", "plan": "Premium", "seats": "doze"}, "INVALID_ANSWER", "seats", id="number"),
     pytest.param({"interest": "YES", "plan": "Premium", "seats": "NaN"}, "INVALID_ANSWER", "seats", id="not-a-number"),
+    pytest.param({"interest": "YES", "plan": "Premium", "seats": "1e999999999"}, "INVALID_ANSWER", "seats",
+                 id="a-number-too-long-to-write-out"),
     pytest.param({"interest": "YES", "plan": "Premium", "seats": "1", "start": "01/02/2031"}, "INVALID_ANSWER",
                  "start", id="date"),
     pytest.param({"interest": "YES", "budget": "10"}, "UNKNOWN_QUESTION", "budget", id="unknown-question"),
