@@ -476,3 +476,32 @@ async def test_the_chosen_campaign_script_is_rendered_for_the_member(factory: Fa
     assert mine["text"] == "Olá Joana Prado" and mine["script"]["title"] == "Oferta"
     assert [q["key"] for q in mine["script"]["questions"]][:2] == ["interest", "plan"]
     assert theirs is None
+
+
+CAMPAIGN_CREATE = """
+mutation Create($input: CampaignCreateInput!) {
+  campaignCreate(input: $input) {
+    __typename ... on Campaign { script { title } scripts { title } } ... on CampaignError { code field }
+  }
+}
+"""
+
+
+async def test_a_campaign_is_created_with_its_scripts(factory: Factory, clock: Clock) -> None:
+    # given
+    admin = await factory.user(Role.ADMIN)
+    first = await Script.create(title="Abertura", body="Olá")
+    second = await Script.create(title="Retenção", body="Olá")
+    base = {"name": "Março", "startDate": str(clock.today)}
+    # when
+    made = (await factory.execute(
+        CAMPAIGN_CREATE, {"input": {**base, "scriptIds": [str(first.pk), str(second.pk)]}}, user=admin
+    ))["campaignCreate"]
+    refused = (await factory.execute(
+        CAMPAIGN_CREATE, {"input": {**base, "scriptIds": ["99999"]}}, user=admin
+    ))["campaignCreate"]
+    # then
+    assert made == {"__typename": "Campaign", "script": {"title": "Abertura"},
+                    "scripts": [{"title": "Abertura"}, {"title": "Retenção"}]}
+    assert refused == {"__typename": "CampaignError", "code": "UNKNOWN_SCRIPT", "field": "scriptIds"}
+    assert await Campaign.all().count() == 1
