@@ -41,6 +41,8 @@ class Campaign(TimestampedModel):
     default_action_type = fields.ForeignKeyField(
         "models.ActionType", related_name="campaigns", null=True, on_delete=fields.SET_NULL
     )
+    # The default of the campaign's scripts ("Script da Campanha"): the first of CampaignScript's.
+    script = fields.ForeignKeyField("models.Script", related_name="default_for", null=True, on_delete=fields.SET_NULL)
     callback_policy = fields.CharEnumField(CallbackPolicy, max_length=10, default=CallbackPolicy.USER_ONLY)
     # An overdue USER_ONLY callback opens to every agent of the campaign after this many minutes.
     callback_opens_after_minutes = fields.IntField(null=True)
@@ -56,10 +58,27 @@ class Campaign(TimestampedModel):
     saturday_end_minute = fields.IntField(null=True)
 
     default_action_type_id: int | None
+    script_id: int | None
 
     class Meta:
         table = "campaign"
         ordering = ["id"]
+
+
+class CampaignScript(TimestampedModel):
+    """A script the agent may choose on the campaign's operation screen, in the admin's order."""
+
+    campaign = fields.ForeignKeyField("models.Campaign", related_name="script_links", on_delete=fields.CASCADE)
+    script = fields.ForeignKeyField("models.Script", related_name="campaign_links", on_delete=fields.CASCADE)
+    position = fields.IntField()
+
+    campaign_id: int
+    script_id: int
+
+    class Meta:
+        table = "campaign_script"
+        ordering = ["campaign_id", "position"]
+        unique_together = (("campaign", "script"),)
 
 
 class CampaignStage(TimestampedModel):

@@ -70,6 +70,8 @@ class Operation(TimestampedModel):
     talk_seconds = fields.IntField(null=True)
     wrap_up_seconds = fields.IntField(null=True)
     local_hour = fields.SmallIntField(null=True)
+    # The script the agent ran (chosen on the operation screen); its answers are ScriptAnswer rows.
+    script = fields.ForeignKeyField("models.Script", related_name="operations", null=True, on_delete=fields.RESTRICT)
 
     member_id: int
     campaign_id: int
@@ -81,6 +83,7 @@ class Operation(TimestampedModel):
     result_id: int | None
     justification_id: int | None
     no_contact_reason_id: int | None
+    script_id: int | None
 
     class Meta:
         table = "operation"

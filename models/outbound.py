@@ -58,15 +58,46 @@ class JustificationResult(TimestampedModel):
 
 
 class Script(TimestampedModel):
-    """Text shown to the agent, with placeholders such as {person.name} ("Script de telemarketing")."""
+    """Text shown to the agent ("Script de telemarketing"), and a dynamic script's questions.
+
+    The body has placeholders such as {person.name}. A dynamic script ("Script Dinâmico") also has
+    ordered questions with typed answers and branches. The questions are one JSON list on the script (resolvers/script.py checks its shape): the whole
+    list is what an admin edits and what an operation's answers are checked against, and it comes
+    with every script row, so no question is ever loaded one by one. Each question is
+    {"key", "prompt", "type", "required", "options", "branches": [{"answer", "go_to"}]}; go_to is
+    another question's key or null (end of the script). NULL or [] is a plain text script."""
 
     title = fields.CharField(max_length=200)
     body = fields.TextField()
     active = fields.BooleanField(default=True)
+    questions = fields.JSONField(null=True)
 
     class Meta:
         table = "script"
         ordering = ["id"]
+
+
+class ScriptAnswer(TimestampedModel):
+    """One answer to a dynamic script's question, recorded with its operation.
+
+    The question's key, prompt and type are copied as they were: a later edit of the script does
+    not change what was answered."""
+
+    operation = fields.ForeignKeyField("models.Operation", related_name="script_answers", on_delete=fields.CASCADE)
+    script = fields.ForeignKeyField("models.Script", related_name="answers", on_delete=fields.RESTRICT)
+    position = fields.IntField()
+    question_key = fields.CharField(max_length=40)
+    prompt = fields.TextField()
+    answer_type = fields.CharField(max_length=10)
+    value = fields.TextField()
+
+    operation_id: int
+    script_id: int
+
+    class Meta:
+        table = "script_answer"
+        ordering = ["operation_id", "position"]
+        unique_together = (("operation", "question_key"),)
 
 
 class ActionType(TimestampedModel):

@@ -27,6 +27,7 @@ from models.user import Role
 from resolvers.context import Context
 from resolvers.errors import CatalogError, CatalogErrorCode
 from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.script import QuestionInput, clean_questions
 
 M = TypeVar("M", bound=Model)
 
@@ -50,6 +51,8 @@ class CatalogInput:
     max_minutes: int | None = None
     clear_max_minutes: bool = False
     active: bool | None = None
+    # A dynamic script's questions: the whole ordered list, replaced as a whole ([]: a plain script).
+    questions: list[QuestionInput] | None = None
 
 
 def require_maintainer(ctx: Context) -> None:
@@ -101,6 +104,8 @@ async def _clean(model: type[Model], data: CatalogInput, current: Model | None) 
         values["title"] = _text(data.title, "title", 200)
     if data.body is not None:
         values["body"] = _text(data.body, "body", 20000)
+    if data.questions is not None:
+        values["questions"] = clean_questions(data.questions)
     if data.kind is not None:
         values["kind"] = data.kind
     if data.clear_recycle:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -23,7 +24,14 @@ from models.campaign import Campaign, CampaignStage, QueueStatus
 from models.company import Company
 from models.data_export import Export, ExportKind
 from models.operation import Operation
-from models.outbound import ContactResult, Justification, NoContactReason, ResultKind
+from models.outbound import (
+    ContactResult,
+    Justification,
+    NoContactReason,
+    ResultKind,
+    Script,
+    ScriptAnswer,
+)
 from models.person import Person
 from models.ticket_catalog import TicketStatus
 from models.user import Role, User
@@ -170,16 +178,30 @@ async def _names(model: Any, ids: Iterable[int | None], column: str = "name") ->
 Columns = tuple[str, ...]
 Rows = Callable[[list[tuple[Any, ...]]], Awaitable[list[Sequence[Any]]]]
 
+# script_answers: the dynamic script's answers as one JSON object, {"question key": "answer", ...} in
+# question order ({} without answers); script: the title of the script the agent ran.
 OPERATION_HEADER = ("id", "created_at", "local_date", "campaign", "agent", "person", "document", "attempt",
                     "result", "result_kind", "justification", "no_contact", "no_contact_reason", "callback_at",
-                    "notes")
+                    "notes", "script", "script_answers")
 OPERATION_COLUMNS = ("id", "created_at", "local_date", "campaign_id", "agent_id", "person_id", "attempt",
                      "result_id", "result_kind", "justification_id", "no_contact", "no_contact_reason_id",
-                     "callback_at", "notes")
+                     "callback_at", "notes", "script_id")
+
+
+async def _answers(operation_ids: Iterable[int]) -> dict[int, str]:
+    """Each operation's answers as a JSON object (one query for the page)."""
+    found: dict[int, dict[str, str]] = {}
+    for operation_id, key, value in await ScriptAnswer.filter(operation_id__in=set(operation_ids)).order_by(
+        "operation_id", "position"
+    ).values_list("operation_id", "question_key", "value"):
+        found.setdefault(operation_id, {})[key] = value
+    return {pk: json.dumps(answers, ensure_ascii=False) for pk, answers in found.items()}
 
 
 async def _operation_rows(page: list[tuple[Any, ...]]) -> list[Sequence[Any]]:
-    (_, _, _, campaigns, agents, persons, _, results, _, justifications, _, reasons, _, _) = zip(*page, strict=True)
+    (ids, _, _, campaigns, agents, persons, _, results, _, justifications, _, reasons, _, _, scripts) = zip(
+        *page, strict=True
+    )
     campaign = await _names(Campaign, campaigns)
     agent = await _names(User, agents)
     person = {pk: (name, document) for pk, name, document in await Person.filter(
@@ -187,13 +209,15 @@ async def _operation_rows(page: list[tuple[Any, ...]]) -> list[Sequence[Any]]:
     result = await _names(ContactResult, results)
     justification = await _names(Justification, justifications)
     reason = await _names(NoContactReason, reasons)
+    script = await _names(Script, scripts, "title")
+    answers = await _answers(ids) if any(scripts) else {}
     return [
         (pk, created.isoformat(), day.isoformat(), campaign.get(campaign_id, ""), agent.get(agent_id, ""),
          *person.get(person_id, ("", "")), attempt, result.get(result_id, ""), kind or "",
          justification.get(justification_id, ""), "yes" if no_contact else "no", reason.get(reason_id, ""),
-         callback.isoformat() if callback else "", notes)
+         callback.isoformat() if callback else "", notes, script.get(script_id, ""), answers.get(pk, "{}"))
         for (pk, created, day, campaign_id, agent_id, person_id, attempt, result_id, kind, justification_id,
-             no_contact, reason_id, callback, notes) in page
+             no_contact, reason_id, callback, notes, script_id) in page
     ]
 
 

@@ -19,7 +19,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.functions import Count
 from tortoise.models import Model
 
-from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignStage
+from models.campaign import Campaign, CampaignAgent, CampaignMember, CampaignScript, CampaignStage
 from models.catalog import ContactChannel
 from models.company import Company
 from models.floor import PauseReason
@@ -32,6 +32,7 @@ from models.outbound import (
     JustificationResult,
     NoContactReason,
     Script,
+    ScriptAnswer,
 )
 from models.person import Person
 from models.ticket import Attachment, NonConformity, OutboxMail, Ticket, TicketAction, TicketMessage
@@ -236,6 +237,8 @@ class RowLoaders:
         self.pause_reason_by_id = _loader(PauseReason)
         self.stages_by_campaign = _many(CampaignStage, "campaign_id", ("position", "id"))
         self.agent_links_by_campaign = _many(CampaignAgent, "campaign_id", ("agent_id",))
+        self.script_links_by_campaign = _many(CampaignScript, "campaign_id", ("position",))
+        self.script_answers_by_operation = _many(ScriptAnswer, "operation_id", ("position",))
         self.result_links_by_justification = _many(JustificationResult, "justification_id", ("result_id",))
         self.justification_links_by_result = _many(JustificationResult, "result_id", ("justification_id",))
         self.operations_by_member = _many(Operation, "member_id", ("-id",))
@@ -296,6 +299,7 @@ class Loaders(RowLoaders):
             self.callback_by_id = _none()
             self.operations_by_member = _no_lists()
             self.operations_by_person = _no_lists()
+            self.script_answers_by_operation = _no_lists()
             self.member_events_by_member = _no_lists()
             self.ticket_emails_by_ticket = _no_lists()
             self.ticket_history_by_ticket = _kept_in_lists(

@@ -15,7 +15,7 @@ from resolvers.campaign import config, members, queue
 from resolvers.operation.statistics import by_queue_status
 from resolvers.pagination import PageArgs
 from schema.base import Info
-from schema.catalog import ActionTypeType
+from schema.catalog import ActionTypeType, ScriptType
 from schema.errors import DomainErrorHandler, Error
 from schema.ids import optional_pk, to_pk
 from schema.pagination import Connection
@@ -85,6 +85,7 @@ class CampaignType:
     )
     calling_hours: CallingHours
     default_action_type_id: strawberry.Private[int | None]
+    script_id: strawberry.Private[int | None]
 
     @classmethod
     def from_row(cls, row: Campaign) -> CampaignType:
@@ -100,7 +101,7 @@ class CampaignType:
                 saturday_start=_clock(row.saturday_start_minute),
                 saturday_end=_clock(row.saturday_end_minute),
             ),
-            default_action_type_id=row.default_action_type_id,
+            default_action_type_id=row.default_action_type_id, script_id=row.script_id,
         )
 
     @strawberry.field(
@@ -128,6 +129,22 @@ class CampaignType:
             return None
         row = await info.context.loaders.action_type_by_id.load(self.default_action_type_id)
         return ActionTypeType.from_row(row) if row else None
+
+    @strawberry.field(description="The default of the campaign's scripts (the first of scripts); null without any.")
+    async def script(self, info: Info) -> ScriptType | None:
+        if self.script_id is None:
+            return None
+        row = await info.context.loaders.script_by_id.load(self.script_id)
+        return ScriptType.from_row(row) if row else None
+
+    @strawberry.field(
+        description="The scripts an agent chooses from on the operation screen (Script da Campanha), in order, "
+        "the default first; deactivated ones included (active: false), which operationRecord refuses."
+    )
+    async def scripts(self, info: Info) -> list[ScriptType]:
+        links = await info.context.loaders.script_links_by_campaign.load(int(self.id))
+        rows = await info.context.loaders.script_by_id.load_many([link.script_id for link in links])
+        return [ScriptType.from_row(row) for row in rows if row is not None]
 
 
 async def _user(info: Info, user_id: int | None) -> UserType | None:
@@ -279,6 +296,9 @@ class CampaignCreateInput:
     wrap_up_seconds: int = 0
     calling_hours: CallingHoursInput | None = None
     stages: list[CampaignStageInput] = strawberry.field(default_factory=list, description="In order.")
+    script_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="The scripts agents choose from, in order; the first is the default (script)."
+    )
 
 
 @strawberry.input
@@ -297,6 +317,9 @@ class CampaignUpdateInput:
     calling_hours: CallingHoursInput | None = None
     stages: list[CampaignStageInput] | None = strawberry.field(
         default=None, description="The whole ordered list: ids kept, new names created, missing ones removed."
+    )
+    script_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="Replaces the campaign's scripts, in order; the first is the default ([]: none)."
     )
 
 
@@ -382,6 +405,7 @@ class CampaignMutation:
             max_attempts=input.max_attempts, retry_after_minutes=input.retry_after_minutes,
             wrap_up_seconds=input.wrap_up_seconds,
             calling_hours=_hours(input.calling_hours) or config.CallingHours(), stages=_stages(input.stages),
+            script_ids=[to_pk(value) for value in input.script_ids],
         )
         return CampaignType.from_row(await config.create_campaign(info.context, data))
 
@@ -400,6 +424,7 @@ class CampaignMutation:
             max_attempts=input.max_attempts, retry_after_minutes=input.retry_after_minutes,
             wrap_up_seconds=input.wrap_up_seconds,
             calling_hours=_hours(input.calling_hours), stages=_stages(input.stages),
+            script_ids=None if input.script_ids is None else [to_pk(value) for value in input.script_ids],
         )
         return CampaignType.from_row(await config.update_campaign(info.context, to_pk(id), data))
 

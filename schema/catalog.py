@@ -12,6 +12,7 @@ from models.outbound import ActionType, ContactResult, Justification, NoContactR
 from models.outbound import ResultKind as ResultKindModel
 from resolvers import catalog as use_cases
 from resolvers import errors as domain
+from resolvers import script as scripts
 from resolvers.pagination import PageArgs
 from schema.base import Info
 from schema.errors import DomainErrorHandler, Error
@@ -21,6 +22,7 @@ from schema.pagination import Connection
 
 ResultKind = strawberry.enum(ResultKindModel, name="ResultKind")
 CatalogErrorCode = strawberry.enum(domain.CatalogErrorCode, name="CatalogErrorCode")
+ScriptAnswerType = strawberry.enum(scripts.AnswerType, name="ScriptAnswerType")
 
 
 @strawberry.type
@@ -86,16 +88,52 @@ class JustificationType:
         return [ContactResultType.from_row(row) for row in rows if row is not None]
 
 
+@strawberry.type(
+    description="After this answer (null: any other answer, or none), go to goTo (a question's key), or end the "
+    "script when goTo is null."
+)
+class ScriptBranch:
+    answer: str | None
+    go_to: str | None
+
+
+@strawberry.type(
+    description="A dynamic script's question. After it, the branch on its answer says where to go; failing that, "
+    "its otherwise branch (answer: null, which also applies when it is left unanswered); failing that, the next "
+    "question in order."
+)
+class ScriptQuestion:
+    key: str
+    prompt: str
+    type: ScriptAnswerType  # type: ignore[valid-type]
+    required: bool = strawberry.field(description="Must be answered when the path reaches it.")
+    options: list[str] = strawberry.field(description="CHOICE only.")
+    branches: list[ScriptBranch]
+
+
 @strawberry.type(name="Script")
 class ScriptType:
     id: strawberry.ID
     title: str
     body: str = strawberry.field(description="Placeholders: {person.name}, {person.document}, {campaign.name}…")
     active: bool
+    questions: list[ScriptQuestion] = strawberry.field(
+        description="A dynamic script's questions, in order (empty: a plain text script)."
+    )
 
     @classmethod
     def from_row(cls, row: Script) -> ScriptType:
-        return cls(id=_id(row.pk), title=row.title, body=row.body, active=row.active)
+        return cls(
+            id=_id(row.pk), title=row.title, body=row.body, active=row.active,
+            questions=[
+                ScriptQuestion(
+                    key=q["key"], prompt=q["prompt"], type=scripts.AnswerType(q["type"]), required=q["required"],
+                    options=list(q["options"]),
+                    branches=[ScriptBranch(answer=b["answer"], go_to=b["go_to"]) for b in q["branches"]],
+                )
+                for q in row.questions or []
+            ],
+        )
 
 
 @strawberry.type(name="ActionType")
@@ -161,9 +199,35 @@ class JustificationUpdateInput:
 
 
 @strawberry.input
+class ScriptBranchInput:
+    answer: str | None = strawberry.field(
+        default=None,
+        description="An answer the question accepts (CHOICE: one of its options); null: otherwise (any other "
+        "answer, or none).",
+    )
+    go_to: str | None = strawberry.field(
+        default=None, description="A later question's key; null ends the script."
+    )
+
+
+@strawberry.input
+class ScriptQuestionInput:
+    key: str = strawberry.field(description="Unique in the script: a letter, then up to 39 letters, digits or _.")
+    prompt: str
+    type: ScriptAnswerType  # type: ignore[valid-type]
+    required: bool = False
+    options: list[str] = strawberry.field(default_factory=list, description="CHOICE only, at least one.")
+    branches: list[ScriptBranchInput] = strawberry.field(default_factory=list)
+
+
+_QUESTIONS = "A dynamic script's questions, in order (at most 100)."
+
+
+@strawberry.input
 class ScriptInput:
     title: str
     body: str
+    questions: list[ScriptQuestionInput] = strawberry.field(default_factory=list, description=_QUESTIONS)
 
 
 @strawberry.input
@@ -171,6 +235,22 @@ class ScriptUpdateInput:
     title: str | None = None
     body: str | None = None
     active: bool | None = None
+    questions: list[ScriptQuestionInput] | None = strawberry.field(
+        default=None, description=_QUESTIONS + " Replaces the list ([]: a plain text script)."
+    )
+
+
+def _questions(values: list[ScriptQuestionInput] | None) -> list[scripts.QuestionInput] | None:
+    if values is None:
+        return None
+    return [
+        scripts.QuestionInput(
+            key=value.key, prompt=value.prompt, type=scripts.AnswerType(value.type.value), required=value.required,
+            options=list(value.options),
+            branches=[scripts.BranchInput(answer=b.answer, go_to=b.go_to) for b in value.branches],
+        )
+        for value in values
+    ]
 
 
 @strawberry.input
@@ -329,12 +409,12 @@ class CatalogMutation:
 
     @strawberry.mutation(description="Admins and supervisors.")
     async def script_create(self, info: Info, input: ScriptInput) -> ScriptResult:
-        data = Data(title=input.title, body=input.body)
+        data = Data(title=input.title, body=input.body, questions=_questions(input.questions))
         return ScriptType.from_row(await use_cases.create_entry(info.context, Script, data))
 
     @strawberry.mutation
     async def script_update(self, info: Info, id: strawberry.ID, input: ScriptUpdateInput) -> ScriptResult:
-        data = Data(title=input.title, body=input.body, active=input.active)
+        data = Data(title=input.title, body=input.body, active=input.active, questions=_questions(input.questions))
         return ScriptType.from_row(await use_cases.update_entry(info.context, Script, to_pk(id), data))
 
     @strawberry.mutation(description="Stays on old records; can no longer be chosen.")

@@ -14,6 +14,7 @@ from resolvers import errors as domain
 from resolvers.operation import callbacks, forms, record, statistics
 from resolvers.operation.handling import HandlingFigures
 from resolvers.pagination import PageArgs
+from resolvers.script import AnswerType
 from schema.base import Info
 from schema.campaign import CampaignMemberType, CampaignStageType, CampaignType, QueueStatusCount
 from schema.catalog import (
@@ -22,6 +23,7 @@ from schema.catalog import (
     ContactResultType,
     JustificationType,
     NoContactReasonType,
+    ScriptAnswerType,
     ScriptType,
 )
 from schema.errors import DomainErrorHandler, Error
@@ -49,6 +51,16 @@ async def _load(info: Info, loader_name: str, key: int | None):  # type: ignore[
     if key is None:
         return None
     return await getattr(info.context.loaders, loader_name).load(key)
+
+
+@strawberry.type(description="An answer to a dynamic script's question, as the question was when answered.")
+class ScriptAnswer:
+    key: str
+    prompt: str
+    type: ScriptAnswerType  # type: ignore[valid-type]
+    value: str = strawberry.field(
+        description="Normalised: NUMBER a plain decimal, DATE YYYY-MM-DD, YES_NO YES or NO, CHOICE the option."
+    )
 
 
 @strawberry.type(name="Operation", description="One contact attempt with a campaign member.")
@@ -125,6 +137,19 @@ class OperationType:
         row = await _load(info, "no_contact_reason_by_id", self.row.no_contact_reason_id)
         return NoContactReasonType.from_row(row) if row else None
 
+    @strawberry.field(description="The script the agent ran (operationRecord's scriptAnswers.scriptId).")
+    async def script(self, info: Info) -> ScriptType | None:
+        row = await _load(info, "script_by_id", self.row.script_id)
+        return ScriptType.from_row(row) if row else None
+
+    @strawberry.field(description="The dynamic script's answers, in question order (empty without any).")
+    async def script_answers(self, info: Info) -> list[ScriptAnswer]:
+        rows = await info.context.loaders.script_answers_by_operation.load(self.row.pk)
+        return [
+            ScriptAnswer(key=row.question_key, prompt=row.prompt, type=AnswerType(row.answer_type), value=row.value)
+            for row in rows
+        ]
+
 
 @strawberry.type(name="Callback", description="A scheduled recontact; no agent means anyone on the campaign.")
 class CallbackType:
@@ -166,6 +191,24 @@ class CallbackType:
 
 
 @strawberry.input
+class ScriptAnswerInput:
+    key: str = strawberry.field(description="The question's key.")
+    value: str = strawberry.field(
+        description="NUMBER: digits with a point; DATE: YYYY-MM-DD; YES_NO: YES or NO; CHOICE: an option; blank: "
+        "not answered."
+    )
+
+
+@strawberry.input(
+    description="The script the agent ran (one of Campaign.scripts, or the action type's script) and the answers "
+    "to its questions: checked against the path its branches take, recorded with the operation."
+)
+class ScriptAnswersInput:
+    script_id: strawberry.ID
+    answers: list[ScriptAnswerInput] = strawberry.field(default_factory=list, description="At most 100.")
+
+
+@strawberry.input
 class OperationRecordInput:
     member_id: strawberry.ID
     result_id: strawberry.ID | None = strawberry.field(default=None, description="Required unless noContact.")
@@ -193,6 +236,7 @@ class OperationRecordInput:
     delete_suspect: bool | None = strawberry.field(
         default=None, description="With convertSuspect when SUSPECT_CONVERSION is ASK: delete the suspect or keep it."
     )
+    script_answers: ScriptAnswersInput | None = None
 
 
 OperationResult = Annotated[OperationType | OperationError, strawberry.union("OperationRecordResult")]
@@ -523,11 +567,17 @@ class OperationQuery:
             ),
         )
 
-    @strawberry.field(description="The action type's script filled in for the member; null without a script.")
+    @strawberry.field(
+        description="A script filled in for the member: scriptId (one of Campaign.scripts, as the agent chose it), "
+        "else the action type's; null without a script."
+    )
     async def script_render(
-        self, info: Info, action_type_id: strawberry.ID, member_id: strawberry.ID
+        self, info: Info, member_id: strawberry.ID, action_type_id: strawberry.ID | None = None,
+        script_id: strawberry.ID | None = None,
     ) -> RenderedScript | None:
-        rendered = await forms.render_script(info.context, to_pk(action_type_id), to_pk(member_id))
+        rendered = await forms.render_script(
+            info.context, optional_pk(action_type_id), to_pk(member_id), optional_pk(script_id)
+        )
         return RenderedScript(script=ScriptType.from_row(rendered.script), text=rendered.text) if rendered else None
 
 
@@ -555,6 +605,10 @@ class OperationMutation:
             wrap_up_seconds=input.wrap_up_seconds,
             convert_suspect=input.convert_suspect,
             delete_suspect=input.delete_suspect,
+            script_id=None if input.script_answers is None else to_pk(input.script_answers.script_id),
+            script_answers=() if input.script_answers is None else tuple(
+                (answer.key, answer.value) for answer in input.script_answers.answers
+            ),
         )
         return OperationType.from_row(await record.record_operation(info.context, data))
 

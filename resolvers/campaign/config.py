@@ -10,9 +10,16 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from models.campaign import CallbackPolicy, Campaign, CampaignAgent, CampaignMember, CampaignStage
+from models.campaign import (
+    CallbackPolicy,
+    Campaign,
+    CampaignAgent,
+    CampaignMember,
+    CampaignScript,
+    CampaignStage,
+)
 from models.operation import Callback, CallbackStatus
-from models.outbound import ActionType
+from models.outbound import ActionType, Script
 from models.user import Role, User
 from realtime.events import EventSpec, publish, record
 from resolvers.campaign import rules
@@ -58,6 +65,8 @@ class CampaignInput:
     wrap_up_seconds: int | None = None
     calling_hours: CallingHours | None = None
     stages: list[StageInput] | None = None
+    # The scripts an agent may choose ("Script da Campanha"), in order; the first is the default.
+    script_ids: list[int] | None = None
 
 
 def visible_campaigns(ctx: Context) -> QuerySet[Campaign]:
@@ -165,6 +174,8 @@ async def _clean(data: CampaignInput, current: Campaign | None) -> dict[str, obj
                 CampaignErrorCode.INACTIVE_CATALOG_ENTRY, "This action type is deactivated.", "defaultActionTypeId"
             )
         values["default_action_type_id"] = action.pk
+    if data.script_ids is not None:
+        values["script_id"] = (await _scripts(data.script_ids) or [None])[0]
     if data.callback_policy is not None:
         values["callback_policy"] = data.callback_policy
     if data.clear_callback_opens_after:
@@ -184,6 +195,31 @@ async def _clean(data: CampaignInput, current: Campaign | None) -> dict[str, obj
     elif current is None:
         values.update(_hours(CallingHours()))
     return values
+
+
+async def _scripts(script_ids: list[int]) -> list[int]:
+    """The campaign's scripts as asked: known, active, each once, at most MAX_IDS."""
+    if len(script_ids) > MAX_IDS:
+        raise CampaignError(CampaignErrorCode.TOO_MANY_IDS, f"At most {MAX_IDS} scripts.", "scriptIds")
+    if len(set(script_ids)) != len(script_ids):
+        raise CampaignError(CampaignErrorCode.INVALID, "A script is listed twice.", "scriptIds")
+    active = dict(await Script.filter(id__in=set(script_ids)).values_list("id", "active"))
+    for script_id in script_ids:
+        if script_id not in active:
+            raise CampaignError(CampaignErrorCode.UNKNOWN_SCRIPT, "No such script.", "scriptIds")
+        if not active[script_id]:
+            raise CampaignError(CampaignErrorCode.INACTIVE_CATALOG_ENTRY, "This script is deactivated.", "scriptIds")
+    return script_ids
+
+
+async def _set_scripts(connection: BaseDBAsyncClient, campaign_id: int, script_ids: list[int]) -> None:
+    await CampaignScript.filter(campaign_id=campaign_id).using_db(connection).delete()
+    if script_ids:
+        await CampaignScript.bulk_create(
+            [CampaignScript(campaign_id=campaign_id, script_id=script_id, position=index + 1)
+             for index, script_id in enumerate(script_ids)],
+            using_db=connection,
+        )
 
 
 def _stage_names(stages: list[StageInput]) -> list[str]:
@@ -215,6 +251,8 @@ async def create_campaign(ctx: Context, data: CampaignInput) -> Campaign:
                  for index, name in enumerate(names)],
                 using_db=connection,
             )
+        if data.script_ids:
+            await _set_scripts(connection, campaign.pk, data.script_ids)
     return campaign
 
 
@@ -260,10 +298,13 @@ async def update_campaign(ctx: Context, campaign_id: int, data: CampaignInput) -
                     await CampaignStage.filter(id=stage.id).using_db(connection).update(
                         name=name, position=index + 1
                     )
-        if changed or data.stages is not None:
+        if data.script_ids is not None:
+            await _set_scripts(connection, campaign.pk, data.script_ids)
+        if changed or data.stages is not None or data.script_ids is not None:
             events.append(await record(connection, EventSpec(
                 kind="CAMPAIGN_UPDATED", entity="campaign", entity_id=campaign.pk, campaign_id=campaign.pk,
-                agent_id=user.pk, data={"fields": changed, "stages": data.stages is not None},
+                agent_id=user.pk, data={"fields": changed, "stages": data.stages is not None,
+                                        "scripts": data.script_ids is not None},
             )))
     await publish(ctx.broadcast, events)
     return campaign

@@ -70,14 +70,21 @@ class RenderedScript:
     text: str
 
 
-async def render_script(ctx: Context, action_type_id: int, member_id: int) -> RenderedScript | None:
-    """The action type's script with the member's fields filled in ("Adicionar script")."""
+async def render_script(
+    ctx: Context, action_type_id: int | None, member_id: int, script_id: int | None = None
+) -> RenderedScript | None:
+    """A script with the member's fields filled in ("Adicionar script"): the one chosen among the
+    campaign's (script_id), else the action type's."""
     user = ctx.require_user()
     member = await get_member(ctx, member_id)
-    action = await ActionType.get_or_none(id=action_type_id)
-    if member is None or action is None or action.script_id is None:
+    if script_id is None and action_type_id is not None:
+        action = await ActionType.get_or_none(id=action_type_id)
+        script_id = action.script_id if action is not None else None
+    if member is None or script_id is None:
         return None
-    script = await Script.get(id=action.script_id)
+    script = await Script.get_or_none(id=script_id)
+    if script is None:
+        return None
     person = await ctx.loaders.person_by_id.load(member.person_id)
     campaign = await ctx.loaders.campaign_by_id.load(member.campaign_id)
     stage = await ctx.loaders.campaign_stage_by_id.load(member.stage_id) if member.stage_id else None

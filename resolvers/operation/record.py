@@ -17,6 +17,7 @@ from tortoise.transactions import in_transaction
 from models.campaign import (
     Campaign,
     CampaignMember,
+    CampaignScript,
     CampaignStage,
     QueuePriority,
     QueueStatus,
@@ -32,6 +33,8 @@ from models.outbound import (
     JustificationResult,
     NoContactReason,
     ResultKind,
+    Script,
+    ScriptAnswer,
 )
 from models.person import Person
 from models.user import User
@@ -44,6 +47,7 @@ from resolvers.do_not_call import blocked, listed_numbers
 from resolvers.errors import OperationError, OperationErrorCode, PersonError, PersonErrorCode
 from resolvers.floor import end_call
 from resolvers.operation.handling import check_seconds, handling_values
+from resolvers.script import Answer, check_answers
 
 MAX_TEXT = 20000
 
@@ -73,6 +77,9 @@ class OperationInput:
     # prospect"), deleting the suspect or not as SUSPECT_CONVERSION says (ASK: delete_suspect).
     convert_suspect: bool = False
     delete_suspect: bool | None = None
+    # The script the agent ran and its answers by question key ("Script Dinâmico").
+    script_id: int | None = None
+    script_answers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -80,6 +87,7 @@ class _Checked:
     campaign: Campaign
     result: ContactResult | None = None
     reason: NoContactReason | None = None
+    answers: list[Answer] = field(default_factory=list)
     values: dict[str, object] = field(default_factory=dict)
 
 
@@ -124,7 +132,9 @@ async def _validate(ctx: Context, user: User, data: OperationInput, member: Camp
     check_seconds(data.wrap_up_seconds, "wrapUpSeconds")
     if len(data.notes) > MAX_TEXT or len(data.conversation) > MAX_TEXT:
         raise OperationError(OperationErrorCode.INVALID, f"Notes and conversation hold {MAX_TEXT} characters.")
-    await _entry(ActionType, data.action_type_id, OperationErrorCode.UNKNOWN_ACTION_TYPE, "actionTypeId", "action type")
+    action = await _entry(
+        ActionType, data.action_type_id, OperationErrorCode.UNKNOWN_ACTION_TYPE, "actionTypeId", "action type"
+    )
     await _entry(ContactChannel, data.channel_id, OperationErrorCode.UNKNOWN_CHANNEL, "channelId", "channel")
     result = await _entry(ContactResult, data.result_id, OperationErrorCode.UNKNOWN_RESULT, "resultId", "result")
     reason = await _entry(
@@ -176,7 +186,28 @@ async def _validate(ctx: Context, user: User, data: OperationInput, member: Camp
             OperationErrorCode.STAGE_NOT_IN_CAMPAIGN, "This stage is not a stage of the member's campaign.", "stageId"
         )
     checked.result, checked.reason = result, reason
+    if data.script_id is not None:
+        checked.answers = await _script_answers(campaign, action, data)
     return checked
+
+
+async def _script_answers(campaign: Campaign, action: ActionType | None, data: OperationInput) -> list[Answer]:
+    """The script is one the agent could choose here (the campaign's, or the chosen or default action
+    type's), and the answers follow its path (resolvers/script.py)."""
+    script: Script = await _entry(
+        Script, data.script_id, OperationErrorCode.UNKNOWN_SCRIPT, "scriptAnswers.scriptId", "script"
+    )
+    offered = {campaign.script_id, action.script_id if action else None}
+    if campaign.default_action_type_id is not None:
+        offered.add(await ActionType.filter(id=campaign.default_action_type_id).values_list("script_id", flat=True).first())
+    if script.pk not in offered and not await CampaignScript.filter(
+        campaign_id=campaign.pk, script_id=script.pk
+    ).exists():
+        raise OperationError(
+            OperationErrorCode.SCRIPT_NOT_IN_CAMPAIGN,
+            "This script is not one of the campaign's or the action type's.", "scriptAnswers.scriptId",
+        )
+    return check_answers(script, list(data.script_answers))
 
 
 def _check_claim(user: User, member: CampaignMember, now: datetime) -> None:
@@ -239,6 +270,8 @@ async def _close_pending(connection: BaseDBAsyncClient, member: CampaignMember, 
 
 async def record_operation(ctx: Context, data: OperationInput) -> Operation:
     user = ctx.require_user()
+    if data.script_answers and data.script_id is None:
+        raise OperationError(OperationErrorCode.INVALID, "Answers go with their scriptId.", "scriptAnswers")
     if data.callback_at is not None and data.callback_at.tzinfo is not None:
         data = replace(data, callback_at=data.callback_at.astimezone(UTC))
     member = await CampaignMember.get_or_none(id=data.member_id)
@@ -279,10 +312,17 @@ async def record_operation(ctx: Context, data: OperationInput) -> Operation:
             result_id=data.result_id, result_kind=checked.result.kind.value if checked.result else None,
             justification_id=data.justification_id, notes=data.notes.strip(), conversation=data.conversation,
             no_contact=data.no_contact, no_contact_reason_id=data.no_contact_reason_id,
-            callback_at=data.callback_at, attempt=attempts,
+            callback_at=data.callback_at, attempt=attempts, script_id=data.script_id,
             local_date=now.astimezone(ctx.settings.zone).date(), using_db=connection,
             **handling_values(member, data.talk_seconds, data.wrap_up_seconds, now, ctx.settings.zone),
         )
+        if checked.answers:
+            await ScriptAnswer.bulk_create(
+                [ScriptAnswer(operation_id=operation.pk, script_id=data.script_id, position=answer.position,
+                              question_key=answer.key, prompt=answer.prompt, answer_type=answer.type,
+                              value=answer.value) for answer in checked.answers],
+                using_db=connection,
+            )
         events += await _close_pending(connection, member, now)
         changes: dict[str, object] = {
             "attempts": attempts, "stage_id": stage_id, "last_operation_id": operation.pk, "last_acted_at": now,

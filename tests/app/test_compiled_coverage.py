@@ -176,6 +176,17 @@ NOT_COMPILED: dict[str, str] = {
     "SavedQueueFilterList.*": ROOT,
     "SavedQueueFilter.*": ROOT,
     "QueueFilterCriteria.*": ROOT,
+    # Issue 17, several scripts per campaign and dynamic scripts. Campaign.script and Operation.script
+    # are compiled (a load by id); the rest are plain lists (no Many in the compiler): a campaign's
+    # scripts (read when the operation screen opens, not per queue refresh), an operation's answers
+    # (a history row's detail), and a script's questions, a JSON column made into objects with a
+    # selection (the compiler's Derived answers values without one).
+    "Campaign.scripts": LIST,
+    "Operation.scriptAnswers": LIST,
+    "Script.questions": LIST,
+    "ScriptAnswer.*": LIST,
+    "ScriptQuestion.*": LIST,
+    "ScriptBranch.*": LIST,
     # Issue 17, customer e-mail templates: an administrator's settings screen (two dozen rows, defaults
     # computed in Python), read when it opens, never by a dashboard's refresh.
     "Query.emailTemplates": ROOT,
