@@ -16,6 +16,7 @@ from models.person import Person, PersonKind, PersonStage
 from resolvers.documents import digits, fold
 from resolvers.errors import DomainError, PersonError, PersonErrorCode
 from resolvers.imports.reader import Row
+from resolvers.imports.staging import copy_rows, fetch, is_postgres
 from resolvers.person import PersonInput, check_stage_change, new_person_values
 
 # GraphQL spelling of a refused field -> the import field whose column is reported.
@@ -213,48 +214,65 @@ def _record(values: dict[str, object], person_id: int | None = None) -> tuple[An
 
 async def write_persons(connection: BaseDBAsyncClient, plan: PersonPlan) -> tuple[int, int]:
     """Insert and update the planned rows; returns (inserted, updated). Fills `plan.ids` for the new."""
-    if connection.capabilities.dialect == "postgres":
-        inserted = await _write_postgres(connection, plan)
-    else:
-        if plan.inserts:
-            await Person.bulk_create([Person(**values) for _, values in plan.inserts], using_db=connection)
-        for _, person_id, values in plan.updates:
-            await Person.filter(id=person_id).using_db(connection).update(**values)
-        inserted = len(plan.inserts)
+    if is_postgres(connection):
+        return await _write_postgres(connection, plan)
+    if plan.inserts:
+        await Person.bulk_create([Person(**values) for _, values in plan.inserts], using_db=connection)
+    for _, person_id, values in plan.updates:
+        await Person.filter(id=person_id).using_db(connection).update(**values)
     if plan.inserts:
         documents = [str(values["document"]) for _, values in plan.inserts]
         for pk, key in await Person.filter(document_key__in=documents).using_db(connection).values_list(
             "id", "document_key"
         ):
             plan.ids[key] = pk
-    return inserted, len(plan.updates)
+    return len(plan.inserts), len(plan.updates)
 
 
-async def _write_postgres(connection: BaseDBAsyncClient, plan: PersonPlan) -> int:
-    """COPY the batch into a staging table, then one INSERT and one UPDATE from it. A document a
-    concurrent writer took meanwhile is skipped by ON CONFLICT (its row is reported by the caller)."""
-    columns = ", ".join(f'"{column}"' for column in PERSON_COLUMNS)
-    staged = ", ".join(f's."{column}"' for column in PERSON_COLUMNS)
-    assignments = ", ".join(f'"{column}" = s."{column}"' for column in PERSON_COLUMNS)
+_STAGE = "import_person_stage"
+_STAGE_DEFINITION = (
+    "person_id int, kind varchar(10), name varchar(200), document varchar(14), document_key varchar(14), "
+    "phones jsonb, emails jsonb, stage varchar(10), company_id int, do_not_call boolean, search_text text"
+)
+_COLUMNS = ", ".join(f'"{column}"' for column in PERSON_COLUMNS)
+# The plan's updates (by the id it matched) and its inserts, in one statement over the staged rows.
+# A document a concurrent writer took since the plan read is skipped by ON CONFLICT and reported.
+_MERGE = (
+    'WITH updated AS (UPDATE "person" p SET '
+    + ", ".join(f'"{column}" = s."{column}"' for column in PERSON_COLUMNS)
+    + f', "updated_at" = now() FROM {_STAGE} s WHERE s.person_id IS NOT NULL AND p.id = s.person_id '
+    "RETURNING p.id), "
+    f'inserted AS (INSERT INTO "person" ({_COLUMNS}, "created_at", "updated_at") SELECT '
+    + ", ".join(f's."{column}"' for column in PERSON_COLUMNS)
+    + f", now(), now() FROM {_STAGE} s WHERE s.person_id IS NULL ON CONFLICT (document_key) DO NOTHING "
+    "RETURNING id, document_key) "
+    "SELECT id, document_key FROM inserted UNION ALL SELECT id, NULL FROM updated"
+)
+
+
+async def _write_postgres(connection: BaseDBAsyncClient, plan: PersonPlan) -> tuple[int, int]:
+    """COPY the batch into the staging table, then `_MERGE` (resolvers/imports/staging.py)."""
     records = [_record(values) for _, values in plan.inserts]
     records += [_record(values, person_id) for _, person_id, values in plan.updates]
     if not records:
-        return 0
+        return 0, 0
     async with connection.acquire_connection() as raw:
-        await raw.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS import_person_stage (person_id int, kind varchar(10), "
-            "name varchar(200), document varchar(14), document_key varchar(14), phones jsonb, emails jsonb, "
-            "stage varchar(10), company_id int, do_not_call boolean, search_text text) ON COMMIT DELETE ROWS"
-        )
-        await raw.copy_records_to_table(
-            "import_person_stage", records=records, columns=["person_id", *PERSON_COLUMNS]
-        )
-        status = await raw.execute(
-            f'INSERT INTO "person" ({columns}, "created_at", "updated_at") SELECT {staged}, now(), now() '
-            "FROM import_person_stage s WHERE s.person_id IS NULL ON CONFLICT (document_key) DO NOTHING"
-        )
-        await raw.execute(
-            f'UPDATE "person" p SET {assignments}, "updated_at" = now() FROM import_person_stage s '
-            "WHERE s.person_id IS NOT NULL AND p.id = s.person_id"
-        )
-    return int(status.rsplit(" ", 1)[-1])
+        await copy_rows(connection, raw, _STAGE, _STAGE_DEFINITION, ("person_id", *PERSON_COLUMNS), records)
+        written = await fetch(connection, raw, _MERGE)
+    updated = 0
+    for person_id, key in written:
+        if key is None:
+            updated += 1
+        else:
+            plan.ids[key] = person_id
+    kept = []
+    for row, values in plan.inserts:
+        if str(values["document"]) in plan.ids:
+            kept.append((row, values))
+        else:
+            plan.errors.append(RowError(
+                row.number, row.columns.get("document", "document"), PersonErrorCode.DUPLICATE_DOCUMENT.value,
+                "A person with this document was created meanwhile (import with UPSERT to update it).",
+            ))
+    plan.inserts = kept
+    return len(kept), updated
