@@ -81,8 +81,8 @@ async def test_persons_go_by_copy_and_one_statement_per_batch_for_inserts_and_up
     # then: three batches, each a COPY and one statement writing the person table
     assert (job.status, job.inserted, job.updated, job.error_rows) == (ImportStatus.DONE, 20, 10, 0)
     copies = statement_log.starting("COPY")
-    assert copies == ["COPY import_person_stage (person_id, kind, name, document, document_key, phones, emails, "
-                      "stage, company_id, do_not_call, search_text) FROM STDIN: 10 rows"] * 3
+    assert copies == [("COPY import_person_stage (person_id, kind, name, document, document_key, phones, emails, "
+                       "stage, company_id, do_not_call, search_text) FROM STDIN: 10 rows")] * 3
     writes = statement_log.touching("person")
     assert len(writes) == 3 and all(s.startswith("WITH updated AS") for s in writes)
     assert await Person.filter(name="Antigo").count() == 0
