@@ -4,6 +4,7 @@ then written a batch at a time (COPY into a staging table on PostgreSQL)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -17,7 +18,7 @@ from resolvers.documents import digits, fold
 from resolvers.errors import DomainError, PersonError, PersonErrorCode
 from resolvers.imports.reader import Row
 from resolvers.imports.staging import copy_rows, fetch, is_postgres
-from resolvers.person import PersonInput, check_stage_change, new_person_values
+from resolvers.person import check_stage_change, person_values, search_text
 
 # GraphQL spelling of a refused field -> the import field whose column is reported.
 FIELD_OF = {"companyId": "company", "doNotCall": "do_not_call", "memberId": "document", "agentId": "agent",
@@ -52,6 +53,7 @@ def row_error(row: Row, error: DomainError) -> RowError:
     return RowError(row.number, row.columns.get(name, name), error.code.value, error.message)
 
 
+@lru_cache(maxsize=1024)  # a file repeats a few words (PF, prospecto, sim) in a column
 def _word(text: str) -> str:
     return "".join(ch for ch in fold(text) if ch.isalnum())
 
@@ -85,17 +87,17 @@ def parse_flag(text: str | None, field_name: str) -> bool | None:
     raise PersonError(PersonErrorCode.INVALID, f"{text!r} is not yes or no.", field_name)
 
 
-def person_input(values: dict[str, Any], stage_field: str = "stage") -> PersonInput:
+def check_row(values: dict[str, Any], stage_field: str = "stage") -> tuple[dict[str, object], PersonStage | None,
+                                                                        bool | None]:
+    """A row's person columns checked by personCreate's rules (resolvers/person.py `person_values`), as
+    (the new person's values, the stage the row gives, its do-not-call flag), or the PersonError."""
     document = values.get("document", "")
-    return PersonInput(
-        kind=parse_kind(values.get("kind", ""), document),
-        name=values.get("name") or None,
-        document=document or None,
-        phones=values.get("phones"),
-        emails=values.get("emails"),
-        stage=parse_stage(values.get(stage_field, ""), "stage" if stage_field == "stage" else "person_stage"),
-        do_not_call=parse_flag(values.get("do_not_call"), "doNotCall"),
-    )
+    kind = parse_kind(values.get("kind", ""), document)
+    stage = parse_stage(values.get(stage_field, ""), "stage" if stage_field == "stage" else "person_stage")
+    do_not_call = parse_flag(values.get("do_not_call"), "doNotCall")
+    person = person_values(kind, values.get("name") or None, document or None, values.get("phones"),
+                           values.get("emails"), stage, do_not_call)
+    return person, stage, do_not_call
 
 
 @dataclass
@@ -128,14 +130,14 @@ async def _companies(references: set[str]) -> dict[str, int]:
 
 
 async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "stage") -> PersonPlan:
-    """Check a batch of person rows: three queries (companies, existing documents), whatever its size."""
+    """Check a batch of person rows: three queries (companies, existing documents), whatever its size.
+    Rows are checked as plain values and existing persons read as tuples: no model object per row."""
     plan = PersonPlan()
-    checked: list[tuple[Row, PersonInput, dict[str, object]]] = []
+    checked: list[tuple[Row, dict[str, object], PersonStage | None, bool | None]] = []
     first_row: dict[str, int] = {}
     for row in rows:
         try:
-            data = person_input(row.values, stage_field)
-            values = new_person_values(data)
+            values, stage, do_not_call = check_row(row.values, stage_field)
         except DomainError as error:
             plan.errors.append(row_error(row, error))
             continue
@@ -147,15 +149,15 @@ async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "st
             ))
             continue
         first_row[document] = row.number
-        checked.append((row, data, values))
-    companies = await _companies({row.values["company"] for row, _, _ in checked if row.values.get("company")})
+        checked.append((row, values, stage, do_not_call))
+    companies = await _companies({row.values["company"] for row, *_ in checked if row.values.get("company")})
     existing = {
-        person.document_key: person
-        for person in await Person.filter(document_key__in=list(first_row)).only(
-            "id", "document_key", "stage", "company_id", "phones", "emails", "do_not_call", "name", "kind"
+        key: rest
+        for key, *rest in await Person.filter(document_key__in=list(first_row)).values_list(
+            "document_key", "id", "stage", "company_id", "phones", "emails", "do_not_call"
         )
     }
-    for row, data, values in checked:
+    for row, values, stage, do_not_call in checked:
         reference = row.values.get("company")
         if reference:
             if reference not in companies:
@@ -171,7 +173,8 @@ async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "st
             values.setdefault("company_id", None)
             plan.inserts.append((row, values))
             continue
-        plan.ids[document] = current.pk
+        person_id, current_stage, current_company, current_phones, current_emails, current_opt_out = current
+        plan.ids[document] = person_id
         if mode != ImportMode.UPSERT:
             if stage_field == "stage":  # a person row; member rows use the person they find
                 plan.errors.append(RowError(
@@ -180,36 +183,37 @@ async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "st
                 ))
             continue
         try:
-            if data.stage is not None:
-                check_stage_change(current.stage, data.stage)
+            if stage is not None:
+                check_stage_change(current_stage, stage)
         except DomainError as error:
             plan.errors.append(row_error(row, error))
             continue
+        phones = values["phones"] if row.values.get("phones") else current_phones
         final: dict[str, object] = {
             "kind": values["kind"], "name": values["name"], "document": document, "document_key": document,
-            "phones": values["phones"] if data.phones else current.phones,
-            "emails": values["emails"] if data.emails else current.emails,
-            "stage": data.stage or current.stage,
-            "company_id": values.get("company_id", current.company_id),
-            "do_not_call": data.do_not_call if data.do_not_call is not None else current.do_not_call,
+            "phones": phones,
+            "emails": values["emails"] if row.values.get("emails") else current_emails,
+            "stage": stage or current_stage,
+            "company_id": values.get("company_id", current_company),
+            "do_not_call": do_not_call if do_not_call is not None else current_opt_out,
+            "search_text": search_text(str(values["name"]), document, phones),  # type: ignore[arg-type]
         }
-        from resolvers.person import search_text
-
-        final["search_text"] = search_text(str(final["name"]), document, final["phones"])  # type: ignore[arg-type]
-        plan.updates.append((row, current.pk, final))
+        plan.updates.append((row, person_id, final))
     return plan
 
 
+_NO_CONTACTS = "[]"
+
+
 def _record(values: dict[str, object], person_id: int | None = None) -> tuple[Any, ...]:
-    record = []
-    for column in PERSON_COLUMNS:
-        value = values.get(column)
-        if column in ("phones", "emails"):
-            value = orjson.dumps(value or []).decode()
-        elif hasattr(value, "value"):
-            value = value.value  # type: ignore[union-attr]
-        record.append(value)
-    return (person_id, *record)
+    """The staged row of a person (PERSON_COLUMNS after the id), built in one expression."""
+    phones, emails, kind, stage = values["phones"], values["emails"], values["kind"], values["stage"]
+    return (
+        person_id, getattr(kind, "value", kind), values["name"], values["document"], values["document_key"],
+        orjson.dumps(phones).decode() if phones else _NO_CONTACTS,
+        orjson.dumps(emails).decode() if emails else _NO_CONTACTS,
+        getattr(stage, "value", stage), values.get("company_id"), values["do_not_call"], values["search_text"],
+    )
 
 
 async def write_persons(connection: BaseDBAsyncClient, plan: PersonPlan) -> tuple[int, int]:
