@@ -14,6 +14,7 @@ from tortoise.expressions import Q
 from models.company import Company
 from models.data_import import ImportMode
 from models.person import Person, PersonKind, PersonStage
+from resolvers.campaign.rules import utc_now
 from resolvers.documents import digits, fold
 from resolvers.errors import DomainError, PersonError, PersonErrorCode
 from resolvers.imports.reader import Row
@@ -220,10 +221,14 @@ async def write_persons(connection: BaseDBAsyncClient, plan: PersonPlan) -> tupl
     """Insert and update the planned rows; returns (inserted, updated). Fills `plan.ids` for the new."""
     if is_postgres(connection):
         return await _write_postgres(connection, plan)
+    # SQLite: one prepared statement run for every row (executemany), from the same records COPY takes
     if plan.inserts:
-        await Person.bulk_create([Person(**values) for _, values in plan.inserts], using_db=connection)
-    for _, person_id, values in plan.updates:
-        await Person.filter(id=person_id).using_db(connection).update(**values)
+        now = utc_now()  # written by sqlite3's adapter as the ORM writes its timestamps
+        await connection.execute_many(_SQLITE_INSERT, [[*_record(values)[1:], now, now] for _, values in plan.inserts])
+    if plan.updates:
+        await connection.execute_many(
+            _SQLITE_UPDATE, [[*_record(values)[1:], person_id] for _, person_id, values in plan.updates]
+        )
     if plan.inserts:
         documents = [str(values["document"]) for _, values in plan.inserts]
         for pk, key in await Person.filter(document_key__in=documents).using_db(connection).values_list(
@@ -233,6 +238,12 @@ async def write_persons(connection: BaseDBAsyncClient, plan: PersonPlan) -> tupl
     return len(plan.inserts), len(plan.updates)
 
 
+_SQLITE_INSERT = (
+    f'INSERT INTO "person" ({", ".join(PERSON_COLUMNS)}, "created_at", "updated_at") '
+    f"VALUES ({', '.join('?' for _ in PERSON_COLUMNS)}, ?, ?)"
+)
+# As the ORM's QuerySet.update, which imports used before: updated_at is left as it is.
+_SQLITE_UPDATE = f'UPDATE "person" SET {", ".join(f"{column} = ?" for column in PERSON_COLUMNS)} WHERE "id" = ?'
 _STAGE = "import_person_stage"
 _STAGE_DEFINITION = (
     "person_id int, kind varchar(10), name varchar(200), document varchar(14), document_key varchar(14), "

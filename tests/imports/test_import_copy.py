@@ -22,7 +22,7 @@ from tests.factories import Factory
 from tests.imports.helpers import run, write_csv
 from tests.outbound_factories import Clock, Outbound
 
-pytestmark = pytest.mark.skipif(not PG_ADMIN_URL, reason="COPY is PostgreSQL's; SQLite keeps the ORM's bulk insert")
+postgres_only = pytest.mark.skipif(not PG_ADMIN_URL, reason="COPY is PostgreSQL's")
 
 
 class StatementLog(logging.Handler):
@@ -49,6 +49,7 @@ class StatementLog(logging.Handler):
 @pytest.fixture
 def statement_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[StatementLog]:
     monkeypatch.setattr(imports, "POSTGRES_BATCH", 10)
+    monkeypatch.setattr(imports, "BATCH", 10)
     logger = logging.getLogger("tortoise.db_client")
     log = StatementLog()
     previous = logger.level
@@ -66,6 +67,7 @@ def person_rows(count: int, start: int = 1) -> list[list[str]]:
             for index in range(start, start + count)]
 
 
+@postgres_only
 async def test_persons_go_by_copy_and_one_statement_per_batch_for_inserts_and_updates(
     factory: Factory, settings: Settings, tmp_path: Path, statement_log: StatementLog
 ) -> None:
@@ -90,6 +92,7 @@ async def test_persons_go_by_copy_and_one_statement_per_batch_for_inserts_and_up
     assert await Person.all().count() == 30
 
 
+@postgres_only
 async def test_members_and_their_new_persons_go_by_copy_and_one_statement_per_batch(
     factory: Factory, outbound: Outbound, settings: Settings, tmp_path: Path, statement_log: StatementLog
 ) -> None:
@@ -121,6 +124,7 @@ async def test_members_and_their_new_persons_go_by_copy_and_one_statement_per_ba
     assert await Person.filter(name__startswith="Nova").count() == 10
 
 
+@postgres_only
 async def test_register_numbers_go_by_copy_and_one_upsert_per_batch(
     factory: Factory, clock: Clock, settings: Settings, tmp_path: Path, statement_log: StatementLog
 ) -> None:
@@ -146,6 +150,7 @@ async def test_register_numbers_go_by_copy_and_one_upsert_per_batch(
     assert set(await DoNotCallNumber.all().values_list("source", flat=True)) == {"PROCON-SP"}
 
 
+@postgres_only
 async def test_dry_run_stages_nothing(factory: Factory, settings: Settings, tmp_path: Path,
                                       statement_log: StatementLog) -> None:
     admin = await factory.user(Role.ADMIN)
@@ -155,3 +160,23 @@ async def test_dry_run_stages_nothing(factory: Factory, settings: Settings, tmp_
     assert (job.inserted, job.error_rows) == (15, 0)
     assert statement_log.starting("COPY", "CREATE TEMP") == [] and statement_log.touching("person") == []
     assert await Person.all().count() == 0
+
+
+@pytest.mark.skipif(bool(PG_ADMIN_URL), reason="SQLite's path")
+async def test_on_sqlite_a_batch_of_persons_is_one_executemany_for_inserts_and_one_for_updates(
+    factory: Factory, settings: Settings, tmp_path: Path, statement_log: StatementLog
+) -> None:
+    # given: 30 rows in batches of 10, the last 10 existing
+    admin = await factory.user(Role.ADMIN)
+    for index in range(21, 31):
+        await factory.person(name="Antigo", document=make_cpf(index), stage=PersonStage.PROSPECT)
+    path = write_csv(tmp_path / "p.csv", [["nome", "cpf", "telefone", "estagio"], *person_rows(30)])
+    statement_log.clear()
+    # when
+    job = await run(settings, admin, path, mode=ImportMode.UPSERT)
+    # then
+    assert (job.inserted, job.updated, job.error_rows) == (20, 10, 0)
+    assert len(statement_log.touching("person")) == 3
+    imported = await Person.get(document=make_cpf(1))
+    assert (imported.phones, imported.stage, imported.created_at is not None) == (["1133330001"], PersonStage.PROSPECT, True)
+    assert (await Person.get(document=make_cpf(25))).name == "Pessoa 25"
