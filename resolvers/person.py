@@ -154,26 +154,34 @@ def _clean_document(kind: PersonKind, document: str) -> str:
     return digits(document)
 
 
+def clean_phones(given: list[str]) -> list[str]:
+    if len(given) > MAX_CONTACTS:
+        raise PersonError(PersonErrorCode.INVALID_PHONE, f"At most {MAX_CONTACTS} phones.", "phones")
+    phones = []
+    for phone in given:
+        normalized = normalize_phone(phone)
+        if normalized is None:
+            raise PersonError(PersonErrorCode.INVALID_PHONE, f"{phone!r} is not a phone number.", "phones")
+        phones.append(normalized)
+    return phones
+
+
+def clean_emails(given: list[str]) -> list[str]:
+    if len(given) > MAX_CONTACTS:
+        raise PersonError(PersonErrorCode.INVALID_EMAIL, f"At most {MAX_CONTACTS} e-mails.", "emails")
+    emails = [email.strip() for email in given]
+    for email in emails:
+        if not is_valid_email(email):
+            raise PersonError(PersonErrorCode.INVALID_EMAIL, f"{email!r} is not an e-mail.", "emails")
+    return emails
+
+
 def clean_contacts(data: PersonInput) -> dict[str, object]:
     values: dict[str, object] = {}
     if data.phones is not None:
-        if len(data.phones) > MAX_CONTACTS:
-            raise PersonError(PersonErrorCode.INVALID_PHONE, f"At most {MAX_CONTACTS} phones.", "phones")
-        phones = []
-        for phone in data.phones:
-            normalized = normalize_phone(phone)
-            if normalized is None:
-                raise PersonError(PersonErrorCode.INVALID_PHONE, f"{phone!r} is not a phone number.", "phones")
-            phones.append(normalized)
-        values["phones"] = phones
+        values["phones"] = clean_phones(data.phones)
     if data.emails is not None:
-        if len(data.emails) > MAX_CONTACTS:
-            raise PersonError(PersonErrorCode.INVALID_EMAIL, f"At most {MAX_CONTACTS} e-mails.", "emails")
-        emails = [email.strip() for email in data.emails]
-        for email in emails:
-            if not is_valid_email(email):
-                raise PersonError(PersonErrorCode.INVALID_EMAIL, f"{email!r} is not an e-mail.", "emails")
-        values["emails"] = emails
+        values["emails"] = clean_emails(data.emails)
     return values
 
 
@@ -230,24 +238,32 @@ def _clean_name(name: str) -> str:
 
 def new_person_values(data: PersonInput) -> dict[str, object]:
     """The columns of a new person from `data`, checked without the database (kind, name, document,
-    phones, e-mails, stage), or the PersonError that refuses it. Imports check each row with it."""
-    if data.kind is None or data.name is None or data.document is None:
-        missing = next(f for f in ("kind", "name", "document") if getattr(data, f) is None)
+    phones, e-mails, stage), or the PersonError that refuses it."""
+    return person_values(data.kind, data.name, data.document, data.phones, data.emails, data.stage, data.do_not_call)
+
+
+def person_values(
+    kind: PersonKind | None, name: str | None, document: str | None, phones: list[str] | None,
+    emails: list[str] | None, stage: PersonStage | None, do_not_call: bool | None,
+) -> dict[str, object]:
+    """`new_person_values` from plain values: imports check each row with it, without a PersonInput."""
+    if kind is None or name is None or document is None:
+        missing = "kind" if kind is None else "name" if name is None else "document"
         raise PersonError(PersonErrorCode.INVALID, f"{missing} is required.", missing)
-    document = _clean_document(data.kind, data.document)
-    values: dict[str, object] = {
-        "kind": data.kind,
-        "name": _clean_name(data.name),
-        "document": document,
-        "document_key": document,
-        "stage": data.stage or PersonStage.SUSPECT,
-        "do_not_call": bool(data.do_not_call),
-        "phones": [],
-        "emails": [],
+    key = _clean_document(kind, document)
+    cleaned_name = _clean_name(name)
+    cleaned_phones = clean_phones(phones) if phones is not None else []
+    return {
+        "kind": kind,
+        "name": cleaned_name,
+        "document": key,
+        "document_key": key,
+        "stage": stage or PersonStage.SUSPECT,
+        "do_not_call": bool(do_not_call),
+        "phones": cleaned_phones,
+        "emails": clean_emails(emails) if emails is not None else [],
+        "search_text": search_text(cleaned_name, key, cleaned_phones),
     }
-    values.update(clean_contacts(data))
-    values["search_text"] = search_text(str(values["name"]), document, values["phones"])  # type: ignore[arg-type]
-    return values
 
 
 UFS = frozenset(

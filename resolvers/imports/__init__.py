@@ -40,6 +40,7 @@ from resolvers.exports import encode_csv
 from resolvers.imports.members import CampaignFacts, plan_members, write_members
 from resolvers.imports.persons import RowError, plan_persons, row_error, write_persons
 from resolvers.imports.reader import FileRefused, Row, Table, check_mapping, guess_mapping
+from resolvers.imports.staging import copy_rows, fetch, is_postgres
 from resolvers.pagination import Page, PageArgs, paginate
 
 logger = logging.getLogger("contato.imports")
@@ -245,21 +246,62 @@ async def _do_not_call_batch(job: Import, rows: list[Row], connection: Any, zone
     existing = dict(await DoNotCallNumber.filter(number__in=list(entries)).using_db(connection).values_list(
         "number", "id"
     ))
-    fresh = []
+    fresh: list[tuple[Row, dict[str, object]]] = []
+    changed: list[tuple[Row, int, dict[str, object]]] = []
     for number, (row, entry) in entries.items():
         if number not in existing:
-            fresh.append(DoNotCallNumber(**entry, added_by_id=job.created_by_id))
+            fresh.append((row, entry))
         elif job.mode == ImportMode.UPSERT:
-            if job.mode != ImportMode.DRY_RUN:
-                await DoNotCallNumber.filter(id=existing[number]).using_db(connection).update(**entry)
-            result.updated += 1
+            changed.append((row, existing[number], entry))
         else:
             result.errors.append(RowError(row.number, row.columns.get("number", "number"), "ALREADY_LISTED",
                                           "This number is on the register (import with UPSERT to update it)."))
-    if fresh and job.mode != ImportMode.DRY_RUN:
-        await DoNotCallNumber.bulk_create(fresh, using_db=connection)
-    result.inserted = len(fresh)
+    result.inserted, result.updated = len(fresh), len(changed)
+    if job.mode == ImportMode.DRY_RUN or not (fresh or changed):
+        return result
+    if is_postgres(connection):
+        await _write_do_not_call_postgres(job, connection, fresh, changed, result)
+        return result
+    if fresh:
+        await DoNotCallNumber.bulk_create(
+            [DoNotCallNumber(**entry, added_by_id=job.created_by_id) for _, entry in fresh], using_db=connection
+        )
+    for _, entry_id, entry in changed:
+        await DoNotCallNumber.filter(id=entry_id).using_db(connection).update(**entry)
     return result
+
+
+_REGISTER_STAGE = "import_do_not_call_stage"
+_REGISTER_COLUMNS = ("number", "source", "reason", "added_at", "expires_at")
+_REGISTER_DEFINITION = "number varchar(16), source varchar(100), reason text, added_at timestamptz, expires_at timestamptz"
+# The register's upsert by number: with UPSERT ($2) a listed number takes the file's entry; without,
+# a number listed meanwhile by a concurrent writer is skipped (not returned) and reported.
+_REGISTER_MERGE = (
+    'INSERT INTO "do_not_call_number" ("number", "source", "reason", "added_at", "expires_at", "added_by_id", '
+    f'"created_at", "updated_at") SELECT {", ".join(_REGISTER_COLUMNS)}, $1, now(), now() FROM {_REGISTER_STAGE} '
+    'ON CONFLICT ("number") DO UPDATE SET "source" = EXCLUDED."source", "reason" = EXCLUDED."reason", '
+    '"added_at" = EXCLUDED."added_at", "expires_at" = EXCLUDED."expires_at", "updated_at" = now() WHERE $2::boolean '
+    'RETURNING "number", xmax = 0'
+)
+
+
+async def _write_do_not_call_postgres(
+    job: Import, connection: Any, fresh: list[tuple[Row, dict[str, object]]],
+    changed: list[tuple[Row, int, dict[str, object]]], result: _Batch,
+) -> None:
+    """COPY the batch's entries into the staging table, then `_REGISTER_MERGE` (imports/staging.py)."""
+    rows = [*fresh, *((row, entry) for row, _, entry in changed)]
+    async with connection.acquire_connection() as raw:
+        await copy_rows(connection, raw, _REGISTER_STAGE, _REGISTER_DEFINITION, _REGISTER_COLUMNS,
+                        [tuple(entry[column] for column in _REGISTER_COLUMNS) for _, entry in rows])
+        written = dict(await fetch(connection, raw, _REGISTER_MERGE, job.created_by_id,
+                                   job.mode == ImportMode.UPSERT))
+    result.inserted = sum(1 for inserted in written.values() if inserted)
+    result.updated = len(written) - result.inserted
+    for row, entry in rows:
+        if entry["number"] not in written:
+            result.errors.append(RowError(row.number, row.columns.get("number", "number"), "ALREADY_LISTED",
+                                          "This number was put on the register meanwhile."))
 
 
 async def _batch(job: Import, rows: list[Row], connection: Any, facts: CampaignFacts | None, zone: Any) -> _Batch:

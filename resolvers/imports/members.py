@@ -17,6 +17,7 @@ from resolvers.documents import digits, fold
 from resolvers.errors import CampaignErrorCode, OperationErrorCode, PersonErrorCode
 from resolvers.imports.persons import PersonPlan, RowError, plan_persons, write_persons
 from resolvers.imports.reader import Row
+from resolvers.imports.staging import copy_rows, fetch, is_postgres
 
 
 @dataclass
@@ -149,17 +150,77 @@ async def plan_members(rows: list[Row], mode: ImportMode, facts: CampaignFacts) 
 
 
 async def write_members(connection: BaseDBAsyncClient, plan: MemberPlan, facts: CampaignFacts) -> tuple[int, int]:
+    """Write the batch's new persons, then its members; returns (members inserted, members updated)."""
+    refused = len(plan.persons.errors)
     await write_persons(connection, plan.persons)
-    fresh = [
-        CampaignMember(
-            campaign_id=facts.campaign_id, person_id=person_id or plan.persons.ids[document], **values
-        )
-        for _, document, person_id, values in plan.inserts
+    plan.errors += plan.persons.errors[refused:]  # a person a concurrent writer took: its row is refused
+    # (row, person id, member values) of the members to insert, each person now written
+    inserts = [
+        (row, person_id or plan.persons.ids[document], values)
+        for row, document, person_id, values in plan.inserts
+        if person_id or document in plan.persons.ids
     ]
-    if fresh:
-        await CampaignMember.bulk_create(fresh, using_db=connection)
+    if is_postgres(connection):
+        return await _write_postgres(connection, plan, facts, inserts)
+    if inserts:
+        await CampaignMember.bulk_create([
+            CampaignMember(campaign_id=facts.campaign_id, person_id=person_id, **values)
+            for _, person_id, values in inserts
+        ], using_db=connection)
     for member_id, values in plan.updates:
         if values:
             await CampaignMember.filter(id=member_id).using_db(connection).update(**values)
-    return len(fresh), len(plan.updates)
+    return len(inserts), len(plan.updates)
 
+
+_STAGE = "import_member_stage"
+_STAGE_COLUMNS = ("member_id", "person_id", "stage_id", "assigned_agent_id", "set_stage", "set_agent", "reactivate")
+_STAGE_DEFINITION = (
+    "member_id int, person_id int, stage_id int, assigned_agent_id int, set_stage boolean, set_agent boolean, "
+    "reactivate boolean"
+)
+# One statement over the staged rows: the plan's updates (by member id; a row changes only what its
+# file row gives, and a REMOVED member comes back as new) and its inserts. A member a concurrent
+# writer added since the plan read is skipped by ON CONFLICT and reported.
+_MERGE = (
+    'WITH updated AS (UPDATE "campaign_member" m SET '
+    '"stage_id" = CASE WHEN s.set_stage THEN s.stage_id ELSE m."stage_id" END, '
+    '"assigned_agent_id" = CASE WHEN s.set_agent THEN s.assigned_agent_id ELSE m."assigned_agent_id" END, '
+    '"status" = CASE WHEN s.reactivate THEN $2 ELSE m."status" END, '
+    '"priority" = CASE WHEN s.reactivate THEN $3 ELSE m."priority" END, '
+    '"due_at" = CASE WHEN s.reactivate THEN NULL ELSE m."due_at" END, '
+    f'"updated_at" = now() FROM {_STAGE} s WHERE s.member_id IS NOT NULL AND m.id = s.member_id RETURNING m.id), '
+    'inserted AS (INSERT INTO "campaign_member" ("campaign_id", "person_id", "stage_id", "assigned_agent_id", '
+    '"status", "attempts", "priority", "created_at", "updated_at") '
+    f"SELECT $1, s.person_id, s.stage_id, s.assigned_agent_id, $2, 0, $3, now(), now() FROM {_STAGE} s "
+    'WHERE s.member_id IS NULL ON CONFLICT ("campaign_id", "person_id") DO NOTHING RETURNING "person_id") '
+    "SELECT person_id FROM inserted UNION ALL SELECT NULL FROM updated"
+)
+
+
+async def _write_postgres(
+    connection: BaseDBAsyncClient, plan: MemberPlan, facts: CampaignFacts,
+    inserts: list[tuple[Row, int, dict[str, object]]],
+) -> tuple[int, int]:
+    """COPY the batch's members into the staging table, then `_MERGE` (resolvers/imports/staging.py)."""
+    records = [
+        (None, person_id, values.get("stage_id"), values.get("assigned_agent_id"), False, False, False)
+        for _, person_id, values in inserts
+    ]
+    records += [
+        (member_id, None, values.get("stage_id"), values.get("assigned_agent_id"), "stage_id" in values,
+         "assigned_agent_id" in values, "status" in values)
+        for member_id, values in plan.updates if values
+    ]
+    if not records:
+        return 0, len(plan.updates)
+    async with connection.acquire_connection() as raw:
+        await copy_rows(connection, raw, _STAGE, _STAGE_DEFINITION, _STAGE_COLUMNS, records)
+        written = await fetch(connection, raw, _MERGE, facts.campaign_id, QueueStatus.NOT_ACTED.value,
+                              QueuePriority.NEW.value)
+    added = {person_id for (person_id,) in written if person_id is not None}
+    for row, person_id, _ in inserts:
+        if person_id not in added:
+            plan.errors.append(_error(row, "document", "ALREADY_MEMBER",
+                                      "This person was added to the campaign meanwhile."))
+    return len(added), len(plan.updates)

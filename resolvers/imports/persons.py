@@ -4,6 +4,7 @@ then written a batch at a time (COPY into a staging table on PostgreSQL)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -13,10 +14,12 @@ from tortoise.expressions import Q
 from models.company import Company
 from models.data_import import ImportMode
 from models.person import Person, PersonKind, PersonStage
+from resolvers.campaign.rules import utc_now
 from resolvers.documents import digits, fold
 from resolvers.errors import DomainError, PersonError, PersonErrorCode
 from resolvers.imports.reader import Row
-from resolvers.person import PersonInput, check_stage_change, new_person_values
+from resolvers.imports.staging import copy_rows, fetch, is_postgres
+from resolvers.person import check_stage_change, person_values, search_text
 
 # GraphQL spelling of a refused field -> the import field whose column is reported.
 FIELD_OF = {"companyId": "company", "doNotCall": "do_not_call", "memberId": "document", "agentId": "agent",
@@ -51,6 +54,7 @@ def row_error(row: Row, error: DomainError) -> RowError:
     return RowError(row.number, row.columns.get(name, name), error.code.value, error.message)
 
 
+@lru_cache(maxsize=1024)  # a file repeats a few words (PF, prospecto, sim) in a column
 def _word(text: str) -> str:
     return "".join(ch for ch in fold(text) if ch.isalnum())
 
@@ -84,17 +88,17 @@ def parse_flag(text: str | None, field_name: str) -> bool | None:
     raise PersonError(PersonErrorCode.INVALID, f"{text!r} is not yes or no.", field_name)
 
 
-def person_input(values: dict[str, Any], stage_field: str = "stage") -> PersonInput:
+def check_row(values: dict[str, Any], stage_field: str = "stage") -> tuple[dict[str, object], PersonStage | None,
+                                                                        bool | None]:
+    """A row's person columns checked by personCreate's rules (resolvers/person.py `person_values`), as
+    (the new person's values, the stage the row gives, its do-not-call flag), or the PersonError."""
     document = values.get("document", "")
-    return PersonInput(
-        kind=parse_kind(values.get("kind", ""), document),
-        name=values.get("name") or None,
-        document=document or None,
-        phones=values.get("phones"),
-        emails=values.get("emails"),
-        stage=parse_stage(values.get(stage_field, ""), "stage" if stage_field == "stage" else "person_stage"),
-        do_not_call=parse_flag(values.get("do_not_call"), "doNotCall"),
-    )
+    kind = parse_kind(values.get("kind", ""), document)
+    stage = parse_stage(values.get(stage_field, ""), "stage" if stage_field == "stage" else "person_stage")
+    do_not_call = parse_flag(values.get("do_not_call"), "doNotCall")
+    person = person_values(kind, values.get("name") or None, document or None, values.get("phones"),
+                           values.get("emails"), stage, do_not_call)
+    return person, stage, do_not_call
 
 
 @dataclass
@@ -127,14 +131,14 @@ async def _companies(references: set[str]) -> dict[str, int]:
 
 
 async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "stage") -> PersonPlan:
-    """Check a batch of person rows: three queries (companies, existing documents), whatever its size."""
+    """Check a batch of person rows: three queries (companies, existing documents), whatever its size.
+    Rows are checked as plain values and existing persons read as tuples: no model object per row."""
     plan = PersonPlan()
-    checked: list[tuple[Row, PersonInput, dict[str, object]]] = []
+    checked: list[tuple[Row, dict[str, object], PersonStage | None, bool | None]] = []
     first_row: dict[str, int] = {}
     for row in rows:
         try:
-            data = person_input(row.values, stage_field)
-            values = new_person_values(data)
+            values, stage, do_not_call = check_row(row.values, stage_field)
         except DomainError as error:
             plan.errors.append(row_error(row, error))
             continue
@@ -146,15 +150,15 @@ async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "st
             ))
             continue
         first_row[document] = row.number
-        checked.append((row, data, values))
-    companies = await _companies({row.values["company"] for row, _, _ in checked if row.values.get("company")})
+        checked.append((row, values, stage, do_not_call))
+    companies = await _companies({row.values["company"] for row, *_ in checked if row.values.get("company")})
     existing = {
-        person.document_key: person
-        for person in await Person.filter(document_key__in=list(first_row)).only(
-            "id", "document_key", "stage", "company_id", "phones", "emails", "do_not_call", "name", "kind"
+        key: rest
+        for key, *rest in await Person.filter(document_key__in=list(first_row)).values_list(
+            "document_key", "id", "stage", "company_id", "phones", "emails", "do_not_call"
         )
     }
-    for row, data, values in checked:
+    for row, values, stage, do_not_call in checked:
         reference = row.values.get("company")
         if reference:
             if reference not in companies:
@@ -170,7 +174,8 @@ async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "st
             values.setdefault("company_id", None)
             plan.inserts.append((row, values))
             continue
-        plan.ids[document] = current.pk
+        person_id, current_stage, current_company, current_phones, current_emails, current_opt_out = current
+        plan.ids[document] = person_id
         if mode != ImportMode.UPSERT:
             if stage_field == "stage":  # a person row; member rows use the person they find
                 plan.errors.append(RowError(
@@ -179,82 +184,110 @@ async def plan_persons(rows: list[Row], mode: ImportMode, stage_field: str = "st
                 ))
             continue
         try:
-            if data.stage is not None:
-                check_stage_change(current.stage, data.stage)
+            if stage is not None:
+                check_stage_change(current_stage, stage)
         except DomainError as error:
             plan.errors.append(row_error(row, error))
             continue
+        phones = values["phones"] if row.values.get("phones") else current_phones
         final: dict[str, object] = {
             "kind": values["kind"], "name": values["name"], "document": document, "document_key": document,
-            "phones": values["phones"] if data.phones else current.phones,
-            "emails": values["emails"] if data.emails else current.emails,
-            "stage": data.stage or current.stage,
-            "company_id": values.get("company_id", current.company_id),
-            "do_not_call": data.do_not_call if data.do_not_call is not None else current.do_not_call,
+            "phones": phones,
+            "emails": values["emails"] if row.values.get("emails") else current_emails,
+            "stage": stage or current_stage,
+            "company_id": values.get("company_id", current_company),
+            "do_not_call": do_not_call if do_not_call is not None else current_opt_out,
+            "search_text": search_text(str(values["name"]), document, phones),  # type: ignore[arg-type]
         }
-        from resolvers.person import search_text
-
-        final["search_text"] = search_text(str(final["name"]), document, final["phones"])  # type: ignore[arg-type]
-        plan.updates.append((row, current.pk, final))
+        plan.updates.append((row, person_id, final))
     return plan
 
 
+_NO_CONTACTS = "[]"
+
+
 def _record(values: dict[str, object], person_id: int | None = None) -> tuple[Any, ...]:
-    record = []
-    for column in PERSON_COLUMNS:
-        value = values.get(column)
-        if column in ("phones", "emails"):
-            value = orjson.dumps(value or []).decode()
-        elif hasattr(value, "value"):
-            value = value.value  # type: ignore[union-attr]
-        record.append(value)
-    return (person_id, *record)
+    """The staged row of a person (PERSON_COLUMNS after the id), built in one expression."""
+    phones, emails, kind, stage = values["phones"], values["emails"], values["kind"], values["stage"]
+    return (
+        person_id, getattr(kind, "value", kind), values["name"], values["document"], values["document_key"],
+        orjson.dumps(phones).decode() if phones else _NO_CONTACTS,
+        orjson.dumps(emails).decode() if emails else _NO_CONTACTS,
+        getattr(stage, "value", stage), values.get("company_id"), values["do_not_call"], values["search_text"],
+    )
 
 
 async def write_persons(connection: BaseDBAsyncClient, plan: PersonPlan) -> tuple[int, int]:
     """Insert and update the planned rows; returns (inserted, updated). Fills `plan.ids` for the new."""
-    if connection.capabilities.dialect == "postgres":
-        inserted = await _write_postgres(connection, plan)
-    else:
-        if plan.inserts:
-            await Person.bulk_create([Person(**values) for _, values in plan.inserts], using_db=connection)
-        for _, person_id, values in plan.updates:
-            await Person.filter(id=person_id).using_db(connection).update(**values)
-        inserted = len(plan.inserts)
+    if is_postgres(connection):
+        return await _write_postgres(connection, plan)
+    # SQLite: one prepared statement run for every row (executemany), from the same records COPY takes
+    if plan.inserts:
+        now = utc_now()  # written by sqlite3's adapter as the ORM writes its timestamps
+        await connection.execute_many(_SQLITE_INSERT, [[*_record(values)[1:], now, now] for _, values in plan.inserts])
+    if plan.updates:
+        await connection.execute_many(
+            _SQLITE_UPDATE, [[*_record(values)[1:], person_id] for _, person_id, values in plan.updates]
+        )
     if plan.inserts:
         documents = [str(values["document"]) for _, values in plan.inserts]
         for pk, key in await Person.filter(document_key__in=documents).using_db(connection).values_list(
             "id", "document_key"
         ):
             plan.ids[key] = pk
-    return inserted, len(plan.updates)
+    return len(plan.inserts), len(plan.updates)
 
 
-async def _write_postgres(connection: BaseDBAsyncClient, plan: PersonPlan) -> int:
-    """COPY the batch into a staging table, then one INSERT and one UPDATE from it. A document a
-    concurrent writer took meanwhile is skipped by ON CONFLICT (its row is reported by the caller)."""
-    columns = ", ".join(f'"{column}"' for column in PERSON_COLUMNS)
-    staged = ", ".join(f's."{column}"' for column in PERSON_COLUMNS)
-    assignments = ", ".join(f'"{column}" = s."{column}"' for column in PERSON_COLUMNS)
+_SQLITE_INSERT = (
+    f'INSERT INTO "person" ({", ".join(PERSON_COLUMNS)}, "created_at", "updated_at") '
+    f"VALUES ({', '.join('?' for _ in PERSON_COLUMNS)}, ?, ?)"
+)
+# As the ORM's QuerySet.update, which imports used before: updated_at is left as it is.
+_SQLITE_UPDATE = f'UPDATE "person" SET {", ".join(f"{column} = ?" for column in PERSON_COLUMNS)} WHERE "id" = ?'
+_STAGE = "import_person_stage"
+_STAGE_DEFINITION = (
+    "person_id int, kind varchar(10), name varchar(200), document varchar(14), document_key varchar(14), "
+    "phones jsonb, emails jsonb, stage varchar(10), company_id int, do_not_call boolean, search_text text"
+)
+_COLUMNS = ", ".join(f'"{column}"' for column in PERSON_COLUMNS)
+# The plan's updates (by the id it matched) and its inserts, in one statement over the staged rows.
+# A document a concurrent writer took since the plan read is skipped by ON CONFLICT and reported.
+_MERGE = (
+    'WITH updated AS (UPDATE "person" p SET '
+    + ", ".join(f'"{column}" = s."{column}"' for column in PERSON_COLUMNS)
+    + f', "updated_at" = now() FROM {_STAGE} s WHERE s.person_id IS NOT NULL AND p.id = s.person_id '
+    "RETURNING p.id), "
+    f'inserted AS (INSERT INTO "person" ({_COLUMNS}, "created_at", "updated_at") SELECT '
+    + ", ".join(f's."{column}"' for column in PERSON_COLUMNS)
+    + f", now(), now() FROM {_STAGE} s WHERE s.person_id IS NULL ON CONFLICT (document_key) DO NOTHING "
+    "RETURNING id, document_key) "
+    "SELECT id, document_key FROM inserted UNION ALL SELECT id, NULL FROM updated"
+)
+
+
+async def _write_postgres(connection: BaseDBAsyncClient, plan: PersonPlan) -> tuple[int, int]:
+    """COPY the batch into the staging table, then `_MERGE` (resolvers/imports/staging.py)."""
     records = [_record(values) for _, values in plan.inserts]
     records += [_record(values, person_id) for _, person_id, values in plan.updates]
     if not records:
-        return 0
+        return 0, 0
     async with connection.acquire_connection() as raw:
-        await raw.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS import_person_stage (person_id int, kind varchar(10), "
-            "name varchar(200), document varchar(14), document_key varchar(14), phones jsonb, emails jsonb, "
-            "stage varchar(10), company_id int, do_not_call boolean, search_text text) ON COMMIT DELETE ROWS"
-        )
-        await raw.copy_records_to_table(
-            "import_person_stage", records=records, columns=["person_id", *PERSON_COLUMNS]
-        )
-        status = await raw.execute(
-            f'INSERT INTO "person" ({columns}, "created_at", "updated_at") SELECT {staged}, now(), now() '
-            "FROM import_person_stage s WHERE s.person_id IS NULL ON CONFLICT (document_key) DO NOTHING"
-        )
-        await raw.execute(
-            f'UPDATE "person" p SET {assignments}, "updated_at" = now() FROM import_person_stage s '
-            "WHERE s.person_id IS NOT NULL AND p.id = s.person_id"
-        )
-    return int(status.rsplit(" ", 1)[-1])
+        await copy_rows(connection, raw, _STAGE, _STAGE_DEFINITION, ("person_id", *PERSON_COLUMNS), records)
+        written = await fetch(connection, raw, _MERGE)
+    updated = 0
+    for person_id, key in written:
+        if key is None:
+            updated += 1
+        else:
+            plan.ids[key] = person_id
+    kept = []
+    for row, values in plan.inserts:
+        if str(values["document"]) in plan.ids:
+            kept.append((row, values))
+        else:
+            plan.errors.append(RowError(
+                row.number, row.columns.get("document", "document"), PersonErrorCode.DUPLICATE_DOCUMENT.value,
+                "A person with this document was created meanwhile (import with UPSERT to update it).",
+            ))
+    plan.inserts = kept
+    return len(kept), updated

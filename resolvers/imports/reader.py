@@ -24,6 +24,8 @@ from models.data_import import ImportKind
 from resolvers.documents import fold
 
 MAX_LINE = 1 << 20
+# What separates the phones (or e-mails) of one cell.
+_LIST_SEPARATORS = re.compile(r"[,;/|]")
 XLSX_MAGIC = b"PK\x03\x04"
 
 # Fields of each kind; the first of each tuple is required.
@@ -195,14 +197,21 @@ class Table:
         return self._lines.bytes_read if self._lines is not None else 0
 
     def rows(self, mapping: dict[str, str]) -> Iterator[Row]:
-        positions = [(index, mapping[header]) for index, header in enumerate(self.headers) if header in mapping]
+        # (position, field, whether the field is a list) of each mapped column, in file order
+        positions = [(index, mapping[header], mapping[header] in LIST_FIELDS)
+                     for index, header in enumerate(self.headers) if header in mapping]
         columns = {name: header for header, name in mapping.items()}
+        split = _LIST_SEPARATORS.split
         for number, record in enumerate(self._records, start=2):
             values: dict[str, Any] = {}
-            for index, name in positions:
-                text = _text(record[index]) if index < len(record) else ""
-                if name in LIST_FIELDS:
-                    values.setdefault(name, []).extend(part.strip() for part in re.split(r"[,;/|]", text) if part.strip())
+            width = len(record)
+            for index, name, listed in positions:
+                cell = record[index] if index < width else ""
+                text = cell.strip() if type(cell) is str else _text(cell)  # CSV cells are text already
+                if listed:
+                    parts = values.setdefault(name, [])
+                    if text:
+                        parts.extend(part.strip() for part in split(text) if part.strip())
                 else:
                     values[name] = text
             if not any(values.values()) and not any(_text(cell) for cell in record):
