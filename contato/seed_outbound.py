@@ -21,10 +21,11 @@ from models.outbound import (
 )
 from models.person import Person
 from models.user import Role, User
-from resolvers import floor
+from resolvers import catalog, floor
 from resolvers.campaign import config, members, queue, rules
 from resolvers.context import Context
 from resolvers.operation import record
+from resolvers.script import AnswerType, BranchInput, QuestionInput
 
 RESULTS = (
     ("Venda realizada", ResultKind.SUCCESS, None, None),
@@ -50,6 +51,26 @@ SCRIPT = (
 DEMO_CAMPAIGN = "Renovação de seguros"
 logger = logging.getLogger("contato.seed")
 STAGES = ("Contato inicial", "Proposta", "Fechamento")
+
+
+# The renewal's "Script Dinâmico": whoever is not the holder ends it at once; a holder who will not
+# renew says why, one who will chooses the payment.
+RENEWAL_QUESTIONS = [
+    QuestionInput("titular", "Falo com o titular da apólice?", AnswerType.YES_NO, required=True,
+                  branches=[BranchInput("NO", None)]),
+    QuestionInput("renovar", "Deseja renovar a apólice nas mesmas condições?", AnswerType.YES_NO, required=True,
+                  branches=[BranchInput("YES", "pagamento")]),
+    QuestionInput("motivo", "Por que não deseja renovar?", AnswerType.CHOICE, required=True,
+                  options=["Preço", "Mudou de seguradora", "Vendeu o bem", "Outro"], branches=[BranchInput(None, None)]),
+    QuestionInput("pagamento", "Forma de pagamento", AnswerType.CHOICE, required=True,
+                  options=["Boleto", "Cartão de crédito", "Débito em conta"]),
+    QuestionInput("vencimento", "Melhor dia de vencimento", AnswerType.NUMBER),
+]
+RENEWAL_ANSWERS = {
+    "Venda realizada": (("titular", "YES"), ("renovar", "YES"), ("pagamento", "Cartão de crédito"), ("vencimento", "10")),
+    "Sem interesse": (("titular", "YES"), ("renovar", "NO"), ("motivo", "Preço")),
+    "Retornar depois": (("titular", "NO"),),
+}
 
 
 async def outbound_catalogs() -> tuple[dict[str, ContactResult], ActionType, list[NoContactReason]]:
@@ -93,11 +114,17 @@ async def seed_outbound_demo(settings: Settings) -> None:
         return
     as_staff = Context(settings=settings, user=staff)
     today = rules.local_today(as_staff)
+    # Two scripts for the agent to choose from: the action type's text (the default) and the questions.
+    questions = await catalog.create_entry(as_staff, Script, catalog.CatalogInput(
+        title="Renovação: perguntas", body="Siga as perguntas; as respostas ficam com o atendimento.",
+        questions=RENEWAL_QUESTIONS,
+    ))
     all_day = config.CallingHours("00:00", "24:00", "00:00", "24:00")
     campaign = await config.create_campaign(as_staff, config.CampaignInput(
         name=DEMO_CAMPAIGN, description="Clientes com apólice vencendo nos próximos 60 dias.",
         start_date=today - timedelta(days=7), end_date=today + timedelta(days=60),
-        default_action_type_id=action.pk, callback_policy=CallbackPolicy.USER_ONLY,
+        default_action_type_id=action.pk, script_ids=[action.script_id, questions.pk],
+        callback_policy=CallbackPolicy.USER_ONLY,
         callback_opens_after_minutes=30, max_attempts=3, calling_hours=all_day,
         stages=[config.StageInput(name) for name in STAGES],
     ))
@@ -133,6 +160,8 @@ async def seed_outbound_demo(settings: Settings) -> None:
             notes="Cliente atendeu." if result.kind != ResultKind.FAILURE else "Sem sucesso.",
             callback_at=callback_at,
             stage_id=None if result.kind != ResultKind.SUCCESS else await _last_stage(campaign),
+            script_id=questions.pk if result.name in RENEWAL_ANSWERS else None,
+            script_answers=RENEWAL_ANSWERS.get(result.name, ()),
         ))
     for agent in agents:  # the demo's agents log in OFFLINE, as after a shift, and set READY themselves
         await floor.set_state(Context(settings=settings, user=agent), AgentStateKind.OFFLINE, None)

@@ -199,7 +199,8 @@ async def _script_answers(campaign: Campaign, action: ActionType | None, data: O
     )
     offered = {campaign.script_id, action.script_id if action else None}
     if campaign.default_action_type_id is not None:
-        offered.add(await ActionType.filter(id=campaign.default_action_type_id).values_list("script_id", flat=True).first())
+        default = ActionType.filter(id=campaign.default_action_type_id).first()
+        offered.add(await default.values_list("script_id", flat=True))
     if script.pk not in offered and not await CampaignScript.filter(
         campaign_id=campaign.pk, script_id=script.pk
     ).exists():

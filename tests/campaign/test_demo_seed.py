@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from contato.seed import seed_demo
 from contato.settings import Settings
-from models.campaign import Campaign, CampaignMember, QueueStatus
+from models.campaign import Campaign, CampaignMember, CampaignScript, QueueStatus
 from models.operation import Callback, CallbackStatus, Operation
+from models.outbound import ContactResult, ScriptAnswer
 from models.ticket import Ticket
 from tests.factories import Factory
 from tests.outbound_factories import Clock
@@ -47,3 +48,10 @@ async def test_the_demo_agrees_with_the_use_cases(factory: Factory, settings: Se
             QueueStatus.SCHEDULED, callback.pk, callback.due_at
         )
         assert (member.reserved_agent_id, member.reserved_until) == (callback.agent_id, callback.opens_at)
+    # the agent chooses between two scripts; contacted members' operations carry the questions' answers
+    scripts = await CampaignScript.filter(campaign_id=campaign.pk).order_by("position").values_list("script_id", flat=True)
+    assert len(scripts) == 2 and scripts[0] == campaign.script_id
+    answered = [operation for operation in operations if operation.script_id == scripts[1]]
+    busy = await ContactResult.get(name="Ocupado / não atende")
+    assert {operation.pk for operation in answered} == {op.pk for op in operations if op.result_id != busy.pk}
+    assert await ScriptAnswer.filter(operation_id__in=[operation.pk for operation in answered]).count() >= len(answered)

@@ -391,6 +391,25 @@ async def test_the_script_must_be_one_the_agent_could_choose(
     assert result["script"]["title"].startswith("Script")
 
 
+async def test_the_campaigns_default_action_types_script_may_be_run_without_naming_the_action(
+    factory: Factory, outbound: Outbound
+) -> None:
+    # given: a campaign whose default action type has a script the campaign does not list
+    agent, campaign, _, sale = await _setting(factory, outbound)
+    action = await outbound.action_type(body="Roteiro padrão")
+    campaign.default_action_type_id = action.pk
+    await campaign.save(update_fields=["default_action_type_id"])
+    member = await outbound.claimed(campaign, agent)
+    # when: the agent records with that script and no actionTypeId
+    result = (await factory.execute(OPERATION_RECORD, {"input": {
+        "memberId": str(member.pk), "resultId": str(sale),
+        "scriptAnswers": {"scriptId": str(action.script_id)},
+    }}, user=agent))["operationRecord"]
+    # then
+    assert result["__typename"] == "Operation", result
+    assert result["script"]["title"].startswith("Script")
+
+
 async def test_answers_are_read_in_history_without_a_query_per_operation(
     factory: Factory, outbound: Outbound, clock: Clock, sql_statements: StatementCounter
 ) -> None:
