@@ -14,8 +14,6 @@ Only agents are tracked (the floor is theirs); presence never makes anyone READY
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 import uuid
@@ -23,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from models.floor import AgentSocket
 from models.user import Role, User
+from realtime.periodic import Periodic
 
 logger = logging.getLogger("contato.presence")
 
@@ -32,7 +31,7 @@ class Presence:
         self.worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.heartbeat = heartbeat_seconds
         self.ttl = timedelta(seconds=ttl_seconds)
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("presence-heartbeat", self.beat, heartbeat_seconds, wait_first=True)
 
     async def opened(self, user: User) -> int | None:
         """A socket of `user` was accepted: its row, or None (not an agent, or the database failed:
@@ -65,21 +64,7 @@ class Presence:
 
     async def start(self) -> None:
         self.worker = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"  # the serving process's, whoever built the app
-        self._task = asyncio.create_task(self._run(), name="presence-heartbeat")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.heartbeat)
-            try:
-                await self.beat()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the next beat tries again (the TTL covers a missed one)
-                logger.exception("presence heartbeat failed")
+        await self._periodic.stop()

@@ -9,7 +9,6 @@ scan uses `FOR UPDATE SKIP LOCKED` so processes split the work instead of queuei
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from models.event import Event
 from models.idempotency import IdempotencyKey
 from models.user import MutationWindow
 from realtime.events import EventSpec, publish, record
+from realtime.periodic import Periodic
 
 logger = logging.getLogger("contato.alerts")
 
@@ -100,31 +100,28 @@ class AlertScheduler:
         self.interval = interval
         self.retention = retention
         self.idempotency_keys = idempotency_keys
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("alert-scheduler", self.tick, interval)
+        self._next_prune = 0.0
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="alert-scheduler")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_prune = loop.time()
-        while True:
-            try:
-                await run_once(self.sources, self.broadcast)
-                if loop.time() >= next_prune:
-                    pruned = await prune_events(self.retention, idempotency_keys=self.idempotency_keys)
-                    if pruned:
-                        logger.info("pruned %s events older than %s", pruned, self.retention)
-                    next_prune = loop.time() + 60
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the next tick tries again
-                logger.exception("alert scheduler tick failed")
-            await asyncio.sleep(self.interval)
+        """Ticks until cancelled (`contato alerts`, its own process), then stops between ticks."""
+        self._periodic.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self._periodic.stop()
+
+    async def tick(self) -> None:
+        await run_once(self.sources, self.broadcast)
+        now = asyncio.get_running_loop().time()
+        if now >= self._next_prune:
+            pruned = await prune_events(self.retention, idempotency_keys=self.idempotency_keys)
+            if pruned:
+                logger.info("pruned %s events older than %s", pruned, self.retention)
+            self._next_prune = now + 60

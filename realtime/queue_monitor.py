@@ -22,6 +22,7 @@ from models.campaign import CampaignMember, QueueStatus
 from models.operation import Operation, OperationOutcome
 from realtime.events import USER_CHANGED
 from realtime.hub import LiveEvent
+from realtime.periodic import Periodic
 
 logger = logging.getLogger("contato.realtime")
 
@@ -182,17 +183,13 @@ class QueueMonitor:
         self._latest: dict[int, QueueSnapshot] = {}
         self._dirty: set[int] = set()
         self._computed_at: dict[int, float] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("queue-monitor", self._tick, tick, wait_first=True)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="queue-monitor")
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._periodic.stop()
 
     def on_event(self, event: LiveEvent) -> None:
         """Hub listener: marks campaigns dirty, wakes the watchers of a changed user."""
@@ -255,16 +252,12 @@ class QueueMonitor:
             if campaign_id in self._dirty or stale:
                 yield campaign_id
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.tick)
-            for campaign_id in list(self._due()):
-                try:
-                    snapshot = await self._compute(campaign_id)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # noqa: BLE001 - the next tick tries again
-                    logger.warning("queue snapshot of campaign %s failed", campaign_id, exc_info=True)
-                    continue
-                for watcher in list(self._watchers.get(campaign_id, ())):
-                    watcher.offer(snapshot)
+    async def _tick(self) -> None:
+        for campaign_id in list(self._due()):
+            try:
+                snapshot = await self._compute(campaign_id)
+            except Exception:  # noqa: BLE001 - the next tick tries again
+                logger.warning("queue snapshot of campaign %s failed", campaign_id, exc_info=True)
+                continue
+            for watcher in list(self._watchers.get(campaign_id, ())):
+                watcher.offer(snapshot)

@@ -9,8 +9,6 @@ Delivery is at least once: a process that dies between sending and marking may s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -22,6 +20,7 @@ from tortoise.expressions import F, Q
 
 from models.ticket import MailStatus, OutboxMail
 from realtime import commit
+from realtime.periodic import Periodic
 
 if TYPE_CHECKING:
     from contato.settings import Settings
@@ -32,7 +31,7 @@ BATCH = 50
 LEASE = timedelta(minutes=5)
 SMTP_TIMEOUT_SECONDS = 15
 
-_wakeups: set[asyncio.Event] = set()
+_senders: set[Periodic] = set()  # this process's running senders, woken when a mail is queued
 
 
 async def enqueue(
@@ -75,8 +74,8 @@ async def _wake_now() -> None:
 
 
 def _wake_all() -> None:
-    for event in list(_wakeups):
-        event.set()
+    for sender in list(_senders):
+        sender.wake()
 
 
 def retry_delay(settings: Settings, attempts: int) -> timedelta:
@@ -88,35 +87,15 @@ class MailSender:
     def __init__(self, settings: Settings, interval: float = 2.0) -> None:
         self.settings = settings
         self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-        self._wakeup: asyncio.Event | None = None
+        self._periodic = Periodic("mail-sender", self.run_once, interval)
 
     async def start(self) -> None:
-        self._wakeup = asyncio.Event()
-        _wakeups.add(self._wakeup)
-        self._task = asyncio.create_task(self.run(), name="mail-sender")
+        _senders.add(self._periodic)
+        self._periodic.start()
 
     async def stop(self) -> None:
-        if self._wakeup is not None:
-            _wakeups.discard(self._wakeup)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def run(self) -> None:
-        assert self._wakeup is not None
-        while True:
-            try:
-                await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the next tick tries again
-                logger.exception("mail sender tick failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=self.interval)
-            self._wakeup.clear()
+        _senders.discard(self._periodic)
+        await self._periodic.stop()
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Try every due mail once; returns how many were delivered."""
