@@ -8,11 +8,13 @@ Run that pass in its own pytest process (Tortoise caches dialect SQL per process
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,6 +28,7 @@ from contato.settings import Settings
 from models import MODEL_MODULES, tortoise_config
 from models.search import create_message_search
 from tests.factories import Factory
+from tests.servers import LiveServer, unique_database_name
 
 PG_ADMIN_URL = os.environ.get("CONTATO_TEST_DATABASE_URL", "")
 
@@ -74,6 +77,34 @@ def _drop_pg_template() -> Iterator[None]:
     yield
     if _PG_TEMPLATE:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{_PG_TEMPLATE.pop()}" WITH (FORCE)'))
+
+
+@contextlib.contextmanager
+def live_database() -> Iterator[dict[str, str]]:
+    """The environment that gives a live server a database of its own: a new migrated PostgreSQL
+    database when the run is on PostgreSQL (dropped afterwards), else nothing (its data directory's
+    SQLite, copied from the migrated template)."""
+    if not PG_ADMIN_URL:
+        yield {}
+        return
+    database = unique_database_name()
+    create_migrated_database(database)
+    try:
+        yield {"DATABASE_URL": _pg_url(database)}
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+@contextlib.contextmanager
+def served(directory: Path, env: dict[str, str], *args: str, timeout: float = 120.0) -> Iterator[LiveServer]:
+    """`contato serve --demo` with `env` on a database of its own (live_database), stopped after."""
+    with live_database() as database:
+        server = LiveServer(directory, {**env, **database})
+        server.start(*args, timeout=timeout)
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ failures are typed results or GraphQL errors with a code.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -20,8 +19,8 @@ from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from schemathesis.graphql import nodes
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
-from tests.servers import LiveServer, unique_database_name
+from tests.conftest import served
+from tests.servers import LiveServer
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schema.graphql"
 SECRET_KEY = "fuzz-secret-key-that-must-never-appear-in-a-response"
@@ -45,19 +44,8 @@ schemathesis.graphql.scalar("Upload", st.just(nodes.Null))
 @pytest.fixture(scope="module")
 def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
     env = {"SECRET_KEY": SECRET_KEY, "MUTATIONS_PER_MINUTE": "0", "LOGIN_MAX_FAILURES": "1000"}
-    database = None
-    if PG_ADMIN_URL:
-        database = unique_database_name()
-        create_migrated_database(database)
-        env["DATABASE_URL"] = _pg_url(database)
-    server = LiveServer(tmp_path_factory.mktemp("fuzz"), env)
-    server.start()
-    try:
+    with served(tmp_path_factory.mktemp("fuzz"), env) as server:
         yield server, server.login("admin@contato.dev")
-    finally:
-        server.stop()
-        if database:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 schema = schemathesis.graphql.from_path(SCHEMA_PATH)

@@ -19,8 +19,8 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from resolvers.bounds import LATEST_YEAR
-from tests.app.conftest import live_database
 from tests.app.hostile import LONE
+from tests.conftest import live_database
 from tests.servers import LiveServer
 
 PROTOCOL = "graphql-transport-ws"

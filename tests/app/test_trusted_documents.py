@@ -24,7 +24,7 @@ from contato.settings import Settings, SettingsError
 from schema import build_schema
 from schema.compiled import plans_for
 from schema.security import validated
-from tests.app.conftest import live_database
+from tests.conftest import live_database
 from tests.servers import LiveServer
 
 LOGIN = (

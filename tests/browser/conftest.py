@@ -14,7 +14,7 @@ from typing import Any, Self
 
 import pytest
 
-from tests.app.conftest import live_database
+from tests.conftest import live_database
 from tests.servers import LiveServer
 
 CHROMIUM = os.environ.get("CONTATO_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -11,7 +11,6 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Self
 
@@ -22,8 +21,8 @@ import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from contato.settings import DEV_SECRET_KEY
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
-from tests.servers import LiveServer, unique_database_name
+from tests.conftest import served
+from tests.servers import LiveServer
 
 UPDATES = """
 subscription Wallboard($ticketId: ID, $after: String) {
@@ -51,21 +50,8 @@ USER_DEACTIVATE = "mutation($id: ID!) { userDeactivate(id: $id) { __typename } }
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    directory: Path = tmp_path_factory.mktemp("shared")
-    env: dict[str, str] = {}
-    database = None
-    if PG_ADMIN_URL:
-        database = unique_database_name()
-        create_migrated_database(database)
-        env["DATABASE_URL"] = _pg_url(database)
-    live = LiveServer(directory, env)
-    live.start(timeout=120)
-    try:
+    with served(tmp_path_factory.mktemp("shared"), {}) as live:
         yield live
-    finally:
-        live.stop()
-        if database:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 class Socket:

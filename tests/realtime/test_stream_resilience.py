@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,7 +25,7 @@ from realtime.broadcast import create_broadcast
 from realtime.events import EventSpec, publish, record
 from realtime.hub import EventHub
 from realtime.queue_monitor import QueueMonitor
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
+from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database, served
 from tests.factories import Factory
 from tests.realtime.streams import LiveSchema
 from tests.realtime.test_shared_streams import until_metric
@@ -52,21 +51,8 @@ TICKETS = "{ tickets(first: 50, filter: {state: OPEN}) { edges { node { id numbe
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    directory: Path = tmp_path_factory.mktemp("resilience")
-    env: dict[str, str] = {"MUTATIONS_PER_MINUTE": "0"}
-    database = None
-    if PG_ADMIN_URL:
-        database = unique_database_name()
-        create_migrated_database(database)
-        env["DATABASE_URL"] = _pg_url(database)
-    live = LiveServer(directory, env)
-    live.start(timeout=120)
-    try:
+    with served(tmp_path_factory.mktemp("resilience"), {"MUTATIONS_PER_MINUTE": "0"}) as live:
         yield live
-    finally:
-        live.stop()
-        if database:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 async def connect(server: LiveServer, token: str) -> Any:

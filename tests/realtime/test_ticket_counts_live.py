@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
+from tests.conftest import served
 from tests.realtime.test_shared_streams import graphql, metric, until_metric
-from tests.servers import LiveServer, unique_database_name
+from tests.servers import LiveServer
 from tests.ws_client import WsClient
 
 COUNTS = """
@@ -50,21 +49,8 @@ COMPUTED = "contato_ticket_counts_computed_total"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    directory: Path = tmp_path_factory.mktemp("live-counts")
-    env: dict[str, str] = {}
-    database = None
-    if PG_ADMIN_URL:
-        database = unique_database_name()
-        create_migrated_database(database)
-        env["DATABASE_URL"] = _pg_url(database)
-    live = LiveServer(directory, env)
-    live.start(timeout=120)
-    try:
+    with served(tmp_path_factory.mktemp("live-counts"), {}) as live:
         yield live
-    finally:
-        live.stop()
-        if database:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 def new_rep(server: LiveServer, admin: str, company_id: str) -> tuple[str, str]:

@@ -6,35 +6,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
 
-from tests.conftest import PG_ADMIN_URL, _pg_admin, _pg_url, create_migrated_database
-from tests.servers import LiveServer, unique_database_name
+from tests.conftest import served
+from tests.servers import LiveServer
 
 PROTOCOL = "graphql-transport-ws"
 LOGIN = "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { __typename ... on LoginError { code retryAfterSeconds } } }"
 
 
 def _server(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[LiveServer]:
-    database = None
-    if PG_ADMIN_URL:
-        database = unique_database_name()
-        create_migrated_database(database)
-        env = {**env, "DATABASE_URL": _pg_url(database)}
-    directory: Path = tmp_path_factory.mktemp("logins")
-    server = LiveServer(directory, env)
-    server.start()
-    try:
+    with served(tmp_path_factory.mktemp("logins"), env) as server:
         yield server
-    finally:
-        server.stop()
-        if database:
-            asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="module")
