@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from contato.settings import DEV_SECRET_KEY, Settings, SettingsError, SuspectConversion
+from tests.servers import migrated_sqlite_template
 
 
 def test_dev_defaults_are_embedded() -> None:
@@ -100,6 +102,8 @@ def _run_contato(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Compl
 def test_a_missing_metrics_directory_is_made(tmp_path: Path) -> None:
     # given: PROMETHEUS_MULTIPROC_DIR names a folder that does not exist yet
     directory = tmp_path / "metrics" / "contato"
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(migrated_sqlite_template(), tmp_path / "data" / "contato.sqlite3")
     # when
     result = _contato(["seed"], {"PROMETHEUS_MULTIPROC_DIR": str(directory)}, tmp_path)
     # then: the command ran, and the folder is there for the metrics
@@ -131,6 +135,8 @@ def test_production_refuses_the_demo_logins_unless_told(tmp_path: Path) -> None:
         assert refused.returncode == 2, (command, refused.stderr)
         assert refused.stderr.count("\n") == 1 and "--allow-demo-in-production" in refused.stderr, refused.stderr
     assert not (tmp_path / "data").exists()  # refused before anything was written
+    (tmp_path / "data").mkdir()
+    shutil.copyfile(migrated_sqlite_template(), tmp_path / "data" / "contato.sqlite3")
     allowed = _run_contato("seed", "--allow-demo-in-production", env=production, cwd=tmp_path)
     assert allowed.returncode == 0, allowed.stderr
     assert "Demo data ready" in allowed.stdout

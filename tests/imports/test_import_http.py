@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -26,6 +27,7 @@ from tests.factories import Factory
 from tests.imports.helpers import write_csv
 from tests.realtime.conftest import hub
 from tests.realtime.streams import Stream
+from tests.servers import migrated_sqlite_template
 
 __all__ = ["hub"]
 
@@ -194,8 +196,9 @@ async def test_import_progress_streams_each_batch_until_the_end(
 
 
 def test_the_cli_imports_a_file_with_a_progress_bar(tmp_path: Path) -> None:
-    # given: a database of its own (the CLI migrates it) and a Latin-1 file
+    # given: a database of its own (a copy of the migrated one) and a Latin-1 file
     database = tmp_path / "cli.sqlite3"
+    shutil.copyfile(migrated_sqlite_template(), database)
     path = write_csv(tmp_path / "clientes.csv", [["Nome", "CPF"], ["Zé Açaí", make_cpf(1)], ["Ruim", "1"]],
                      separator=",", encoding="latin-1")
     errors = tmp_path / "erros.csv"
