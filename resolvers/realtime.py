@@ -152,7 +152,7 @@ def share_scope(user: User) -> tuple[object, ...]:
     return (user.role.value,)
 
 
-async def _events(
+async def viewer_events(
     ctx: Context, viewer: Viewer, after: int | None, replay: Q, accepts: Callable[[LiveEvent], bool]
 ) -> AsyncIterator[LiveEvent]:
     """Matching events after `after`, then live; the viewer's own changes are seen in order too."""
@@ -207,7 +207,7 @@ async def ticket_updates(ctx: Context, ticket_id: int | None, after: str | None)
             return event.entity_id == ticket_id
         return viewer.user.role != Role.COMPANY_REP or event.company_id == viewer.user.company_id
 
-    async for event in _events(ctx, viewer, position, replay, accepts):
+    async for event in viewer_events(ctx, viewer, position, replay, accepts):
         if event.data.get("internal") and not sees_internal_notes(viewer.user):
             continue
         ticket = await ctx.loaders.ticket_by_id.load(event.entity_id)
@@ -238,7 +238,7 @@ async def ticket_return_due(ctx: Context, after: str | None) -> AsyncIterator[Ti
     if viewer.user.role == Role.COMPANY_REP:
         raise StreamEnded(StreamErrorCode.FORBIDDEN, "Return reminders are for the operator.")
     replay = Q(entity="ticket", kind=TICKET_RETURN_DUE)
-    async for event in _events(ctx, viewer, position, replay, lambda event: event.kind == TICKET_RETURN_DUE):
+    async for event in viewer_events(ctx, viewer, position, replay, lambda event: event.kind == TICKET_RETURN_DUE):
         if viewer.user.role == Role.COMPANY_REP:
             raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Return reminders are for the operator.")
         ticket = await ctx.loaders.ticket_by_id.load(event.entity_id)
@@ -275,7 +275,7 @@ async def callback_due(ctx: Context, agent_id: int | None, after: str | None) ->
             return event.kind == CALLBACK_DUE and event.agent_id == agent_id
         return agent_id is None or event.agent_id in (agent_id, None)
 
-    async for event in _events(ctx, viewer, position, replay, accepts):
+    async for event in viewer_events(ctx, viewer, position, replay, accepts):
         if agent_id is not None:
             if agent_id != viewer.user.pk and not viewer.is_staff:
                 raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "You no longer follow this agent.", "agentId")
@@ -348,7 +348,7 @@ async def import_progress(ctx: Context, import_id: int) -> AsyncIterator[Any]:
     def accepts(event: LiveEvent) -> bool:
         return event.entity == "import" and event.entity_id == import_id
 
-    async for event in _events(ctx, viewer, after, Q(entity="import", entity_id=import_id), accepts):
+    async for event in viewer_events(ctx, viewer, after, Q(entity="import", entity_id=import_id), accepts):
         if not viewer.is_staff:
             raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Imports are for supervisors and admins.")
         # The import as that batch left it (the event carries it): each batch is seen, even late.
@@ -385,7 +385,7 @@ async def agent_state_updates(ctx: Context, campaign_id: int, after: str | None)
             return False
         return viewer.is_staff or event.entity_id == viewer.user.pk
 
-    async for event in _events(ctx, viewer, position, replay, accepts):
+    async for event in viewer_events(ctx, viewer, position, replay, accepts):
         if not viewer.is_staff:
             if viewer.user.role != Role.AGENT:
                 raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "The floor is for the operator.", "campaignId")

@@ -27,7 +27,7 @@ from realtime.due import TICKET_RETURN_DUE
 from realtime.hub import LiveEvent, current_cursor
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.realtime import TICKET_KINDS, StreamEnded, StreamErrorCode, Viewer, _events
+from resolvers.realtime import TICKET_KINDS, StreamEnded, StreamErrorCode, Viewer, viewer_events
 from resolvers.scope import Scope
 from resolvers.ticket.counts import TicketCountDimension, TicketCountGroup, ticket_counts
 from resolvers.ticket.inputs import TicketFilter
@@ -93,7 +93,7 @@ async def ticket_counts_updates(
         return rep_company is None or event.company_id == rep_company
 
     replay = Q(entity="ticket", kind__in=sorted(kinds))
-    async for event in _events(ctx, viewer, after, replay, accepts):
+    async for event in viewer_events(ctx, viewer, after, replay, accepts):
         if count_scope(Scope.of(viewer.user)) != started_as:
             raise StreamEnded(StreamErrorCode.ACCESS_REVOKED, "Your access changed: subscribe again.")
         if event.data.get("internal") and not ctx.scope.sees_operator_records:
