@@ -192,18 +192,25 @@ class StatementCounter(logging.Handler):
             self.statements.append(message)
 
 
-@pytest.fixture
-def sql_statements() -> Iterator[StatementCounter]:
+@contextlib.contextmanager
+def listening_to_sql(handler: logging.Handler) -> Iterator[None]:
+    """`handler` receives every statement Tortoise's db_client logs while the block runs."""
     logger = logging.getLogger("tortoise.db_client")
-    counter = StatementCounter()
     previous = logger.level
     logger.setLevel(logging.DEBUG)
-    logger.addHandler(counter)
+    logger.addHandler(handler)
     try:
-        yield counter
+        yield
     finally:
-        logger.removeHandler(counter)
+        logger.removeHandler(handler)
         logger.setLevel(previous)
+
+
+@pytest.fixture
+def sql_statements() -> Iterator[StatementCounter]:
+    counter = StatementCounter()
+    with listening_to_sql(counter):
+        yield counter
 
 
 def with_settings(settings: Settings, **changes: Any) -> Settings:

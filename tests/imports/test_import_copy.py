@@ -17,7 +17,7 @@ from models.do_not_call import DoNotCallNumber
 from models.person import Person, PersonStage
 from models.user import Role
 from resolvers import imports
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import PG_ADMIN_URL, listening_to_sql
 from tests.factories import Factory
 from tests.imports.helpers import run, write_csv
 from tests.outbound_factories import Clock, Outbound
@@ -50,16 +50,9 @@ class StatementLog(logging.Handler):
 def statement_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[StatementLog]:
     monkeypatch.setattr(imports, "POSTGRES_BATCH", 10)
     monkeypatch.setattr(imports, "BATCH", 10)
-    logger = logging.getLogger("tortoise.db_client")
     log = StatementLog()
-    previous = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(log)
-    try:
+    with listening_to_sql(log):
         yield log
-    finally:
-        logger.removeHandler(log)
-        logger.setLevel(previous)
 
 
 def person_rows(count: int, start: int = 1) -> list[list[str]]:
